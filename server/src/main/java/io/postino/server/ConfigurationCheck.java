@@ -1,0 +1,115 @@
+package io.postino.server;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import javax.xml.XMLConstants;
+import javax.xml.parsers.DocumentBuilder;
+import javax.xml.parsers.DocumentBuilderFactory;
+
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
+import org.xml.sax.ErrorHandler;
+import org.xml.sax.SAXParseException;
+
+/**
+ * Checks the configuration directory before James reads it, so that a broken file stops
+ * start-up with the file, the line and what is wrong instead of a stack trace, a silent
+ * default or a server without a listener.
+ */
+final class ConfigurationCheck {
+    static final List<String> REQUIRED_FILES = List.of(
+        "smtpserver.xml", "mailetcontainer.xml", "domainlist.xml", "dnsservice.xml",
+        "usersrepository.xml", "recipientrewritetable.xml", "webadmin.properties", "james-database.properties");
+
+    /** What is wrong with the configuration, worded for the operator. */
+    static final class ConfigurationProblem extends Exception {
+        ConfigurationProblem(String message) {
+            super(message);
+        }
+    }
+
+    private ConfigurationCheck() {
+    }
+
+    static void check(Path confDirectory) throws ConfigurationProblem {
+        if (!Files.isDirectory(confDirectory)) {
+            throw new ConfigurationProblem("Configuration directory " + confDirectory + " does not exist");
+        }
+        List<String> problems = new ArrayList<>();
+        for (String name : REQUIRED_FILES) {
+            if (!Files.isRegularFile(confDirectory.resolve(name))) {
+                problems.add(confDirectory.resolve(name) + ": required file is missing (copy it from the distribution's conf/)");
+            }
+        }
+        try (Stream<Path> files = Files.list(confDirectory)) {
+            files.filter(file -> file.getFileName().toString().endsWith(".xml"))
+                .sorted()
+                .forEach(file -> parse(file, problems));
+        } catch (IOException e) {
+            problems.add(confDirectory + ": cannot be read: " + e.getMessage());
+        }
+        if (problems.isEmpty()) {
+            checkSmtpListeners(confDirectory.resolve("smtpserver.xml"), problems);
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigurationProblem(String.join(System.lineSeparator(), problems));
+        }
+    }
+
+    private static Document parse(Path file, List<String> problems) {
+        try {
+            DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
+            factory.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
+            factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+            DocumentBuilder builder = factory.newDocumentBuilder();
+            builder.setErrorHandler(new ErrorHandler() {
+                @Override
+                public void warning(SAXParseException exception) {
+                }
+
+                @Override
+                public void error(SAXParseException exception) throws SAXParseException {
+                    throw exception;
+                }
+
+                @Override
+                public void fatalError(SAXParseException exception) throws SAXParseException {
+                    throw exception;
+                }
+            });
+            return builder.parse(file.toFile());
+        } catch (SAXParseException e) {
+            problems.add(file + ":" + e.getLineNumber() + ":" + e.getColumnNumber() + ": malformed XML: " + e.getMessage());
+        } catch (Exception e) {
+            problems.add(file + ": cannot be read: " + e.getMessage());
+        }
+        return null;
+    }
+
+    private static void checkSmtpListeners(Path smtpserver, List<String> problems) {
+        Document document = parse(smtpserver, problems);
+        if (document == null) {
+            return;
+        }
+        NodeList servers = document.getDocumentElement().getElementsByTagName("smtpserver");
+        int enabled = 0;
+        for (int i = 0; i < servers.getLength(); i++) {
+            Element server = (Element) servers.item(i);
+            if (!"false".equalsIgnoreCase(server.getAttribute("enabled"))) {
+                enabled++;
+                if (server.getElementsByTagName("bind").getLength() == 0) {
+                    problems.add(smtpserver + ": <smtpserver> number " + (i + 1) + " has no <bind> element (address:port to listen on)");
+                }
+            }
+        }
+        if (enabled == 0) {
+            problems.add(smtpserver + ": no enabled <smtpserver> element: Postino would accept no mail");
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package io.postino.server;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+import org.apache.james.server.core.configuration.Configuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts Postino in the foreground: reads the environment, checks the configuration and the
+ * ports, then starts the James server and keeps running until it is stopped (SIGTERM, Ctrl-C).
+ */
+public final class PostinoMain {
+    private static final int EXIT_BAD_CONFIGURATION = 2;
+    private static final int EXIT_START_FAILED = 1;
+
+    private PostinoMain() {
+    }
+
+    public static void main(String[] args) {
+        List<String> arguments = Arrays.asList(args);
+        if (arguments.contains("--help") || arguments.contains("-h")) {
+            System.out.println(help());
+            return;
+        }
+        if (!arguments.isEmpty()) {
+            fail(EXIT_BAD_CONFIGURATION, "Unknown argument(s): " + String.join(" ", arguments) + ". Run with --help.");
+        }
+        // Startup errors must reach our handler below, not end the JVM inside James.
+        System.setProperty("james.exit.on.startup.error", "false");
+
+        Path home = Path.of(System.getProperty("postino.home", ".")).toAbsolutePath().normalize();
+        PostinoSettings settings;
+        try {
+            settings = PostinoSettings.from(System.getenv(), home);
+            ConfigurationCheck.check(home.resolve("conf"));
+            ListenerPorts.checkAvailable(settings);
+            Files.createDirectories(settings.dataDirectory());
+            settings.systemProperties().forEach(System::setProperty);
+            System.setProperty("postino.tls.secret", TlsSecret.loadOrCreate(settings.dataDirectory()));
+        } catch (ConfigurationCheck.ConfigurationProblem | PostinoSettings.InvalidSettingException e) {
+            fail(EXIT_BAD_CONFIGURATION, e.getMessage());
+            return;
+        } catch (Exception e) {
+            fail(EXIT_BAD_CONFIGURATION, "Cannot prepare the data directory: " + e);
+            return;
+        }
+
+        Logger logger = LoggerFactory.getLogger(PostinoMain.class);
+        boolean newKeystore = !Files.exists(settings.dataDirectory().resolve(TlsSecret.KEYSTORE));
+        logger.info("Starting Postino: installation {}, data directory {}, smarthost {}", home, settings.dataDirectory(),
+            settings.smarthost().orElse("none (MX lookups)"));
+
+        var server = PostinoServer.create(new Configuration.Basic(
+            new Configuration.ConfigurationPath("file://conf/"),
+            new PostinoDirectories(home, settings.dataDirectory())));
+        try {
+            server.start();
+        } catch (Throwable e) {
+            logger.error("Postino could not start", e);
+            fail(EXIT_START_FAILED, "Postino could not start: " + StartupFailure.describe(e));
+            return;
+        }
+        if (newKeystore && Files.exists(settings.dataDirectory().resolve(TlsSecret.KEYSTORE))) {
+            logger.warn("Generated a self-signed TLS certificate in {}. Clients will not trust it: replace it with your own "
+                + "(set <keystore>, <keystoreType> and <secret> under <tls> in conf/smtpserver.xml).",
+                settings.dataDirectory().resolve(TlsSecret.KEYSTORE));
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "postino-shutdown"));
+        logger.info("Postino started: SMTP {}:{}, submission {}:{}, SMTPS {}:{}, WebAdmin 127.0.0.1:{}",
+            settings.bindAddress(), settings.port(PostinoSettings.Variable.SMTP_PORT),
+            settings.bindAddress(), settings.port(PostinoSettings.Variable.SUBMISSION_PORT),
+            settings.bindAddress(), settings.port(PostinoSettings.Variable.SMTPS_PORT),
+            settings.port(PostinoSettings.Variable.WEBADMIN_PORT));
+    }
+
+    private static void fail(int status, String message) {
+        System.err.println("postino: " + message);
+        System.exit(status);
+    }
+
+    static String help() {
+        return String.join(System.lineSeparator(),
+            "Usage: postino [--help]",
+            "",
+            "Runs the Postino SMTP relay in the foreground until it receives SIGTERM or Ctrl-C.",
+            "Configuration is read from <installation>/conf (see conf/README.md); extension jars",
+            "(your own mailets, matchers and SMTP hooks) from <installation>/extensions-jars.",
+            "",
+            "Environment variables (override the shipped XML without editing it):",
+            PostinoSettings.describeVariables(),
+            "JAVA_OPTS is passed to the JVM (default: -Xms256m -Xmx1g).",
+            "",
+            "Exit status: 0 stopped normally, 1 start-up failed, 2 invalid configuration or setting.");
+    }
+}

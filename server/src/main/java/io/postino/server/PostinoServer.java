@@ -1,0 +1,61 @@
+package io.postino.server;
+
+import org.apache.james.GuiceJamesServer;
+import org.apache.james.NaiveDelegationStoreModule;
+import org.apache.james.modules.MailetProcessingModule;
+import org.apache.james.modules.RunArgumentsModule;
+import org.apache.james.modules.protocols.ProtocolHandlerModule;
+import org.apache.james.modules.protocols.SMTPServerModule;
+import org.apache.james.modules.server.DataRoutesModules;
+import org.apache.james.modules.server.DefaultProcessorsConfigurationProviderModule;
+import org.apache.james.modules.server.MailQueueRoutesModule;
+import org.apache.james.modules.server.MailRepositoriesRoutesModule;
+import org.apache.james.modules.server.NoJwtModule;
+import org.apache.james.modules.server.RawPostDequeueDecoratorModule;
+import org.apache.james.modules.server.TaskManagerModule;
+import org.apache.james.modules.server.WebAdminServerModule;
+import org.apache.james.server.core.configuration.Configuration;
+
+import com.google.inject.Module;
+import com.google.inject.util.Modules;
+
+import io.postino.server.modules.EmbeddedQueueModule;
+import io.postino.server.modules.JpaDataModule;
+import io.postino.server.modules.OperationsModule;
+
+/**
+ * The single-node Postino server: James' SMTP, mailet container and WebAdmin over a durable
+ * embedded queue and an embedded database. A scale-out server swaps the two backend modules.
+ */
+public final class PostinoServer {
+    private static final Module PROTOCOLS = Modules.combine(
+        new ProtocolHandlerModule(),
+        new SMTPServerModule(),
+        new WebAdminServerModule(),
+        new NoJwtModule(),
+        new DataRoutesModules(),
+        new MailQueueRoutesModule(),
+        new MailRepositoriesRoutesModule(),
+        new TaskManagerModule(),
+        new DefaultProcessorsConfigurationProviderModule());
+
+    private static final Module MAIL_PROCESSING = Modules.combine(
+        new MailetProcessingModule(),
+        new RawPostDequeueDecoratorModule(),
+        new NaiveDelegationStoreModule(),
+        new OperationsModule());
+
+    private static final Module EMBEDDED_BACKENDS = Modules.combine(
+        new JpaDataModule(),
+        new EmbeddedQueueModule());
+
+    private PostinoServer() {
+    }
+
+    public static GuiceJamesServer create(Configuration configuration) {
+        return GuiceJamesServer.forConfiguration(configuration)
+            .combineWith(PROTOCOLS, MAIL_PROCESSING, EMBEDDED_BACKENDS)
+            // Creates the TLS keystore named in smtpserver.xml when it does not exist yet.
+            .overrideWith(new RunArgumentsModule(new String[]{"--generate-keystore"}));
+    }
+}

@@ -63,11 +63,30 @@ public class AddMissingMessageIdAndDate extends GenericMailet {
     @Override
     public void service(Mail mail) throws MessagingException {
         MimeMessage message = mail.getMessage();
-        if (message.getHeader("Message-ID") == null) {
+        boolean messageIdMissing = message.getHeader("Message-ID") == null;
+        boolean dateMissing = message.getHeader("Date") == null;
+        if (!messageIdMissing && !dateMissing) {
+            return;
+        }
+        String[] traceHeaders = message.getHeader("Received");
+        if (messageIdMissing) {
             message.setHeader("Message-ID", "<" + UUID.randomUUID() + "@" + domain + ">");
         }
-        if (message.getHeader("Date") == null) {
+        if (dateMissing) {
             message.setHeader("Date", ZonedDateTime.now(clock).format(RFC_5322_DATE));
+        }
+        keepOnTop(message, traceHeaders);
+    }
+
+    /** Trace headers stay above every other header (RFC 5321 section 4.4), in their order. */
+    private static void keepOnTop(MimeMessage message, String[] traceHeaders) throws MessagingException {
+        if (traceHeaders == null) {
+            return;
+        }
+        message.removeHeader("Received");
+        for (int i = traceHeaders.length - 1; i >= 0; i--) {
+            // JavaMail inserts a Received header above the others.
+            message.addHeader("Received", traceHeaders[i]);
         }
     }
 

@@ -3,13 +3,18 @@ package io.postino.mailets;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 
-import javax.mail.MessagingException;
+import java.util.Properties;
 
-import org.apache.james.core.builder.MimeMessageBuilder;
+import javax.mail.MessagingException;
+import javax.mail.Session;
+import javax.mail.internet.MimeMessage;
+
 import org.apache.mailet.Mail;
 import org.apache.mailet.base.test.FakeMail;
 import org.apache.mailet.base.test.FakeMailContext;
@@ -33,7 +38,7 @@ class AddMissingMessageIdAndDateTest {
 
     @Test
     void addsMessageIdAndDateWhenBothAreMissing() throws Exception {
-        Mail mail = mailWith(MimeMessageBuilder.mimeMessageBuilder().setSubject("hi").setText("body"));
+        Mail mail = mailWith("Subject: hi\r\n\r\nbody");
 
         mailet.service(mail);
 
@@ -43,10 +48,7 @@ class AddMissingMessageIdAndDateTest {
 
     @Test
     void keepsAnExistingMessageIdAndDate() throws Exception {
-        Mail mail = mailWith(MimeMessageBuilder.mimeMessageBuilder()
-            .addHeader("Message-ID", "<original@app.example>")
-            .addHeader("Date", "Mon, 2 Nov 2026 08:00:00 +0100")
-            .setText("body"));
+        Mail mail = mailWith("Message-ID: <original@app.example>\r\nDate: Mon, 2 Nov 2026 08:00:00 +0100\r\n\r\nbody");
 
         mailet.service(mail);
 
@@ -56,14 +58,25 @@ class AddMissingMessageIdAndDateTest {
 
     @Test
     void addsOnlyTheMissingDate() throws Exception {
-        Mail mail = mailWith(MimeMessageBuilder.mimeMessageBuilder()
-            .addHeader("Message-ID", "<original@app.example>")
-            .setText("body"));
+        Mail mail = mailWith("Message-ID: <original@app.example>\r\n\r\nbody");
 
         mailet.service(mail);
 
         assertThat(mail.getMessage().getHeader("Message-ID")).containsExactly("<original@app.example>");
         assertThat(mail.getMessage().getHeader("Date")).hasSize(1);
+    }
+
+    @Test
+    void keepsTraceHeadersAboveTheAddedHeaders() throws Exception {
+        Mail mail = mailWith("Received: from second.example by relay.example.com\r\n"
+            + "Received: from first.example by second.example\r\nSubject: hi\r\n\r\nbody");
+
+        mailet.service(mail);
+
+        java.util.List<String> lines = java.util.Collections.list(mail.getMessage().getAllHeaderLines());
+        assertThat(lines.get(0)).isEqualTo("Received: from second.example by relay.example.com");
+        assertThat(lines.get(1)).isEqualTo("Received: from first.example by second.example");
+        assertThat(lines).anyMatch(line -> line.startsWith("Message-ID: <"));
     }
 
     @Test
@@ -73,7 +86,7 @@ class AddMissingMessageIdAndDateTest {
             .mailetName("AddMissingMessageIdAndDate")
             .mailetContext(FakeMailContext.builder().postmaster(new org.apache.james.core.MailAddress("postmaster@acme.test")))
             .build());
-        Mail mail = mailWith(MimeMessageBuilder.mimeMessageBuilder().setText("body"));
+        Mail mail = mailWith("Subject: hi\r\n\r\nbody");
 
         withDefault.service(mail);
 
@@ -92,7 +105,9 @@ class AddMissingMessageIdAndDateTest {
             .hasMessageContaining("'domain' must be a domain name");
     }
 
-    private Mail mailWith(MimeMessageBuilder message) throws Exception {
+    private Mail mailWith(String rawMessage) throws Exception {
+        MimeMessage message = new MimeMessage(Session.getInstance(new Properties()),
+            new ByteArrayInputStream(rawMessage.getBytes(StandardCharsets.US_ASCII)));
         return FakeMail.builder().name("m").mimeMessage(message).build();
     }
 }

@@ -1,0 +1,173 @@
+package io.postino.it;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The packaged Postino ({@code bin/postino} of the distribution built by Maven) running as a
+ * separate process on free loopback ports, with only ports, data directory and smarthost set,
+ * through the environment variables an operator uses.
+ */
+final class PostinoProcess implements AutoCloseable {
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(120);
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+    final Path installation;
+    final Path dataDirectory;
+    final int smtpPort;
+    final int submissionPort;
+    final int smtpsPort;
+    final int webAdminPort;
+    private final Path log;
+    private Process process;
+    private final Map<String, String> environment;
+
+    private PostinoProcess(Path installation, Path dataDirectory, String bind, int smarthostPort) throws IOException {
+        this.installation = installation;
+        this.dataDirectory = dataDirectory;
+        this.smtpPort = freePort();
+        this.submissionPort = freePort();
+        this.smtpsPort = freePort();
+        this.webAdminPort = freePort();
+        this.log = dataDirectory.resolveSibling(dataDirectory.getFileName() + "-console.log");
+        this.environment = new HashMap<>();
+        environment.put("POSTINO_SMTP_PORT", String.valueOf(smtpPort));
+        environment.put("POSTINO_SUBMISSION_PORT", String.valueOf(submissionPort));
+        environment.put("POSTINO_SMTPS_PORT", String.valueOf(smtpsPort));
+        environment.put("POSTINO_WEBADMIN_PORT", String.valueOf(webAdminPort));
+        environment.put("POSTINO_BIND", bind);
+        environment.put("POSTINO_DATA_DIR", dataDirectory.toString());
+        environment.put("POSTINO_SMARTHOST", "127.0.0.1:" + smarthostPort);
+        environment.put("POSTINO_HOSTNAME", "postino.test");
+        environment.put("JAVA_OPTS", "-Xms128m -Xmx512m");
+    }
+
+    static Path distribution() {
+        String path = System.getProperty("postino.distribution");
+        if (path == null || !Files.isExecutable(Path.of(path, "bin", "postino"))) {
+            throw new IllegalStateException("No packaged distribution at '" + path + "': run the tests with 'mvn verify'");
+        }
+        return Path.of(path);
+    }
+
+    /** Starts the distribution, bound to 127.0.0.1, and waits until it accepts SMTP. */
+    static PostinoProcess start(Path dataDirectory, int smarthostPort) throws Exception {
+        return start(distribution(), dataDirectory, "127.0.0.1", smarthostPort);
+    }
+
+    static PostinoProcess start(Path installation, Path dataDirectory, String bind, int smarthostPort) throws Exception {
+        PostinoProcess postino = new PostinoProcess(installation, dataDirectory, bind, smarthostPort);
+        postino.launch();
+        return postino;
+    }
+
+    /** Runs bin/postino expecting it to fail; returns its exit status and output. */
+    static Map.Entry<Integer, String> runExpectingFailure(Path installation, Path dataDirectory, int smarthostPort) throws Exception {
+        PostinoProcess postino = new PostinoProcess(installation, dataDirectory, "127.0.0.1", smarthostPort);
+        postino.process = postino.builder().start();
+        if (!postino.process.waitFor(120, TimeUnit.SECONDS)) {
+            postino.process.destroyForcibly();
+            throw new AssertionError("Postino kept running although it was expected to fail:\n" + postino.output());
+        }
+        return Map.entry(postino.process.exitValue(), postino.output());
+    }
+
+    private ProcessBuilder builder() {
+        ProcessBuilder builder = new ProcessBuilder(List.of("bash", installation.resolve("bin/postino").toString()))
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        builder.environment().putAll(environment);
+        return builder;
+    }
+
+    void launch() throws Exception {
+        process = builder().start();
+        Instant deadline = Instant.now().plus(START_TIMEOUT);
+        while (Instant.now().isBefore(deadline)) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("Postino exited with " + process.exitValue() + ":\n" + output());
+            }
+            if (output().contains("Postino started") && accepts(smtpPort)) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        process.destroyForcibly();
+        throw new IllegalStateException("Postino did not start within " + START_TIMEOUT + ":\n" + output());
+    }
+
+    private static boolean accepts(int port) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    String output() {
+        try {
+            return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
+        } catch (IOException e) {
+            return "(log unreadable: " + e + ")";
+        }
+    }
+
+    /** SIGKILL: no shutdown hook, no flush; what was acknowledged must still be on disk. */
+    void killHard() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    void stop() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            process.destroy();
+            if (!process.waitFor(60, TimeUnit.SECONDS)) {
+                killHard();
+            }
+        }
+    }
+
+    HttpResponse<String> webAdmin(String method, String path, String jsonBody) throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + webAdminPort + path))
+            .timeout(Duration.ofSeconds(30))
+            .header("Content-Type", "application/json");
+        request.method(method, jsonBody == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(jsonBody));
+        return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Makes every delayed mail of the outgoing queue due now, as an operator's flush does. */
+    void flushOutgoingQueue() throws IOException, InterruptedException {
+        HttpResponse<String> response = webAdmin("PATCH", "/mailQueues/outgoing/mails?delayed=true", "{\"delayed\": false}");
+        if (response.statusCode() != 204) {
+            throw new IOException("flush failed: " + response.statusCode() + " " + response.body());
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stop();
+    }
+}

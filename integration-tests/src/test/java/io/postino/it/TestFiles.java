@@ -1,0 +1,28 @@
+package io.postino.it;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+/** Temporary directories under target/, removed after the test class. */
+final class TestFiles {
+    private TestFiles() {
+    }
+
+    static Path createTemporaryDirectory(String prefix) throws IOException {
+        Path base = Path.of("target", "it-work").toAbsolutePath();
+        Files.createDirectories(base);
+        return Files.createTempDirectory(base, prefix + "-");
+    }
+
+    static void deleteRecursively(Path directory) throws IOException {
+        if (directory == null || !Files.exists(directory)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(directory)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        }
+    }
+}

@@ -79,7 +79,14 @@ final class PostinoProcess implements AutoCloseable {
 
     /** Runs bin/postino expecting it to fail; returns its exit status and output. */
     static Map.Entry<Integer, String> runExpectingFailure(Path installation, Path dataDirectory, int smarthostPort) throws Exception {
+        return runExpectingFailure(installation, dataDirectory, smarthostPort, Map.of());
+    }
+
+    static Map.Entry<Integer, String> runExpectingFailure(Path installation, Path dataDirectory, int smarthostPort,
+                                                          Map<String, String> overrides) throws Exception {
         PostinoProcess postino = new PostinoProcess(installation, dataDirectory, "127.0.0.1", smarthostPort);
+        postino.environment.putAll(overrides);
+        Files.createDirectories(dataDirectory.getParent());
         postino.process = postino.builder().start();
         if (!postino.process.waitFor(120, TimeUnit.SECONDS)) {
             postino.process.destroyForcibly();

@@ -1,0 +1,71 @@
+package io.postino.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.postino.it.extension.StampHeader;
+
+/** A jar dropped into extensions-jars/ provides a mailet the pipeline runs, without rebuilding Postino. */
+class ExtensionIntegrationTest {
+    private Path temporary;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        temporary = TestFiles.createTemporaryDirectory("extension");
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        TestFiles.deleteRecursively(temporary);
+    }
+
+    @Test
+    void aMailetFromAnExtensionJarRunsInThePipeline() throws Exception {
+        Path installation = Installations.copyOfDistribution(temporary.resolve("postino"));
+        packClass(StampHeader.class, installation.resolve("extensions-jars/stamp-extension.jar"));
+        Installations.replaceInFile(installation.resolve("conf/mailetcontainer.xml"),
+            "            <mailet match=\"HostIsLocal\" class=\"ToProcessor\">",
+            "            <mailet match=\"All\" class=\"io.postino.it.extension.StampHeader\">\n"
+                + "                <header>X-Stamped-By</header>\n"
+                + "                <value>extension</value>\n"
+                + "            </mailet>\n"
+                + "            <mailet match=\"HostIsLocal\" class=\"ToProcessor\">");
+        String token = UUID.randomUUID().toString();
+
+        try (SmtpSink sink = SmtpSink.start();
+             PostinoProcess postino = PostinoProcess.start(installation, temporary.resolve("data"), "127.0.0.1", sink.port())) {
+            try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {
+                client.greetingAndEhlo();
+                assertThat(client.send("app@acme.test", List.of("bob@example.com"), "Subject: " + token + "\r\n\r\nhi").code()).isEqualTo(250);
+            }
+
+            List<SmtpSink.Message> delivered = sink.awaitMessages(m -> m.text().contains(token), 1, Duration.ofSeconds(60));
+            assertThat(delivered).hasSize(1);
+            assertThat(delivered.get(0).text()).contains("\r\nX-Stamped-By: extension\r\n");
+            assertThat(postino.output()).contains("stamp-extension.jar");
+        }
+    }
+
+    private static void packClass(Class<?> type, Path jar) throws Exception {
+        String entry = type.getName().replace('.', '/') + ".class";
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
+            out.putNextEntry(new JarEntry(entry));
+            try (var in = type.getClassLoader().getResourceAsStream(entry)) {
+                in.transferTo((OutputStream) out);
+            }
+            out.closeEntry();
+        }
+    }
+}

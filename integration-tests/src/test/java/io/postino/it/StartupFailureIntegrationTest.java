@@ -56,7 +56,8 @@ class StartupFailureIntegrationTest {
         Map.Entry<Integer, String> result = PostinoProcess.runExpectingFailure(installation, temporary.resolve("data"), 2525);
 
         assertThat(result.getKey()).isEqualTo(1);
-        assertThat(result.getValue()).contains("Postino could not start").contains("com.example.NoSuchMailet");
+        assertThat(result.getValue()).contains("Postino could not start").contains("com.example.NoSuchMailet")
+            .contains("check: conf/mailetcontainer.xml");
     }
 
     @Test

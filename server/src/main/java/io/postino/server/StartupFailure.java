@@ -2,6 +2,7 @@ package io.postino.server;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Turns the exception chain of a failed James start into the sentences an operator needs:
@@ -22,6 +23,21 @@ final class StartupFailure {
                 break;
             }
         }
-        return String.join(System.lineSeparator() + "  caused by: ", messages);
+        return String.join(System.lineSeparator() + "  caused by: ", messages) + suspectFile(messages);
+    }
+
+    /** The file an operator should open, guessed from what failed. */
+    private static String suspectFile(List<String> messages) {
+        String all = String.join(" ", messages).toLowerCase(Locale.ROOT);
+        if (all.contains("mailet") || all.contains("matcher") || all.contains("processor")) {
+            return System.lineSeparator() + "  check: conf/mailetcontainer.xml";
+        }
+        if (all.contains("handler") || all.contains("smtp") || all.contains("keystore") || all.contains("bind")) {
+            return System.lineSeparator() + "  check: conf/smtpserver.xml";
+        }
+        if (all.contains("jdbc") || all.contains("database") || all.contains("openjpa")) {
+            return System.lineSeparator() + "  check: conf/james-database.properties";
+        }
+        return "";
     }
 }

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Relay throughput benchmark: starts the packaged Postino relaying to a fast loopback sink,
+sends N messages over C concurrent SMTP sessions from 127.0.0.1 (an authorised network), and
+prints accepted msg/s, delivered msg/s, p50/p99 submission latency and the server's peak RSS.
+
+Usage: bench/relay_benchmark.py [--messages 5000] [--sessions 20] [--size 5120] [--runs 3]
+Build first (mvn -B -q install -DskipTests). Everything listens on 127.0.0.1 only.
+"""
+import argparse, asyncio, os, shutil, signal, smtplib, socket, statistics, subprocess, sys, tempfile, threading, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Sink:
+    """Minimal SMTP sink on 127.0.0.1 that counts messages (CRLF.CRLF terminated)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.count = 0
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+        self.ready.wait(10)
+
+    def _run(self):
+        asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(asyncio.start_server(self._session, "127.0.0.1", self.port))
+        self.ready.set()
+        self.loop.run_forever()
+
+    async def _session(self, reader, writer):
+        writer.write(b"220 sink\r\n")
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                cmd = line[:4].upper()
+                if cmd == b"EHLO":
+                    writer.write(b"250-sink\r\n250 PIPELINING\r\n")
+                elif cmd == b"DATA":
+                    writer.write(b"354 go\r\n")
+                    await writer.drain()
+                    while (await reader.readline()) not in (b".\r\n", b""):
+                        pass
+                    self.count += 1
+                    writer.write(b"250 ok\r\n")
+                elif cmd == b"QUIT":
+                    writer.write(b"221 bye\r\n")
+                    await writer.drain()
+                    break
+                else:
+                    writer.write(b"250 ok\r\n")
+                await writer.drain()
+        finally:
+            writer.close()
+
+
+def peak_rss_mib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return float("nan")
+
+
+def run_once(args, distribution):
+    sink = Sink()
+    data = tempfile.mkdtemp(prefix="postino-bench-")
+    ports = {k: free_port() for k in ("SMTP", "SUBMISSION", "SMTPS", "WEBADMIN")}
+    env = dict(os.environ, POSTINO_BIND="127.0.0.1", POSTINO_DATA_DIR=data, POSTINO_SMARTHOST=f"127.0.0.1:{sink.port}",
+               POSTINO_HOSTNAME="bench.test", JAVA_OPTS=args.java_opts,
+               **{f"POSTINO_{k}_PORT": str(v) for k, v in ports.items()})
+    log = open(os.path.join(data, "console.log"), "w")
+    server = subprocess.Popen(["bash", os.path.join(distribution, "bin/postino")], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if server.poll() is not None:
+                sys.exit("postino exited: see " + log.name)
+            if "Postino started" in open(log.name).read():
+                break
+            time.sleep(0.2)
+        body = ("x" * 76 + "\r\n") * max(1, args.size // 78)
+        latencies, lock, next_id = [], threading.Lock(), [0]
+
+        def session():
+            client = smtplib.SMTP("127.0.0.1", ports["SMTP"], timeout=120)
+            client.ehlo("bench.client")
+            while True:
+                with lock:
+                    if next_id[0] >= args.messages:
+                        break
+                    next_id[0] += 1
+                    n = next_id[0]
+                msg = f"From: app@acme.test\r\nTo: rcpt{n}@example.com\r\nSubject: bench {n}\r\n\r\n{body}"
+                start = time.perf_counter()
+                client.sendmail("app@acme.test", [f"rcpt{n}@example.com"], msg)
+                elapsed = time.perf_counter() - start
+                with lock:
+                    latencies.append(elapsed)
+            client.quit()
+
+        start = time.perf_counter()
+        threads = [threading.Thread(target=session) for _ in range(args.sessions)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        accepted_s = time.perf_counter() - start
+        deadline = time.time() + 600
+        while sink.count < args.messages and time.time() < deadline:
+            time.sleep(0.05)
+        delivered_s = time.perf_counter() - start
+        latencies.sort()
+        result = dict(accepted=args.messages / accepted_s, delivered=sink.count / delivered_s, delivered_count=sink.count,
+                      p50=latencies[len(latencies) // 2] * 1000, p99=latencies[int(len(latencies) * 0.99) - 1] * 1000,
+                      rss=peak_rss_mib(server.pid))
+        return result
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--size", type=int, default=5120, help="body size in bytes")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--java-opts", default="-Xms256m -Xmx1g")
+    parser.add_argument("--distribution", default=os.path.join(ROOT, "distribution/target/postino-0.1.0-SNAPSHOT/postino-0.1.0-SNAPSHOT"))
+    args = parser.parse_args()
+    if not os.path.exists(os.path.join(args.distribution, "bin/postino")):
+        sys.exit("no distribution: run mvn -B -q install -DskipTests first")
+    results = []
+    for run in range(1, args.runs + 1):
+        r = run_once(args, args.distribution)
+        results.append(r)
+        print(f"run {run}: accepted {r['accepted']:.1f} msg/s, delivered {r['delivered']:.1f} msg/s "
+              f"({r['delivered_count']}/{args.messages}), submission p50 {r['p50']:.1f} ms p99 {r['p99']:.1f} ms, "
+              f"peak RSS {r['rss']:.0f} MiB", flush=True)
+    med = {k: statistics.median(r[k] for r in results) for k in ("accepted", "delivered", "p50", "p99", "rss")}
+    print(f"median of {args.runs}: accepted {med['accepted']:.1f} msg/s, delivered {med['delivered']:.1f} msg/s, "
+          f"p50 {med['p50']:.1f} ms, p99 {med['p99']:.1f} ms, peak RSS {med['rss']:.0f} MiB "
+          f"({args.messages} messages, {args.sessions} sessions, {args.size} B bodies)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+package io.postino.server;
+
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigurationCheckTest {
+    @TempDir
+    Path conf;
+
+    @BeforeEach
+    void writeAValidConfiguration() throws Exception {
+        for (String name : ConfigurationCheck.REQUIRED_FILES) {
+            Files.writeString(conf.resolve(name), name.endsWith(".xml") ? "<config/>" : "enabled=true");
+        }
+        Files.writeString(conf.resolve("smtpserver.xml"), "<smtpservers><smtpserver><bind>127.0.0.1:25</bind></smtpserver></smtpservers>");
+    }
+
+    @Test
+    void acceptsAValidConfiguration() {
+        assertThatCode(() -> ConfigurationCheck.check(conf)).doesNotThrowAnyException();
+    }
+
+    @Test
+    void namesTheLineOfMalformedXml() throws Exception {
+        Files.writeString(conf.resolve("domainlist.xml"), "<domainlist>\n<autodetect>false</autodetect>\n");
+
+        assertThatThrownBy(() -> ConfigurationCheck.check(conf))
+            .hasMessageContaining("domainlist.xml:3:")
+            .hasMessageContaining("malformed XML");
+    }
+
+    @Test
+    void namesAMissingFile() throws Exception {
+        Files.delete(conf.resolve("dnsservice.xml"));
+
+        assertThatThrownBy(() -> ConfigurationCheck.check(conf))
+            .hasMessageContaining("dnsservice.xml: required file is missing");
+    }
+
+    @Test
+    void refusesAConfigurationWithoutAnyEnabledListener() throws Exception {
+        Files.writeString(conf.resolve("smtpserver.xml"), "<smtpservers><smtpserver enabled=\"false\"/></smtpservers>");
+
+        assertThatThrownBy(() -> ConfigurationCheck.check(conf))
+            .hasMessageContaining("no enabled <smtpserver> element");
+    }
+
+    @Test
+    void refusesAListenerWithoutBind() throws Exception {
+        Files.writeString(conf.resolve("smtpserver.xml"), "<smtpservers><smtpserver/></smtpservers>");
+
+        assertThatThrownBy(() -> ConfigurationCheck.check(conf))
+            .hasMessageContaining("has no <bind> element");
+    }
+}

@@ -1,0 +1,60 @@
+package io.postino.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+class PostinoSettingsTest {
+    private static final Path HOME = Path.of("/opt/postino");
+
+    @Test
+    void defaultsAreTheRealPortsAndTheInstallationDataDirectory() throws Exception {
+        PostinoSettings settings = PostinoSettings.from(Map.of("POSTINO_HOSTNAME", "relay.example.com"), HOME);
+
+        assertThat(settings.systemProperties())
+            .containsEntry("postino.smtp.port", "25")
+            .containsEntry("postino.submission.port", "587")
+            .containsEntry("postino.smtps.port", "465")
+            .containsEntry("postino.webadmin.port", "8000")
+            .containsEntry("postino.bind", "0.0.0.0")
+            .containsEntry("postino.data.dir", "/opt/postino/var")
+            .containsEntry("postino.smarthost", "")
+            .containsEntry("postino.hostname", "relay.example.com");
+        assertThat(settings.smarthost()).isEmpty();
+    }
+
+    @Test
+    void environmentOverridesEverySetting() throws Exception {
+        PostinoSettings settings = PostinoSettings.from(Map.of(
+            "POSTINO_SMTP_PORT", "2525", "POSTINO_SUBMISSION_PORT", "2587", "POSTINO_SMTPS_PORT", "2465",
+            "POSTINO_WEBADMIN_PORT", "2800", "POSTINO_BIND", "127.0.0.1", "POSTINO_DATA_DIR", "data",
+            "POSTINO_SMARTHOST", "smtp.example.com"), HOME);
+
+        assertThat(settings.port(PostinoSettings.Variable.SMTP_PORT)).isEqualTo(2525);
+        assertThat(settings.bindAddress()).isEqualTo("127.0.0.1");
+        assertThat(settings.dataDirectory()).isEqualTo(Path.of("/opt/postino/data"));
+        assertThat(settings.smarthost()).contains("smtp.example.com:25");
+    }
+
+    @Test
+    void refusesAPortOutOfRange() {
+        assertThatThrownBy(() -> PostinoSettings.from(Map.of("POSTINO_SUBMISSION_PORT", "70000"), HOME))
+            .hasMessage("POSTINO_SUBMISSION_PORT must be a port number from 1 to 65535, got '70000'");
+    }
+
+    @Test
+    void refusesASmarthostWithABadPort() {
+        assertThatThrownBy(() -> PostinoSettings.from(Map.of("POSTINO_SMARTHOST", "relay:x"), HOME))
+            .hasMessageContaining("The port of POSTINO_SMARTHOST must be a port number");
+    }
+
+    @Test
+    void refusesAnIpv6BindAddressThatJamesCannotParse() {
+        assertThatThrownBy(() -> PostinoSettings.from(Map.of("POSTINO_BIND", "::1"), HOME))
+            .hasMessageContaining("POSTINO_BIND must be one IPv4 address");
+    }
+}

@@ -104,13 +104,15 @@ final class PostinoProcess implements AutoCloseable {
     }
 
     void launch() throws Exception {
+        // The console log is appended to across restarts: only this launch's lines count.
+        int launchOffset = output().length();
         process = builder().start();
         Instant deadline = Instant.now().plus(START_TIMEOUT);
         while (Instant.now().isBefore(deadline)) {
             if (!process.isAlive()) {
                 throw new IllegalStateException("Postino exited with " + process.exitValue() + ":\n" + output());
             }
-            if (output().contains("Postino started") && accepts(smtpPort)) {
+            if (output().substring(launchOffset).contains("Postino started") && accepts(smtpPort)) {
                 return;
             }
             Thread.sleep(200);

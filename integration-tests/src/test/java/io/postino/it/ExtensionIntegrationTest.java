@@ -46,10 +46,8 @@ class ExtensionIntegrationTest {
 
         try (SmtpSink sink = SmtpSink.start();
              PostinoProcess postino = PostinoProcess.start(installation, temporary.resolve("data"), "127.0.0.1", sink.port())) {
-            try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {
-                client.greetingAndEhlo();
-                assertThat(client.send("app@acme.test", List.of("bob@example.com"), "Subject: " + token + "\r\n\r\nhi").code()).isEqualTo(250);
-            }
+            assertThat(SmtpClient.sendInNewSession("127.0.0.1", postino.smtpPort, "app@acme.test", "bob@example.com",
+                "Subject: " + token + "\r\n\r\nhi").code()).isEqualTo(250);
 
             List<SmtpSink.Message> delivered = sink.awaitMessages(m -> m.text().contains(token), 1, Duration.ofSeconds(60));
             assertThat(delivered).hasSize(1);

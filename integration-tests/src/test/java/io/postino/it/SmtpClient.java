@@ -1,6 +1,5 @@
 package io.postino.it;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -71,7 +70,7 @@ final class SmtpClient implements AutoCloseable {
     Reply readReply() throws IOException {
         List<String> lines = new ArrayList<>();
         while (true) {
-            String line = readLine();
+            String line = SmtpLines.readLine(in);
             if (line == null) {
                 throw new IOException("connection closed by the server after " + lines);
             }
@@ -117,6 +116,14 @@ final class SmtpClient implements AutoCloseable {
         return command("AUTH PLAIN " + token);
     }
 
+    /** One message in its own session, without AUTH: greeting, EHLO, then {@link #send}. */
+    static Reply sendInNewSession(String host, int port, String sender, String recipient, String content) throws IOException {
+        try (SmtpClient client = connect(host, port)) {
+            client.greetingAndEhlo();
+            return client.send(sender, List.of(recipient), content);
+        }
+    }
+
     /** MAIL, RCPT for each recipient, DATA and the content; returns the reply to the final dot. */
     Reply send(String sender, List<String> recipients, String content) throws IOException {
         expect(command("MAIL FROM:<" + sender + ">"), 250);
@@ -138,19 +145,6 @@ final class SmtpClient implements AutoCloseable {
     private static String dotStuff(String content) {
         String normalised = content.replace("\r\n", "\n").replace("\n", "\r\n");
         return (normalised.startsWith(".") ? "." : "") + normalised.replace("\r\n.", "\r\n..");
-    }
-
-    private String readLine() throws IOException {
-        ByteArrayOutputStream line = new ByteArrayOutputStream();
-        int b;
-        while ((b = in.read()) != -1) {
-            if (b == '\n') {
-                String text = line.toString(StandardCharsets.UTF_8);
-                return text.endsWith("\r") ? text.substring(0, text.length() - 1) : text;
-            }
-            line.write(b);
-        }
-        return line.size() == 0 ? null : line.toString(StandardCharsets.UTF_8);
     }
 
     static SSLContext trustAll() {

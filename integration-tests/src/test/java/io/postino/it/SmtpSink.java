@@ -118,7 +118,7 @@ final class SmtpSink implements AutoCloseable {
             String sender = null;
             List<String> recipients = new ArrayList<>();
             for (int commands = 0; commands < 10_000; commands++) {
-                String line = readLine(in);
+                String line = SmtpLines.readLine(in);
                 if (line == null) {
                     return;
                 }
@@ -191,19 +191,6 @@ final class SmtpSink implements AutoCloseable {
             }
         }
         throw new IOException("connection closed during DATA");
-    }
-
-    private static String readLine(InputStream in) throws IOException {
-        ByteArrayOutputStream line = new ByteArrayOutputStream();
-        int b;
-        while ((b = in.read()) != -1) {
-            if (b == '\n') {
-                String text = line.toString(StandardCharsets.US_ASCII);
-                return text.endsWith("\r") ? text.substring(0, text.length() - 1) : text;
-            }
-            line.write(b);
-        }
-        return null;
     }
 
     private static void reply(OutputStream out, String text) throws IOException {

@@ -8,13 +8,15 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
-
+import java.util.Collections;
+import java.util.List;
 import java.util.Properties;
 
 import javax.mail.MessagingException;
 import javax.mail.Session;
 import javax.mail.internet.MimeMessage;
 
+import org.apache.james.core.MailAddress;
 import org.apache.mailet.Mail;
 import org.apache.mailet.base.test.FakeMail;
 import org.apache.mailet.base.test.FakeMailContext;
@@ -73,7 +75,7 @@ class AddMissingMessageIdAndDateTest {
 
         mailet.service(mail);
 
-        java.util.List<String> lines = java.util.Collections.list(mail.getMessage().getAllHeaderLines());
+        List<String> lines = Collections.list(mail.getMessage().getAllHeaderLines());
         assertThat(lines.get(0)).isEqualTo("Received: from second.example by relay.example.com");
         assertThat(lines.get(1)).isEqualTo("Received: from first.example by second.example");
         assertThat(lines).anyMatch(line -> line.startsWith("Message-ID: <"));
@@ -84,7 +86,7 @@ class AddMissingMessageIdAndDateTest {
         AddMissingMessageIdAndDate withDefault = new AddMissingMessageIdAndDate(CLOCK);
         withDefault.init(FakeMailetConfig.builder()
             .mailetName("AddMissingMessageIdAndDate")
-            .mailetContext(FakeMailContext.builder().postmaster(new org.apache.james.core.MailAddress("postmaster@acme.test")))
+            .mailetContext(FakeMailContext.builder().postmaster(new MailAddress("postmaster@acme.test")))
             .build());
         Mail mail = mailWith("Subject: hi\r\n\r\nbody");
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 dist="distribution/target/postino-0.1.0-SNAPSHOT/postino-0.1.0-SNAPSHOT"
-if [ ! -x "$dist/bin/postino" ] || [ -n "$(find conf server/src mailets/src matchers/src -newer "$dist/bin/postino" -type f 2>/dev/null | head -1)" ]; then
+if [ ! -x "$dist/bin/postino" ] || [ -n "$(find pom.xml */pom.xml conf server/src mailets/src matchers/src distribution/src -newer "$dist/bin/postino" -type f 2>/dev/null | head -1)" ]; then
     mvn -B -q install -DskipTests
 fi
 # Keep the data of a checkout's server beside the checkout, not inside the build output.

@@ -1,0 +1,67 @@
+package io.postino.organisations;
+
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A tenant: the domains it sends as, the networks trusted to send for it without AUTH, and the
+ * identity policy of its users. Domains and addresses are kept in lower case.
+ */
+public final class Organisation {
+    private final String id;
+    private final String name;
+    private final Set<String> domains;
+    private final List<Cidr> trustedNetworks;
+    private final IdentityPolicy identityPolicy;
+    private final Map<String, Set<String>> allowedAddresses;
+
+    public Organisation(String id, String name, Set<String> domains, List<Cidr> trustedNetworks,
+                        IdentityPolicy identityPolicy, Map<String, Set<String>> allowedAddresses) {
+        this.id = id;
+        this.name = name;
+        this.domains = Set.copyOf(domains);
+        this.trustedNetworks = List.copyOf(trustedNetworks);
+        this.identityPolicy = identityPolicy;
+        this.allowedAddresses = Map.copyOf(allowedAddresses);
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Set<String> domains() {
+        return domains;
+    }
+
+    public List<Cidr> trustedNetworks() {
+        return trustedNetworks;
+    }
+
+    public IdentityPolicy identityPolicy() {
+        return identityPolicy;
+    }
+
+    /** Login (lower case) to the extra envelope senders that user may use. */
+    public Map<String, Set<String>> allowedAddresses() {
+        return allowedAddresses;
+    }
+
+    public boolean ownsDomain(String domain) {
+        return domains.contains(domain.toLowerCase(Locale.ROOT));
+    }
+
+    public boolean trusts(InetAddress client) {
+        return trustedNetworks.stream().anyMatch(network -> network.contains(client));
+    }
+
+    public Set<String> allowedAddressesOf(String login) {
+        return allowedAddresses.getOrDefault(login.toLowerCase(Locale.ROOT), Set.of());
+    }
+}

@@ -1,0 +1,260 @@
+package io.postino.organisations;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+import javax.xml.XMLConstants;
+import javax.xml.parsers.SAXParser;
+import javax.xml.parsers.SAXParserFactory;
+import javax.xml.transform.stream.StreamSource;
+import javax.xml.validation.Schema;
+import javax.xml.validation.SchemaFactory;
+import javax.xml.validation.Validator;
+
+import org.xml.sax.Attributes;
+import org.xml.sax.InputSource;
+import org.xml.sax.Locator;
+import org.xml.sax.SAXException;
+import org.xml.sax.SAXParseException;
+import org.xml.sax.helpers.DefaultHandler;
+
+/**
+ * Reads {@code organisations.xml}: validates it against {@code organisations.xsd}, then checks
+ * what a schema cannot express. Every problem names the file, the line and the reason.
+ */
+public final class OrganisationsFile {
+    private static final Schema SCHEMA = loadSchema();
+
+    private OrganisationsFile() {
+    }
+
+    public static OrganisationsConfig read(Path file) throws OrganisationsException {
+        byte[] content;
+        try {
+            content = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new OrganisationsException(file, 0, "file is missing (copy conf/organisations.xml from the distribution)");
+        } catch (IOException e) {
+            throw new OrganisationsException(file, 0, "cannot be read: " + e.getMessage());
+        }
+        validateAgainstSchema(file, content);
+        Builder builder = new Builder(file);
+        try {
+            SAXParserFactory factory = SAXParserFactory.newInstance();
+            factory.setNamespaceAware(true);
+            factory.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
+            factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+            SAXParser parser = factory.newSAXParser();
+            InputSource source = new InputSource(new ByteArrayInputStream(content));
+            source.setSystemId(file.toUri().toString());
+            parser.parse(source, builder);
+        } catch (SAXParseException e) {
+            throw new OrganisationsException(file, e.getLineNumber(), e.getMessage());
+        } catch (ProblemAtLine e) {
+            throw new OrganisationsException(file, e.line, e.getMessage());
+        } catch (Exception e) {
+            throw new OrganisationsException(file, 0, "cannot be read: " + e.getMessage());
+        }
+        return new OrganisationsConfig(builder.organisations);
+    }
+
+    private static void validateAgainstSchema(Path file, byte[] content) throws OrganisationsException {
+        try {
+            Validator validator = SCHEMA.newValidator();
+            validator.setProperty(XMLConstants.ACCESS_EXTERNAL_DTD, "");
+            validator.setProperty(XMLConstants.ACCESS_EXTERNAL_SCHEMA, "");
+            StreamSource source = new StreamSource(new ByteArrayInputStream(content), file.toUri().toString());
+            validator.validate(source);
+        } catch (SAXParseException e) {
+            throw new OrganisationsException(file, e.getLineNumber(), withoutSchemaRuleId(e.getMessage()));
+        } catch (SAXException | IOException e) {
+            throw new OrganisationsException(file, 0, "cannot be read: " + e.getMessage());
+        }
+    }
+
+    /** "cvc-pattern-valid: Value 'x' is not facet-valid..." reads better without the rule id. */
+    private static String withoutSchemaRuleId(String message) {
+        return message == null ? "does not match organisations.xsd" : message.replaceFirst("^cvc-[a-zA-Z0-9.\\-]+: ", "");
+    }
+
+    private static Schema loadSchema() {
+        URL schema = OrganisationsFile.class.getResource("organisations.xsd");
+        if (schema == null) {
+            throw new IllegalStateException("organisations.xsd is missing from postino-core");
+        }
+        try {
+            SchemaFactory factory = SchemaFactory.newInstance(XMLConstants.W3C_XML_SCHEMA_NS_URI);
+            return factory.newSchema(schema);
+        } catch (SAXException e) {
+            throw new IllegalStateException("organisations.xsd is not a valid schema", e);
+        }
+    }
+
+    private static final class ProblemAtLine extends SAXException {
+        private final int line;
+
+        ProblemAtLine(int line, String message) {
+            super(message);
+            this.line = line;
+        }
+    }
+
+    private record ClaimedNetwork(String organisation, Cidr network, int line) {
+    }
+
+    /** Builds organisations from the (already schema-valid) document, checking cross-references. */
+    private static final class Builder extends DefaultHandler {
+        private final Path file;
+        private final List<Organisation> organisations = new ArrayList<>();
+        private final Map<String, Integer> idLines = new HashMap<>();
+        private final Map<String, String> domainOwners = new HashMap<>();
+        private final Map<String, Integer> domainLines = new HashMap<>();
+        private final List<ClaimedNetwork> networks = new ArrayList<>();
+        private Locator locator;
+        private final StringBuilder text = new StringBuilder();
+
+        private String id;
+        private String name;
+        private Set<String> domains;
+        private List<Cidr> trustedNetworks;
+        private IdentityPolicy policy;
+        private Map<String, Set<String>> allowed;
+        private Map<String, Integer> allowedLines;
+        private String login;
+
+        Builder(Path file) {
+            this.file = file;
+        }
+
+        @Override
+        public void setDocumentLocator(Locator locator) {
+            this.locator = locator;
+        }
+
+        private int line() {
+            return locator == null ? 0 : locator.getLineNumber();
+        }
+
+        @Override
+        public void startElement(String uri, String localName, String qName, Attributes attributes) throws SAXException {
+            text.setLength(0);
+            switch (localName) {
+                case "organisation":
+                    id = attributes.getValue("id");
+                    Integer previous = idLines.putIfAbsent(id, line());
+                    if (previous != null) {
+                        throw new ProblemAtLine(line(), "organisation id '" + id + "' is already used on line " + previous);
+                    }
+                    name = attributes.getValue("name") == null ? id : attributes.getValue("name").trim();
+                    domains = new LinkedHashSet<>();
+                    trustedNetworks = new ArrayList<>();
+                    policy = IdentityPolicy.EXACT;
+                    allowed = new LinkedHashMap<>();
+                    allowedLines = new HashMap<>();
+                    break;
+                case "identity":
+                    String value = attributes.getValue("policy");
+                    policy = value == null ? IdentityPolicy.EXACT : IdentityPolicy.valueOf(value.toUpperCase(Locale.ROOT));
+                    break;
+                case "user":
+                    login = attributes.getValue("login").trim().toLowerCase(Locale.ROOT);
+                    if (!domains.contains(domainOf(login))) {
+                        throw new ProblemAtLine(line(), "user '" + login + "' is not in a domain of organisation '" + id
+                            + "' (" + String.join(", ", domains) + "): a user belongs to the organisation that owns its domain");
+                    }
+                    Integer earlier = allowedLines.putIfAbsent(login, line());
+                    if (earlier != null) {
+                        throw new ProblemAtLine(line(), "user '" + login + "' is already listed on line " + earlier);
+                    }
+                    allowed.put(login, new LinkedHashSet<>());
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        @Override
+        public void characters(char[] ch, int start, int length) {
+            text.append(ch, start, length);
+        }
+
+        @Override
+        public void endElement(String uri, String localName, String qName) throws SAXException {
+            String value = text.toString().trim();
+            switch (localName) {
+                case "domain":
+                    String domain = value.toLowerCase(Locale.ROOT);
+                    String owner = domainOwners.putIfAbsent(domain, id);
+                    if (owner != null) {
+                        throw new ProblemAtLine(line(), "domain '" + domain + "' already belongs to organisation '" + owner
+                            + "' (line " + domainLines.get(domain) + "): a domain belongs to at most one organisation");
+                    }
+                    domainLines.put(domain, line());
+                    domains.add(domain);
+                    break;
+                case "trustedNetwork":
+                    Cidr network;
+                    try {
+                        network = Cidr.parse(value);
+                    } catch (IllegalArgumentException e) {
+                        throw new ProblemAtLine(line(), "trustedNetwork " + e.getMessage());
+                    }
+                    for (ClaimedNetwork other : networks) {
+                        if (!other.organisation().equals(id) && other.network().overlaps(network)) {
+                            throw new ProblemAtLine(line(), "trustedNetwork " + network + " overlaps " + other.network()
+                                + " of organisation '" + other.organisation() + "' (line " + other.line()
+                                + "): mail from it could not be attributed to one organisation");
+                        }
+                    }
+                    networks.add(new ClaimedNetwork(id, network, line()));
+                    trustedNetworks.add(network);
+                    break;
+                case "allow":
+                    String address = value.toLowerCase(Locale.ROOT);
+                    if (!domains.contains(domainOf(address))) {
+                        throw new ProblemAtLine(line(), "allowed address '" + address + "' of user '" + login
+                            + "' is not in a domain of organisation '" + id + "' (" + String.join(", ", domains) + ")");
+                    }
+                    allowed.get(login).add(address);
+                    break;
+                case "organisation":
+                    organisations.add(new Organisation(id, name, domains, trustedNetworks, policy, allowed));
+                    break;
+                default:
+                    break;
+            }
+            text.setLength(0);
+        }
+
+        private static String domainOf(String address) {
+            return address.substring(address.lastIndexOf('@') + 1);
+        }
+
+        @Override
+        public void error(SAXParseException e) throws SAXException {
+            throw e;
+        }
+
+        @Override
+        public void fatalError(SAXParseException e) throws SAXException {
+            throw e;
+        }
+
+        @Override
+        public String toString() {
+            return "organisations of " + file;
+        }
+    }
+}

@@ -1,5 +1,6 @@
 package io.postino.server;
 
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +18,9 @@ import org.w3c.dom.NodeList;
 import org.xml.sax.ErrorHandler;
 import org.xml.sax.SAXParseException;
 
+import io.postino.organisations.OrganisationsException;
+import io.postino.organisations.OrganisationsFile;
+
 /**
  * Checks the configuration directory before James reads it, so that a broken file stops
  * start-up with the file, the line and what is wrong instead of a stack trace, a silent
@@ -25,7 +29,8 @@ import org.xml.sax.SAXParseException;
 final class ConfigurationCheck {
     static final List<String> REQUIRED_FILES = List.of(
         "smtpserver.xml", "mailetcontainer.xml", "domainlist.xml", "dnsservice.xml",
-        "usersrepository.xml", "recipientrewritetable.xml", "webadmin.properties", "james-database.properties");
+        "usersrepository.xml", "recipientrewritetable.xml", "webadmin.properties", "james-database.properties",
+        "organisations.xml");
 
     /** What is wrong with the configuration, worded for the operator. */
     static final class ConfigurationProblem extends Exception {
@@ -56,6 +61,7 @@ final class ConfigurationCheck {
         }
         if (problems.isEmpty()) {
             checkSmtpListeners(confDirectory.resolve("smtpserver.xml"), problems);
+            checkOrganisations(confDirectory.resolve("organisations.xml"), problems);
         }
         if (!problems.isEmpty()) {
             throw new ConfigurationProblem(String.join(System.lineSeparator(), problems));
@@ -90,6 +96,14 @@ final class ConfigurationCheck {
             problems.add(file + ": cannot be read: " + e.getMessage());
         }
         return null;
+    }
+
+    private static void checkOrganisations(Path file, List<String> problems) {
+        try {
+            OrganisationsFile.read(file);
+        } catch (OrganisationsException e) {
+            problems.add(e.getMessage());
+        }
     }
 
     private static void checkSmtpListeners(Path smtpserver, List<String> problems) {

@@ -22,6 +22,7 @@ import com.google.inject.util.Modules;
 import io.postino.server.modules.EmbeddedQueueModule;
 import io.postino.server.modules.JpaDataModule;
 import io.postino.server.modules.OperationsModule;
+import io.postino.server.modules.OrganisationsModule;
 
 /**
  * The single-node Postino server: James' SMTP, mailet container and WebAdmin over a durable
@@ -43,7 +44,8 @@ public final class PostinoServer {
         new MailetProcessingModule(),
         new RawPostDequeueDecoratorModule(),
         new NaiveDelegationStoreModule(),
-        new OperationsModule());
+        new OperationsModule(),
+        new OrganisationsModule());
 
     private static final Module EMBEDDED_BACKENDS = Modules.combine(
         new JpaDataModule(),

@@ -20,6 +20,16 @@ class ConfigurationCheckTest {
             Files.writeString(conf.resolve(name), name.endsWith(".xml") ? "<config/>" : "enabled=true");
         }
         Files.writeString(conf.resolve("smtpserver.xml"), "<smtpservers><smtpserver><bind>127.0.0.1:25</bind></smtpserver></smtpservers>");
+        Files.writeString(conf.resolve("organisations.xml"), "<organisations/>");
+    }
+
+    @Test
+    void namesFileLineAndReasonOfAnInvalidOrganisationsFile() throws Exception {
+        Files.writeString(conf.resolve("organisations.xml"), "<organisations>\n<organisation id=\"acme\">\n</organisation>\n</organisations>");
+
+        assertThatThrownBy(() -> ConfigurationCheck.check(conf))
+            .hasMessageContaining("organisations.xml:3: ")
+            .hasMessageContaining("domain");
     }
 
     @Test

@@ -1,0 +1,42 @@
+package io.postino.server.modules;
+
+import java.io.File;
+import java.io.FileNotFoundException;
+
+import javax.inject.Singleton;
+
+import org.apache.james.filesystem.api.FileSystem;
+import org.apache.james.webadmin.Routes;
+
+import com.google.inject.AbstractModule;
+import com.google.inject.Provides;
+import com.google.inject.multibindings.Multibinder;
+
+import io.postino.organisations.Organisations;
+import io.postino.organisations.OrganisationsException;
+import io.postino.server.organisations.OrganisationRoutes;
+import io.postino.server.organisations.OrganisationsWatcher;
+import io.postino.server.smtp.AuthenticationFailures;
+
+/**
+ * Organisations (conf/organisations.xml), reloaded when the file changes, their WebAdmin routes,
+ * and the per-node AUTH failure counts used by the lockout hook.
+ */
+public class OrganisationsModule extends AbstractModule {
+    static final String FILE = "file://conf/organisations.xml";
+
+    @Override
+    protected void configure() {
+        bind(AuthenticationFailures.class).in(com.google.inject.Scopes.SINGLETON);
+        Multibinder.newSetBinder(binder(), Routes.class).addBinding().to(OrganisationRoutes.class);
+    }
+
+    @Provides
+    @Singleton
+    Organisations organisations(FileSystem fileSystem) throws OrganisationsException, FileNotFoundException {
+        File file = fileSystem.getFile(FILE);
+        Organisations organisations = Organisations.load(file.toPath());
+        OrganisationsWatcher.start(organisations, file.toPath());
+        return organisations;
+    }
+}

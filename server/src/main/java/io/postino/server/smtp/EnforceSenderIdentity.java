@@ -1,0 +1,85 @@
+package io.postino.server.smtp;
+
+import java.util.Optional;
+
+import javax.inject.Inject;
+
+import org.apache.james.core.MaybeSender;
+import org.apache.james.protocols.api.ProtocolSession;
+import org.apache.james.protocols.smtp.SMTPSession;
+import org.apache.james.protocols.smtp.dsn.DSNStatus;
+import org.apache.james.protocols.smtp.hook.HookResult;
+import org.apache.james.protocols.smtp.hook.HookReturnCode;
+import org.apache.james.protocols.smtp.hook.MailHook;
+
+import io.postino.organisations.Organisation;
+import io.postino.organisations.Organisations;
+import io.postino.organisations.OrganisationsConfig;
+import io.postino.organisations.SenderIdentity;
+
+/**
+ * Checks MAIL FROM against the sender's organisation (organisations.xml) and attributes the
+ * transaction to it:
+ * <ul>
+ *   <li>after SMTP AUTH: the user's organisation and identity policy ({@code exact} or {@code domain});</li>
+ *   <li>from an organisation's trusted network: that organisation's domains;</li>
+ *   <li>from the listener's {@code authorizedAddresses}: the organisation owning the sender domain.</li>
+ * </ul>
+ * Clients that may not relay (mail for the served domains from the Internet) are not checked here.
+ * The null sender is accepted from users and trusted networks (bounces, read receipts).
+ *
+ * <pre>{@code
+ * <handlerchain>
+ *     <handler class="io.postino.server.smtp.TrustOrganisationNetworks"/>
+ *     <handler class="io.postino.server.smtp.EnforceSenderIdentity"/>
+ * </handlerchain>
+ * }</pre>
+ *
+ * <p>No parameters. Reply on refusal: {@code 550 5.7.1} with the reason.</p>
+ */
+public class EnforceSenderIdentity implements MailHook {
+    private final Organisations organisations;
+
+    @Inject
+    public EnforceSenderIdentity(Organisations organisations) {
+        this.organisations = organisations;
+    }
+
+    @Override
+    public HookResult doMail(SMTPSession session, MaybeSender sender) {
+        Optional<SenderIdentity.Verdict> verdict = judge(session, sender);
+        if (verdict.isEmpty()) {
+            return HookResult.DECLINED;
+        }
+        if (!verdict.get().isAllowed()) {
+            return refused(verdict.get().refusal().orElseThrow());
+        }
+        Organisation organisation = verdict.get().organisation().orElseThrow();
+        session.setAttachment(OrganisationSession.SENDING_ORGANISATION, organisation.id(), ProtocolSession.State.Transaction);
+        return HookResult.DECLINED;
+    }
+
+    private Optional<SenderIdentity.Verdict> judge(SMTPSession session, MaybeSender sender) {
+        OrganisationsConfig config = organisations.current();
+        if (session.getUsername() != null) {
+            return Optional.of(SenderIdentity.forUser(config, session.getUsername().asString(), sender));
+        }
+        Optional<Organisation> trusting = session.getAttachment(OrganisationSession.TRUSTED_BY, ProtocolSession.State.Connection)
+            .flatMap(config::byId);
+        if (trusting.isPresent()) {
+            return Optional.of(SenderIdentity.forTrustedNetwork(trusting.get(), sender));
+        }
+        if (session.isRelayingAllowed()) {
+            return Optional.of(SenderIdentity.forSenderDomain(config, sender));
+        }
+        return Optional.empty();
+    }
+
+    static HookResult refused(String reason) {
+        return HookResult.builder()
+            .hookReturnCode(HookReturnCode.deny())
+            .smtpReturnCode("550")
+            .smtpDescription(DSNStatus.getStatus(DSNStatus.PERMANENT, DSNStatus.SECURITY_AUTH) + " " + reason)
+            .build();
+    }
+}

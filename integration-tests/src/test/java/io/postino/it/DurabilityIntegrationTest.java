@@ -40,8 +40,9 @@ class DurabilityIntegrationTest {
         String run = UUID.randomUUID().toString();
         int sinkPort = PostinoProcess.freePort();
         Path data = temporary.resolve("data");
+        Path installation = Installations.copyWithOrganisations(temporary.resolve("postino"), Installations.ACME_ONLY);
 
-        PostinoProcess first = PostinoProcess.start(data, sinkPort);
+        PostinoProcess first = PostinoProcess.start(installation, data, "127.0.0.1", sinkPort);
         try (SmtpClient client = SmtpClient.connect("127.0.0.1", first.smtpPort)) {
             client.greetingAndEhlo();
             for (int i = 1; i <= MESSAGES; i++) {
@@ -53,7 +54,7 @@ class DurabilityIntegrationTest {
         first.killHard();
 
         try (SmtpSink sink = SmtpSink.startOn(sinkPort);
-             PostinoProcess second = PostinoProcess.start(data, sinkPort)) {
+             PostinoProcess second = PostinoProcess.start(installation, data, "127.0.0.1", sinkPort)) {
             // Deliveries that failed while the sink was down wait for their retry: make it due now.
             second.flushOutgoingQueue();
             sink.awaitMessages(m -> m.text().contains(run), MESSAGES, Duration.ofSeconds(120));

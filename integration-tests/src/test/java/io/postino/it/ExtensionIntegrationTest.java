@@ -33,7 +33,7 @@ class ExtensionIntegrationTest {
 
     @Test
     void aMailetFromAnExtensionJarRunsInThePipeline() throws Exception {
-        Path installation = Installations.copyOfDistribution(temporary.resolve("postino"));
+        Path installation = Installations.copyWithOrganisations(temporary.resolve("postino"), Installations.ACME_ONLY);
         packClass(StampHeader.class, installation.resolve("extensions-jars/stamp-extension.jar"));
         Installations.replaceInFile(installation.resolve("conf/mailetcontainer.xml"),
             "            <mailet match=\"HostIsLocal\" class=\"ToProcessor\">",

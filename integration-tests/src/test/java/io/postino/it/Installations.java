@@ -11,6 +11,17 @@ final class Installations {
     private Installations() {
     }
 
+    /** One organisation owning acme.test, the sender domain of the relay tests. */
+    static final String ACME_ONLY = "<organisations><organisation id=\"acme\" name=\"Acme\"><domain>acme.test</domain>"
+        + "</organisation></organisations>";
+
+    /** A copy whose conf/organisations.xml is the given document. */
+    static Path copyWithOrganisations(Path target, String organisationsXml) throws IOException {
+        Path installation = copyOfDistribution(target);
+        Files.writeString(installation.resolve("conf/organisations.xml"), organisationsXml, StandardCharsets.UTF_8);
+        return installation;
+    }
+
     static Path copyOfDistribution(Path target) throws IOException {
         Path distribution = PostinoProcess.distribution();
         Files.createDirectories(target);

@@ -66,11 +66,6 @@ final class PostinoProcess implements AutoCloseable {
         return Path.of(path);
     }
 
-    /** Starts the distribution, bound to 127.0.0.1, and waits until it accepts SMTP. */
-    static PostinoProcess start(Path dataDirectory, int smarthostPort) throws Exception {
-        return start(distribution(), dataDirectory, "127.0.0.1", smarthostPort);
-    }
-
     static PostinoProcess start(Path installation, Path dataDirectory, String bind, int smarthostPort) throws Exception {
         PostinoProcess postino = new PostinoProcess(installation, dataDirectory, bind, smarthostPort);
         postino.launch();

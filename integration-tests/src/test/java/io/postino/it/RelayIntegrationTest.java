@@ -41,7 +41,8 @@ class RelayIntegrationTest {
         temporary = TestFiles.createTemporaryDirectory("relay");
         sink = SmtpSink.start().replyToRecipients(this::sinkPolicy);
         // Bound to all addresses so that a client on [::1], outside the authorised 127.0.0.0/8, can be tested.
-        postino = PostinoProcess.start(PostinoProcess.distribution(), temporary.resolve("data"), "0.0.0.0", sink.port());
+        Path installation = Installations.copyWithOrganisations(temporary.resolve("postino"), Installations.ACME_ONLY);
+        postino = PostinoProcess.start(installation, temporary.resolve("data"), "0.0.0.0", sink.port());
         assertThat(postino.webAdmin("PUT", "/domains/acme.test", null).statusCode()).isEqualTo(204);
         assertThat(postino.webAdmin("PUT", "/users/alice@acme.test", "{\"password\":\"s3cret-Alice\"}").statusCode()).isEqualTo(204);
     }

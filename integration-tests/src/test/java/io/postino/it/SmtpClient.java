@@ -49,6 +49,14 @@ final class SmtpClient implements AutoCloseable {
         return new SmtpClient(socket);
     }
 
+    /** Connects from a chosen local address (any 127.0.0.0/8 address works on Linux loopback). */
+    static SmtpClient connectFrom(String localAddress, String host, int port) throws IOException {
+        Socket socket = new Socket();
+        socket.bind(new InetSocketAddress(localAddress, 0));
+        socket.connect(new InetSocketAddress(host, port), 10_000);
+        return new SmtpClient(socket);
+    }
+
     static SmtpClient connectTls(String host, int port) throws IOException {
         SSLSocket socket = (SSLSocket) trustAll().getSocketFactory().createSocket();
         socket.connect(new InetSocketAddress(host, port), 10_000);

@@ -39,6 +39,19 @@ class StartupFailureIntegrationTest {
     }
 
     @Test
+    void anInvalidOrganisationsFileNamesTheFileLineAndReason() throws Exception {
+        Files.writeString(installation.resolve("conf/organisations.xml"), "<organisations>\n"
+            + "  <organisation id=\"acme\"><domain>acme.test</domain></organisation>\n"
+            + "  <organisation id=\"beta\"><domain>acme.test</domain></organisation>\n"
+            + "</organisations>\n");
+
+        Map.Entry<Integer, String> result = PostinoProcess.runExpectingFailure(installation, temporary.resolve("data"), 2525);
+
+        assertThat(result.getKey()).isEqualTo(2);
+        assertThat(result.getValue()).contains("conf/organisations.xml:3: domain 'acme.test' already belongs to organisation 'acme'");
+    }
+
+    @Test
     void aMissingRequiredFileIsNamed() throws Exception {
         Files.delete(installation.resolve("conf/mailetcontainer.xml"));
 

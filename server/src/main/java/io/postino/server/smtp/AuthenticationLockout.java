@@ -4,6 +4,7 @@ import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Optional;
 
 import javax.inject.Inject;
@@ -70,12 +71,15 @@ public class AuthenticationLockout implements AuthHook {
 
     @Override
     public void init(Configuration config) throws ConfigurationException {
-        maxFailures = config.getInt("maxFailures", maxFailures);
-        if (maxFailures < 1) {
-            throw new ConfigurationException("AuthenticationLockout: <maxFailures> must be at least 1, got " + maxFailures);
+        int configuredMaxFailures = config.getInt("maxFailures", maxFailures);
+        if (configuredMaxFailures < 1) {
+            throw new ConfigurationException("AuthenticationLockout: <maxFailures> must be at least 1, got " + configuredMaxFailures);
         }
-        window = duration(config, "window", window);
-        lockout = duration(config, "lockout", lockout);
+        Duration configuredWindow = duration(config, "window", window);
+        Duration configuredLockout = duration(config, "lockout", lockout);
+        maxFailures = configuredMaxFailures;
+        window = configuredWindow;
+        lockout = configuredLockout;
     }
 
     private static Duration duration(Configuration config, String name, Duration fallback) throws ConfigurationException {
@@ -84,7 +88,7 @@ public class AuthenticationLockout implements AuthHook {
             return fallback;
         }
         try {
-            Duration value = DurationParser.parse(raw.trim(), java.time.temporal.ChronoUnit.SECONDS);
+            Duration value = DurationParser.parse(raw.trim(), ChronoUnit.SECONDS);
             if (value.isZero() || value.isNegative()) {
                 throw new NumberFormatException("not positive");
             }

@@ -19,7 +19,9 @@ import io.postino.organisations.SenderIdentity;
 
 /**
  * Checks MAIL FROM against the sender's organisation (organisations.xml) and attributes the
- * transaction to it:
+ * transaction to it. A client in an organisation's {@code <trustedNetwork>} may relay without
+ * SMTP AUTH: this hook grants it, reading the networks in force at each MAIL FROM, so a reload
+ * applies to the next transaction.
  * <ul>
  *   <li>after SMTP AUTH: the user's organisation and identity policy ({@code exact} or {@code domain});</li>
  *   <li>from an organisation's trusted network: that organisation's domains;</li>
@@ -30,7 +32,6 @@ import io.postino.organisations.SenderIdentity;
  *
  * <pre>{@code
  * <handlerchain>
- *     <handler class="io.postino.server.smtp.TrustOrganisationNetworks"/>
  *     <handler class="io.postino.server.smtp.EnforceSenderIdentity"/>
  * </handlerchain>
  * }</pre>
@@ -64,9 +65,10 @@ public class EnforceSenderIdentity implements MailHook {
         if (session.getUsername() != null) {
             return Optional.of(SenderIdentity.forUser(config, session.getUsername().asString(), sender));
         }
-        Optional<Organisation> trusting = session.getAttachment(OrganisationSession.TRUSTED_BY, ProtocolSession.State.Connection)
-            .flatMap(config::byId);
+        Optional<Organisation> trusting = config.trustingClient(session.getRemoteAddress().getAddress());
         if (trusting.isPresent()) {
+            // James decides relaying at RCPT, after this hook: the trusted network may relay.
+            session.setRelayingAllowed(true);
             return Optional.of(SenderIdentity.forTrustedNetwork(trusting.get(), sender));
         }
         if (session.isRelayingAllowed()) {

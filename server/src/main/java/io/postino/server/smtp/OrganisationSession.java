@@ -4,8 +4,6 @@ import org.apache.james.protocols.api.ProtocolSession;
 
 /** What Postino's identity hooks remember in an SMTP session. */
 final class OrganisationSession {
-    /** The organisation whose trusted network the client connected from (connection state). */
-    static final ProtocolSession.AttachmentKey<String> TRUSTED_BY = ProtocolSession.AttachmentKey.of("postino.trustedBy", String.class);
     /** The organisation the current transaction's sender was verified for (transaction state). */
     static final ProtocolSession.AttachmentKey<String> SENDING_ORGANISATION = ProtocolSession.AttachmentKey.of("postino.organisation", String.class);
 

@@ -1,0 +1,143 @@
+package io.postino.server.smtp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.reflect.Proxy;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+
+import org.apache.commons.configuration2.BaseHierarchicalConfiguration;
+import org.apache.james.core.Username;
+import org.apache.james.protocols.smtp.SMTPSession;
+import org.apache.james.protocols.smtp.hook.HookResult;
+import org.apache.james.user.api.UsersRepository;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class AuthenticationLockoutTest {
+    private static final Username ALICE = Username.of("alice@acme.test");
+
+    /** A users repository that knows one password: alice's. */
+    private static final UsersRepository USERS = (UsersRepository) Proxy.newProxyInstance(UsersRepository.class.getClassLoader(),
+        new Class<?>[]{UsersRepository.class}, (proxy, method, args) -> {
+            if (method.getName().equals("test")) {
+                return ALICE.equals(args[0]) && "right".equals(args[1]);
+            }
+            throw new UnsupportedOperationException(method.getName());
+        });
+
+    private MutableClock clock;
+    private AuthenticationLockout hook;
+
+    private static final class MutableClock extends Clock {
+        private Instant now = Instant.parse("2026-11-29T10:00:00Z");
+
+        @Override
+        public ZoneOffset getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
+    @BeforeEach
+    void setUp() throws Exception {
+        clock = new MutableClock();
+        hook = new AuthenticationLockout(USERS, new AuthenticationFailures(), clock);
+        BaseHierarchicalConfiguration config = new BaseHierarchicalConfiguration();
+        config.addProperty("maxFailures", 3);
+        config.addProperty("window", "1m");
+        config.addProperty("lockout", "5m");
+        hook.init(config);
+    }
+
+    private HookResult auth(SMTPSession session, String password) {
+        return hook.doAuth(session, ALICE, password);
+    }
+
+    @Test
+    void rightPasswordAuthenticates() {
+        SMTPSession session = FakeSmtpSession.client("192.0.2.1", false);
+
+        assertThat(auth(session, "right").getSmtpDescription()).startsWith("2.7.0");
+        assertThat(session.getUsername()).isEqualTo(ALICE);
+        assertThat(session.isRelayingAllowed()).isTrue();
+    }
+
+    @Test
+    void wrongPasswordGets535And578() {
+        HookResult result = auth(FakeSmtpSession.client("192.0.2.1", false), "wrong");
+
+        assertThat(result.getSmtpRetCode()).isEqualTo("535");
+        assertThat(result.getSmtpDescription()).isEqualTo("5.7.8 Authentication credentials invalid");
+    }
+
+    @Test
+    void theMaxFailuresthFailureLocksTheAddressOutEvenForTheRightPassword() {
+        SMTPSession session = FakeSmtpSession.client("192.0.2.1", false);
+        for (int i = 0; i < 3; i++) {
+            assertThat(auth(session, "wrong").getSmtpRetCode()).isEqualTo("535");
+        }
+
+        HookResult locked = auth(session, "right");
+
+        assertThat(locked.getSmtpRetCode()).isEqualTo("454");
+        assertThat(locked.getSmtpDescription()).isEqualTo("4.7.0 Too many failed authentication attempts from your address; try again in 300 seconds");
+        assertThat(session.getUsername()).isNull();
+    }
+
+    @Test
+    void otherAddressesAreNotAffected() {
+        SMTPSession attacker = FakeSmtpSession.client("192.0.2.1", false);
+        for (int i = 0; i < 3; i++) {
+            auth(attacker, "wrong");
+        }
+
+        assertThat(auth(FakeSmtpSession.client("192.0.2.2", false), "right").getSmtpDescription()).startsWith("2.7.0");
+    }
+
+    @Test
+    void lockoutEnds() {
+        SMTPSession session = FakeSmtpSession.client("192.0.2.1", false);
+        for (int i = 0; i < 3; i++) {
+            auth(session, "wrong");
+        }
+
+        clock.now = clock.now.plus(Duration.ofMinutes(5)).plusSeconds(1);
+
+        assertThat(auth(session, "right").getSmtpDescription()).startsWith("2.7.0");
+    }
+
+    @Test
+    void failuresOutsideTheWindowDoNotCount() {
+        SMTPSession session = FakeSmtpSession.client("192.0.2.1", false);
+        auth(session, "wrong");
+        auth(session, "wrong");
+        clock.now = clock.now.plus(Duration.ofSeconds(61));
+
+        assertThat(auth(session, "wrong").getSmtpRetCode()).isEqualTo("535");
+        assertThat(auth(session, "right").getSmtpDescription()).startsWith("2.7.0");
+    }
+
+    @Test
+    void invalidParametersAreRefused() {
+        BaseHierarchicalConfiguration zero = new BaseHierarchicalConfiguration();
+        zero.addProperty("maxFailures", 0);
+        assertThatThrownBy(() -> hook.init(zero)).hasMessageContaining("<maxFailures> must be at least 1");
+
+        BaseHierarchicalConfiguration badWindow = new BaseHierarchicalConfiguration();
+        badWindow.addProperty("window", "soon");
+        assertThatThrownBy(() -> hook.init(badWindow)).hasMessageContaining("<window> must be a positive duration");
+    }
+}

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Relay throughput benchmark: starts the packaged Postino relaying to a fast loopback sink,
-sends N messages over C concurrent SMTP sessions from 127.0.0.1 (an authorised network), and
-prints accepted msg/s, delivered msg/s, p50/p99 submission latency and the server's peak RSS.
+sends N messages over C concurrent SMTP sessions from 127.0.0.1 (an authorised network, sender
+app@acme.test of organisation acme), and prints accepted msg/s, delivered msg/s, p50/p99
+submission latency and the server's peak RSS. Each run uses a private copy of the installation.
 
 Usage: bench/relay_benchmark.py [--messages 5000] [--sessions 20] [--size 5120] [--runs 3]
+                                [--no-identity-checks]
 Build first (mvn -B -q install -DskipTests). Everything listens on 127.0.0.1 only.
 """
 import argparse, asyncio, os, shutil, signal, smtplib, socket, statistics, subprocess, sys, tempfile, threading, time
@@ -72,6 +74,43 @@ def peak_rss_mib(pid):
         return float("nan")
 
 
+ORGANISATIONS = """<organisations>
+  <organisation id="acme"><domain>acme.test</domain></organisation>
+</organisations>
+"""
+
+
+IDENTITY_CHECKS = ('<handler class="io.postino.server.smtp.EnforceSenderIdentity"/>',
+                   '<handler class="io.postino.server.smtp.EnforceVisibleSender"/>',
+                   '<handler class="io.postino.server.smtp.StampOrganisation"/>')
+
+
+def without_identity_checks(installation):
+    """Baseline for measuring what the organisation checks cost: the hooks and the mailet removed."""
+    path = os.path.join(installation, "conf/smtpserver.xml")
+    text = open(path).read()
+    for handler in IDENTITY_CHECKS:
+        text = text.replace(handler, "")
+    open(path, "w").write(text)
+    path = os.path.join(installation, "conf/mailetcontainer.xml")
+    text = open(path).read()
+    start = text.index('<mailet match="All" class="io.postino.mailets.RejectUnauthorisedSender">')
+    end = text.index("</mailet>", start) + len("</mailet>")
+    open(path, "w").write(text[:start] + text[end:])
+
+
+def private_installation(distribution, data):
+    """A copy of the installation (lib/ linked) whose organisations.xml owns acme.test, the sender domain."""
+    installation = os.path.join(data, "installation")
+    os.makedirs(installation)
+    os.symlink(os.path.join(distribution, "lib"), os.path.join(installation, "lib"))
+    for directory in ("bin", "conf", "extensions-jars"):
+        shutil.copytree(os.path.join(distribution, directory), os.path.join(installation, directory))
+    with open(os.path.join(installation, "conf/organisations.xml"), "w") as f:
+        f.write(ORGANISATIONS)
+    return installation
+
+
 def run_once(args, distribution):
     sink = Sink()
     data = tempfile.mkdtemp(prefix="postino-bench-")
@@ -79,8 +118,11 @@ def run_once(args, distribution):
     env = dict(os.environ, POSTINO_BIND="127.0.0.1", POSTINO_DATA_DIR=data, POSTINO_SMARTHOST=f"127.0.0.1:{sink.port}",
                POSTINO_HOSTNAME="bench.test", JAVA_OPTS=args.java_opts,
                **{f"POSTINO_{k}_PORT": str(v) for k, v in ports.items()})
+    installation = private_installation(distribution, data)
+    if args.no_identity_checks:
+        without_identity_checks(installation)
     log = open(os.path.join(data, "console.log"), "w")
-    server = subprocess.Popen(["bash", os.path.join(distribution, "bin/postino")], env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(["bash", os.path.join(installation, "bin/postino")], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -141,6 +183,8 @@ def main():
     parser.add_argument("--size", type=int, default=5120, help="body size in bytes")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--java-opts", default="-Xms256m -Xmx1g")
+    parser.add_argument("--no-identity-checks", action="store_true",
+                        help="baseline: run without the organisation hooks and mailet, to measure their cost")
     parser.add_argument("--distribution", default=os.path.join(ROOT, "distribution/target/postino-0.1.0-SNAPSHOT/postino-0.1.0-SNAPSHOT"))
     args = parser.parse_args()
     if not os.path.exists(os.path.join(args.distribution, "bin/postino")):

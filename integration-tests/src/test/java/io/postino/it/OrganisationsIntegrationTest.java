@@ -91,17 +91,26 @@ class OrganisationsIntegrationTest {
         return "From: " + from + "\r\nTo: someone@example.net\r\nSubject: " + token + "\r\n\r\nbody " + token;
     }
 
-    /** A logged-in submission session on 587, from the given local address. */
+    /** A logged-in submission session on 587. */
     private SmtpClient submission(String user) throws Exception {
-        return submissionFrom("127.0.0.1", user);
+        SmtpClient client = tlsSessionFrom("127.0.0.1");
+        SmtpClient.expect(client.authPlain(user, "pw-" + user), 235);
+        return client;
     }
 
-    private SmtpClient submissionFrom(String localAddress, String user) throws Exception {
+    /** A session on 587 from the given local address, after STARTTLS and EHLO, before AUTH. */
+    private SmtpClient tlsSessionFrom(String localAddress) throws Exception {
         SmtpClient client = SmtpClient.connectFrom(localAddress, "127.0.0.1", postino.submissionPort);
         client.greetingAndEhlo();
         SmtpClient.expect(client.startTls(), 220);
         client.command("EHLO client.test");
-        SmtpClient.expect(client.authPlain(user, "pw-" + user), 235);
+        return client;
+    }
+
+    /** A session on 25 from the given local address, after EHLO. */
+    private SmtpClient relaySessionFrom(String localAddress) throws Exception {
+        SmtpClient client = SmtpClient.connectFrom(localAddress, "127.0.0.1", postino.smtpPort);
+        client.greetingAndEhlo();
         return client;
     }
 
@@ -223,8 +232,7 @@ class OrganisationsIntegrationTest {
     @Test
     void trustedNetworkSendsWithoutAuthForItsOrganisationOnly() throws Exception {
         String token = token();
-        try (SmtpClient client = SmtpClient.connectFrom("127.0.0.2", "127.0.0.1", postino.smtpPort)) {
-            client.greetingAndEhlo();
+        try (SmtpClient client = relaySessionFrom("127.0.0.2")) {
             assertThat(client.send("app@apps.acme.test", List.of("someone@example.net"), message("app@apps.acme.test", token)).code())
                 .isEqualTo(250);
 
@@ -239,8 +247,7 @@ class OrganisationsIntegrationTest {
     @Test
     void eachTrustedNetworkIsAttributedToItsOwnOrganisation() throws Exception {
         String token = token();
-        try (SmtpClient client = SmtpClient.connectFrom("127.0.0.3", "127.0.0.1", postino.smtpPort)) {
-            client.greetingAndEhlo();
+        try (SmtpClient client = relaySessionFrom("127.0.0.3")) {
             assertThat(client.send("app@beta.test", List.of("someone@example.net"), message("app@beta.test", token)).code()).isEqualTo(250);
         }
         assertThat(deliveredOnce(token).text()).contains("X-Test-Organisation: beta");
@@ -248,8 +255,7 @@ class OrganisationsIntegrationTest {
 
     @Test
     void hostOutsideEveryTrustedNetworkMayNotRelay() throws Exception {
-        try (SmtpClient client = SmtpClient.connectFrom("127.0.0.4", "127.0.0.1", postino.smtpPort)) {
-            client.greetingAndEhlo();
+        try (SmtpClient client = relaySessionFrom("127.0.0.4")) {
             SmtpClient.expect(client.command("MAIL FROM:<app@acme.test>"), 250);
             SmtpClient.Reply reply = client.command("RCPT TO:<someone@example.net>");
 
@@ -260,8 +266,7 @@ class OrganisationsIntegrationTest {
     @Test
     void operatorNetworkMailBelongsToTheOrganisationOfItsSenderDomain() throws Exception {
         String token = token();
-        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {
-            client.greetingAndEhlo();
+        try (SmtpClient client = relaySessionFrom("127.0.0.1")) {
             assertThat(client.send("cron@beta.test", List.of("someone@example.net"), message("cron@beta.test", token)).code()).isEqualTo(250);
             SmtpClient.Reply unknown = client.command("MAIL FROM:<cron@nowhere.test>");
             assertThat(unknown.code()).isEqualTo(550);
@@ -274,8 +279,7 @@ class OrganisationsIntegrationTest {
     void bouncesToAnOrganisationPassTheIdentityMailet() throws Exception {
         String token = token();
         String recipient = "gone-" + token + "@example.net";
-        try (SmtpClient client = SmtpClient.connectFrom("127.0.0.2", "127.0.0.1", postino.smtpPort)) {
-            client.greetingAndEhlo();
+        try (SmtpClient client = relaySessionFrom("127.0.0.2")) {
             assertThat(client.send("app@apps.acme.test", List.of(recipient), message("app@apps.acme.test", token)).code()).isEqualTo(250);
         }
         List<SmtpSink.Message> bounces = sink.awaitMessages(
@@ -286,10 +290,7 @@ class OrganisationsIntegrationTest {
 
     @Test
     void repeatedAuthFailuresLockOutThatAddressOnlyUntilTheLockoutEnds() throws Exception {
-        try (SmtpClient attacker = SmtpClient.connectFrom("127.0.0.5", "127.0.0.1", postino.submissionPort)) {
-            attacker.greetingAndEhlo();
-            SmtpClient.expect(attacker.startTls(), 220);
-            attacker.command("EHLO attacker.test");
+        try (SmtpClient attacker = tlsSessionFrom("127.0.0.5")) {
             for (int i = 0; i < 3; i++) {
                 SmtpClient.Reply failed = attacker.authPlain("alice@acme.test", "guess-" + i);
                 assertThat(failed.code()).isEqualTo(535);
@@ -309,10 +310,7 @@ class OrganisationsIntegrationTest {
         int code = 0;
         while (Instant.now().isBefore(deadline) && code != 235) {
             Thread.sleep(1000);
-            try (SmtpClient retry = SmtpClient.connectFrom("127.0.0.5", "127.0.0.1", postino.submissionPort)) {
-                retry.greetingAndEhlo();
-                SmtpClient.expect(retry.startTls(), 220);
-                retry.command("EHLO attacker.test");
+            try (SmtpClient retry = tlsSessionFrom("127.0.0.5")) {
                 code = retry.authPlain("alice@acme.test", "pw-alice@acme.test").code();
                 assertThat(code).isIn(235, 454);
             }
@@ -377,8 +375,7 @@ class OrganisationsIntegrationTest {
 
     private int sendFromGamma() throws Exception {
         String token = token();
-        try (SmtpClient client = SmtpClient.connectFrom("127.0.0.6", "127.0.0.1", postino.smtpPort)) {
-            client.greetingAndEhlo();
+        try (SmtpClient client = relaySessionFrom("127.0.0.6")) {
             SmtpClient.Reply reply = client.command("MAIL FROM:<app@gamma.test>");
             if (reply.code() != 250) {
                 return reply.code();

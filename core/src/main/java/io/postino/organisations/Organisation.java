@@ -17,15 +17,30 @@ public final class Organisation {
     private final List<Cidr> trustedNetworks;
     private final IdentityPolicy identityPolicy;
     private final Map<String, Set<String>> allowedAddresses;
+    private final List<Limit> limits;
+    private final Map<String, List<Limit>> userLimits;
 
+    /** An organisation without limits of its own (the defaults apply). */
     public Organisation(String id, String name, Set<String> domains, List<Cidr> trustedNetworks,
                         IdentityPolicy identityPolicy, Map<String, Set<String>> allowedAddresses) {
+        this(id, name, domains, trustedNetworks, identityPolicy, allowedAddresses, List.of(), Map.of());
+    }
+
+    /**
+     * @param limits organisation-scope limits and quota, and user-scope limits for all its users
+     * @param userLimits login (lower case) to user-scope limits that override the others for that user
+     */
+    public Organisation(String id, String name, Set<String> domains, List<Cidr> trustedNetworks,
+                        IdentityPolicy identityPolicy, Map<String, Set<String>> allowedAddresses,
+                        List<Limit> limits, Map<String, List<Limit>> userLimits) {
         this.id = id;
         this.name = name;
         this.domains = Set.copyOf(domains);
         this.trustedNetworks = List.copyOf(trustedNetworks);
         this.identityPolicy = identityPolicy;
         this.allowedAddresses = Map.copyOf(allowedAddresses);
+        this.limits = List.copyOf(limits);
+        this.userLimits = Map.copyOf(userLimits);
     }
 
     public String id() {
@@ -51,6 +66,16 @@ public final class Organisation {
     /** Login (lower case) to the extra envelope senders that user may use. */
     public Map<String, Set<String>> allowedAddresses() {
         return allowedAddresses;
+    }
+
+    /** Limits declared in this organisation's {@code <limits>}, except the per-login ones. */
+    public List<Limit> limits() {
+        return limits;
+    }
+
+    /** Login (lower case) to the limits declared for that user alone. */
+    public Map<String, List<Limit>> userLimits() {
+        return userLimits;
     }
 
     public boolean ownsDomain(String domain) {

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 /** One loaded, validated version of organisations.xml: immutable, safe to share between threads. */
 public final class OrganisationsConfig {
@@ -13,9 +14,20 @@ public final class OrganisationsConfig {
 
     private final Map<String, Organisation> byId;
     private final Map<String, Organisation> byDomain;
+    private final List<Limit> defaultLimits;
+    private final Map<String, Pacing> destinations;
 
-    /** The caller guarantees unique ids and domains (the parser checks them). */
+    /** Organisations without default limits or destination pacing. */
     public OrganisationsConfig(List<Organisation> organisations) {
+        this(organisations, List.of(), List.of());
+    }
+
+    /** The caller guarantees unique ids, domains and destinations (the parser checks them). */
+    public OrganisationsConfig(List<Organisation> organisations, List<Limit> defaultLimits, List<Pacing> destinations) {
+        this.defaultLimits = List.copyOf(defaultLimits);
+        Map<String, Pacing> pacing = new LinkedHashMap<>();
+        destinations.forEach(rule -> pacing.put(rule.domain(), rule));
+        this.destinations = pacing;
         Map<String, Organisation> ids = new LinkedHashMap<>();
         Map<String, Organisation> domains = new LinkedHashMap<>();
         for (Organisation organisation : organisations) {
@@ -24,6 +36,57 @@ public final class OrganisationsConfig {
         }
         this.byId = ids;
         this.byDomain = domains;
+    }
+
+    /** The defaults of every user, organisation and client ({@code <limits>} at the top of the file). */
+    public List<Limit> defaultLimits() {
+        return defaultLimits;
+    }
+
+    public List<Pacing> destinations() {
+        return List.copyOf(destinations.values());
+    }
+
+    /** The rule of the domain, else the {@code *} rule, else unlimited. */
+    public Pacing pacingFor(String domain) {
+        Pacing exact = destinations.get(domain.toLowerCase(Locale.ROOT));
+        if (exact != null) {
+            return exact;
+        }
+        return destinations.getOrDefault(Pacing.ANY_DOMAIN, Pacing.UNLIMITED);
+    }
+
+    /**
+     * Limits of one user: the defaults, replaced per period and unit by its organisation's
+     * {@code <user>} limits, replaced in turn by the limits given for that login.
+     */
+    public List<Limit> limitsOfUser(Organisation organisation, String login) {
+        return merge(scoped(defaultLimits, Limit.Scope.USER),
+            scoped(organisation.limits(), Limit.Scope.USER),
+            organisation.userLimits().getOrDefault(login.toLowerCase(Locale.ROOT), List.of()));
+    }
+
+    /** Limits and quota of one organisation: the defaults, replaced per period and unit by its own. */
+    public List<Limit> limitsOfOrganisation(Organisation organisation) {
+        return merge(scoped(defaultLimits, Limit.Scope.ORGANISATION), scoped(organisation.limits(), Limit.Scope.ORGANISATION), List.of());
+    }
+
+    /** Limits of one unauthenticated client address. */
+    public List<Limit> limitsOfClient() {
+        return scoped(defaultLimits, Limit.Scope.CLIENT);
+    }
+
+    private static List<Limit> scoped(List<Limit> limits, Limit.Scope scope) {
+        return limits.stream().filter(limit -> limit.scope() == scope).collect(Collectors.toList());
+    }
+
+    @SafeVarargs
+    private static List<Limit> merge(List<Limit>... layers) {
+        Map<String, Limit> merged = new LinkedHashMap<>();
+        for (List<Limit> layer : layers) {
+            layer.forEach(limit -> merged.put(limit.period() + "/" + limit.unit(), limit));
+        }
+        return List.copyOf(merged.values());
     }
 
     public List<Organisation> organisations() {

@@ -13,6 +13,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Set;
 
 import javax.xml.XMLConstants;
@@ -63,11 +64,11 @@ public final class OrganisationsFile {
         } catch (SAXParseException e) {
             throw new OrganisationsException(file, e.getLineNumber(), e.getMessage());
         } catch (ProblemAtLine e) {
-            throw new OrganisationsException(file, e.line, e.getMessage());
+            throw new OrganisationsException(file, e.line(), e.getMessage());
         } catch (Exception e) {
             throw new OrganisationsException(file, 0, "cannot be read: " + e.getMessage());
         }
-        return new OrganisationsConfig(builder.organisations);
+        return new OrganisationsConfig(builder.organisations, builder.defaultLimits, builder.destinations);
     }
 
     private static void validateAgainstSchema(Path file, byte[] content) throws OrganisationsException {
@@ -102,15 +103,6 @@ public final class OrganisationsFile {
         }
     }
 
-    private static final class ProblemAtLine extends SAXException {
-        private final int line;
-
-        ProblemAtLine(int line, String message) {
-            super(message);
-            this.line = line;
-        }
-    }
-
     private record ClaimedNetwork(String organisation, Cidr network, int line) {
     }
 
@@ -133,6 +125,12 @@ public final class OrganisationsFile {
         private Map<String, Set<String>> allowed;
         private Map<String, Integer> allowedLines;
         private String login;
+        private final List<Limit> defaultLimits = new ArrayList<>();
+        private final List<Pacing> destinations = new ArrayList<>();
+        private final Map<String, Integer> destinationLines = new HashMap<>();
+        private LimitsSection limitsSection;
+        private List<Limit> organisationLimits;
+        private Map<String, List<Limit>> userLimits;
 
         Builder(Path file) {
             this.file = file;
@@ -150,7 +148,17 @@ public final class OrganisationsFile {
         @Override
         public void startElement(String uri, String localName, String qName, Attributes attributes) throws SAXException {
             text.setLength(0);
+            if (limitsSection != null) {
+                limitsSection.element(localName, attributes, line());
+                return;
+            }
             switch (localName) {
+                case "limits":
+                    limitsSection = new LimitsSection(id, domains);
+                    break;
+                case "destination":
+                    destination(attributes);
+                    break;
                 case "organisation":
                     id = attributes.getValue("id");
                     Integer previous = idLines.putIfAbsent(id, line());
@@ -163,6 +171,8 @@ public final class OrganisationsFile {
                     policy = IdentityPolicy.EXACT;
                     allowed = new LinkedHashMap<>();
                     allowedLines = new HashMap<>();
+                    organisationLimits = List.of();
+                    userLimits = Map.of();
                     break;
                 case "identity":
                     String value = attributes.getValue("policy");
@@ -190,9 +200,39 @@ public final class OrganisationsFile {
             text.append(ch, start, length);
         }
 
+        private void destination(Attributes attributes) throws ProblemAtLine {
+            String domain = attributes.getValue("domain").trim().toLowerCase(Locale.ROOT);
+            Integer earlier = destinationLines.putIfAbsent(domain, line());
+            if (earlier != null) {
+                throw new ProblemAtLine(line(), "destination '" + domain + "' is already defined on line " + earlier);
+            }
+            OptionalInt connections = optionalInt(attributes.getValue("connections"));
+            OptionalInt perMinute = optionalInt(attributes.getValue("messagesPerMinute"));
+            if (connections.isEmpty() && perMinute.isEmpty()) {
+                throw new ProblemAtLine(line(), "destination '" + domain + "' needs connections or messagesPerMinute (or both)");
+            }
+            destinations.add(new Pacing(domain, connections, perMinute));
+        }
+
+        private static OptionalInt optionalInt(String value) {
+            return value == null ? OptionalInt.empty() : OptionalInt.of(Integer.parseInt(value.trim()));
+        }
+
         @Override
         public void endElement(String uri, String localName, String qName) throws SAXException {
             String value = text.toString().trim();
+            if (limitsSection != null) {
+                if (localName.equals("limits")) {
+                    if (id == null) {
+                        defaultLimits.addAll(limitsSection.limits());
+                    } else {
+                        organisationLimits = limitsSection.limits();
+                        userLimits = limitsSection.userLimits();
+                    }
+                    limitsSection = null;
+                }
+                return;
+            }
             switch (localName) {
                 case "domain":
                     String domain = value.toLowerCase(Locale.ROOT);
@@ -230,7 +270,8 @@ public final class OrganisationsFile {
                     allowed.get(login).add(address);
                     break;
                 case "organisation":
-                    organisations.add(new Organisation(id, name, domains, trustedNetworks, policy, allowed));
+                    organisations.add(new Organisation(id, name, domains, trustedNetworks, policy, allowed, organisationLimits, userLimits));
+                    id = null;
                     break;
                 default:
                     break;

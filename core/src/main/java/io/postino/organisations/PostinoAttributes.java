@@ -4,10 +4,17 @@ import org.apache.mailet.AttributeName;
 
 /** Mail attributes that Postino sets on every accepted mail and that its matchers read. */
 public final class PostinoAttributes {
-    /** Id of the organisation the mail belongs to (a String). */
+    /** Id of the organisation that sent the mail, as verified at SMTP time or by RejectUnauthorisedSender (a String). */
     public static final AttributeName ORGANISATION = AttributeName.of("postino.organisation");
     /** Login of the SMTP AUTH user who submitted the mail (a String); absent for unauthenticated mail. */
     public static final AttributeName USER = AttributeName.of("postino.user");
+    /**
+     * Id of the organisation that owns the recipients' domain, on mail received from the Internet
+     * for the served domains (a String). Never on submitted mail: such mail is not the organisation's own.
+     */
+    public static final AttributeName RECIPIENT_ORGANISATION = AttributeName.of("postino.recipientOrganisation");
+    /** Marks a notification Postino generates itself (the bounces processor sets it before DSNBounce). */
+    public static final AttributeName NOTIFICATION = AttributeName.of("postino.notification");
 
     private PostinoAttributes() {
     }

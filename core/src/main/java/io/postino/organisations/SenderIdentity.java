@@ -1,15 +1,17 @@
 package io.postino.organisations;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 
 import javax.mail.internet.AddressException;
 import javax.mail.internet.InternetAddress;
 
 import org.apache.james.core.MaybeSender;
+import org.apache.james.mime4j.dom.address.Mailbox;
+import org.apache.james.mime4j.field.address.DefaultAddressParser;
+import org.apache.james.mime4j.field.address.ParseException;
 
 /**
  * Who may send as whom. The SMTP hooks and the {@code RejectUnauthorisedSender} mailet both ask
@@ -25,6 +27,8 @@ import org.apache.james.core.MaybeSender;
  *   <li>The null sender {@code <>} (bounces, read receipts, auto-replies) is accepted from a user
  *   or a trusted network, for their organisation; from the operator's networks it cannot be
  *   attributed and is refused.</li>
+ *   <li>Any other client (the Internet) may not use an organisation's domain in MAIL FROM without
+ *   logging in.</li>
  *   <li>The visible sender, every address of From: and of Sender:, must be in the organisation's
  *   domains (DMARC alignment), whatever the envelope.</li>
  * </ul>
@@ -33,29 +37,39 @@ public final class SenderIdentity {
     private SenderIdentity() {
     }
 
-    /** Allowed, for an organisation; or refused, with a sentence for the client. */
+    /**
+     * Allowed, for an organisation (or for none: mail from the Internet); or refused, with a
+     * sentence for the client, possibly because only an authenticated client may do it.
+     */
     public static final class Verdict {
         private final Organisation organisation;
         private final String refusal;
+        private final boolean requiresAuthentication;
 
-        private Verdict(Organisation organisation, String refusal) {
+        private Verdict(Organisation organisation, String refusal, boolean requiresAuthentication) {
             this.organisation = organisation;
             this.refusal = refusal;
+            this.requiresAuthentication = requiresAuthentication;
         }
 
         static Verdict allowed(Organisation organisation) {
-            return new Verdict(organisation, null);
+            return new Verdict(organisation, null, false);
         }
 
         static Verdict refused(String refusal) {
-            return new Verdict(null, refusal);
+            return new Verdict(null, refusal, false);
+        }
+
+        /** Refused unless the client logs in. */
+        public boolean requiresAuthentication() {
+            return requiresAuthentication;
         }
 
         public boolean isAllowed() {
             return refusal == null;
         }
 
-        /** Present when allowed. */
+        /** Present when allowed for an organisation. */
         public Optional<Organisation> organisation() {
             return Optional.ofNullable(organisation);
         }
@@ -112,6 +126,21 @@ public final class SenderIdentity {
     }
 
     /**
+     * A client that neither logged in nor is trusted (mail from the Internet for the served
+     * domains) may use any sender except the domains of the organisations: those need AUTH.
+     */
+    public static Verdict forStranger(OrganisationsConfig config, MaybeSender sender) {
+        if (sender.isNullSender()) {
+            return Verdict.allowed(null);
+        }
+        String domain = sender.get().getDomain().asString();
+        return config.owningDomain(domain)
+            .map(owner -> new Verdict(null, "Sender domain " + domain + " belongs to organisation " + owner.id()
+                + " on this server; log in (SMTP AUTH) to send as it", true))
+            .orElseGet(() -> Verdict.allowed(null));
+    }
+
+    /**
      * Checks the values of one header field (From: or Sender:, each occurrence). An absent field is
      * aligned: the envelope sender, already checked, stands for it.
      */
@@ -120,24 +149,40 @@ public final class SenderIdentity {
             return Verdict.allowed(organisation);
         }
         for (String value : values) {
-            List<InternetAddress> addresses = new ArrayList<>();
-            try {
-                for (InternetAddress address : InternetAddress.parseHeader(value, true)) {
-                    addresses.add(address);
-                }
-            } catch (AddressException e) {
-                return Verdict.refused(headerName + ": header '" + value.strip() + "' cannot be parsed, so its sender cannot be verified");
+            Optional<Set<String>> addresses = addressesOf(value);
+            if (addresses.isEmpty()) {
+                return Verdict.refused(headerName + ": header '" + value.strip() + "' cannot be parsed unambiguously, so its sender cannot be verified");
             }
-            for (InternetAddress address : addresses) {
-                String text = address.getAddress() == null ? "" : address.getAddress();
-                int at = text.lastIndexOf('@');
-                if (at < 0 || !organisation.ownsDomain(text.substring(at + 1))) {
-                    return Verdict.refused(headerName + ": address " + text + " is not in a domain of organisation "
+            for (String address : addresses.get()) {
+                int at = address.lastIndexOf('@');
+                if (at < 0 || !organisation.ownsDomain(address.substring(at + 1))) {
+                    return Verdict.refused(headerName + ": address " + address + " is not in a domain of organisation "
                         + organisation.id() + " (" + domainList(organisation) + "); the visible sender must align with the sending organisation");
                 }
             }
         }
         return Verdict.allowed(organisation);
+    }
+
+    /**
+     * The addresses of a header value as two independent parsers (JavaMail, strict; mime4j) read
+     * them; empty when either fails or they disagree, since a receiver could read it the other way.
+     */
+    private static Optional<Set<String>> addressesOf(String value) {
+        String unfolded = value.replaceAll("\r?\n(?=[ \t])", "");
+        Set<String> javaMail = new TreeSet<>();
+        Set<String> mime4j = new TreeSet<>();
+        try {
+            for (InternetAddress address : InternetAddress.parseHeader(unfolded, true)) {
+                javaMail.add(address.getAddress() == null ? "" : address.getAddress().toLowerCase(Locale.ROOT));
+            }
+            for (Mailbox mailbox : DefaultAddressParser.DEFAULT.parseAddressList(unfolded).flatten()) {
+                mime4j.add(mailbox.getAddress().toLowerCase(Locale.ROOT));
+            }
+        } catch (AddressException | ParseException | RuntimeException e) {
+            return Optional.empty();
+        }
+        return javaMail.equals(mime4j) ? Optional.of(javaMail) : Optional.empty();
     }
 
     private static String domainList(Organisation organisation) {

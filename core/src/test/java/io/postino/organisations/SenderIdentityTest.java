@@ -118,6 +118,35 @@ class SenderIdentityTest {
     }
 
     @Test
+    void headerTwoParsersReadDifferentlyIsRefused() {
+        assertThat(SenderIdentity.visibleSender(ACME, "From", new String[]{"<x@acme.test> ceo@beta.test"}).refusal())
+            .hasValueSatisfying(text -> assertThat(text).contains("cannot be parsed unambiguously"));
+        assertThat(SenderIdentity.visibleSender(ACME, "From", new String[]{"<x@acme.test>ceo@beta.test"}).isAllowed()).isFalse();
+    }
+
+    @Test
+    void foldedAndEncodedHeadersAreRead() {
+        assertThat(SenderIdentity.visibleSender(ACME, "From", new String[]{"=?utf-8?q?J=C3=B6rg?=\r\n <jorg@acme.test>"}).isAllowed()).isTrue();
+        assertThat(SenderIdentity.visibleSender(ACME, "From", new String[]{"alice@acme.test (Alice)"}).isAllowed()).isTrue();
+    }
+
+    @Test
+    void strangersMayNotUseAnOrganisationsDomain() throws Exception {
+        SenderIdentity.Verdict verdict = SenderIdentity.forStranger(CONFIG, sender("ceo@ACME.test"));
+
+        assertThat(verdict.isAllowed()).isFalse();
+        assertThat(verdict.requiresAuthentication()).isTrue();
+        assertThat(verdict.refusal()).contains("Sender domain acme.test belongs to organisation acme on this server; log in (SMTP AUTH) to send as it");
+    }
+
+    @Test
+    void strangersMayUseOtherDomainsAndTheNullSenderForNoOrganisation() throws Exception {
+        assertThat(SenderIdentity.forStranger(CONFIG, sender("someone@example.org")).isAllowed()).isTrue();
+        assertThat(SenderIdentity.forStranger(CONFIG, sender("someone@example.org")).organisation()).isEmpty();
+        assertThat(SenderIdentity.forStranger(CONFIG, MaybeSender.nullSender()).isAllowed()).isTrue();
+    }
+
+    @Test
     void unparsableHeaderIsRefused() {
         assertThat(SenderIdentity.visibleSender(ACME, "From", new String[]{"\"Alice <alice@acme.test>"}).refusal())
             .hasValueSatisfying(text -> assertThat(text).contains("cannot be parsed"));

@@ -256,10 +256,34 @@ class OrganisationsIntegrationTest {
     @Test
     void hostOutsideEveryTrustedNetworkMayNotRelay() throws Exception {
         try (SmtpClient client = relaySessionFrom("127.0.0.4")) {
-            SmtpClient.expect(client.command("MAIL FROM:<app@acme.test>"), 250);
+            SmtpClient.expect(client.command("MAIL FROM:<app@example.org>"), 250);
             SmtpClient.Reply reply = client.command("RCPT TO:<someone@example.net>");
 
             assertThat(reply.code()).isBetween(500, 599);
+        }
+    }
+
+    @Test
+    void internetSenderUsingAnOrganisationsDomainMustLogIn() throws Exception {
+        try (SmtpClient client = relaySessionFrom("127.0.0.4")) {
+            SmtpClient.Reply reply = client.command("MAIL FROM:<ceo@acme.test>");
+
+            assertThat(reply.code()).isEqualTo(530);
+            assertThat(reply.text()).contains("5.7.0").contains("belongs to organisation acme");
+        }
+    }
+
+    @Test
+    void authInTheMiddleOfATransactionIsRefused() throws Exception {
+        try (SmtpClient client = relaySessionFrom("127.0.0.4")) {
+            SmtpClient.expect(client.startTls(), 220);
+            client.command("EHLO client.test");
+            SmtpClient.expect(client.command("MAIL FROM:<someone@example.org>"), 250);
+
+            SmtpClient.Reply auth = client.authPlain("alice@acme.test", "pw-alice@acme.test");
+            assertThat(auth.code()).isEqualTo(503);
+            assertThat(auth.text()).contains("5.5.1");
+            assertThat(client.command("RCPT TO:<someone@example.net>").code()).isBetween(500, 599);
         }
     }
 
@@ -371,6 +395,30 @@ class OrganisationsIntegrationTest {
             assertThat(postino.webAdmin("POST", "/organisations/reload", null).statusCode()).isEqualTo(200);
         }
         assertThat(postino.webAdmin("GET", "/organisations/gamma", null).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void aTrustedNetworkRemovedByAReloadStopsRelayingOnConnectionsAlreadyOpen() throws Exception {
+        String withGamma = ORGANISATIONS.replace("</organisations>",
+            "  <organisation id=\"gamma\"><domain>gamma.test</domain><trustedNetwork>127.0.0.7</trustedNetwork></organisation>\n</organisations>\n");
+        try {
+            Files.writeString(organisationsFile, withGamma, StandardCharsets.UTF_8);
+            assertThat(postino.webAdmin("POST", "/organisations/reload", null).statusCode()).isEqualTo(200);
+            try (SmtpClient client = relaySessionFrom("127.0.0.7")) {
+                SmtpClient.expect(client.command("MAIL FROM:<app@gamma.test>"), 250);
+                SmtpClient.expect(client.command("RCPT TO:<someone@example.net>"), 250);
+                SmtpClient.expect(client.command("RSET"), 250);
+
+                Files.writeString(organisationsFile, ORGANISATIONS, StandardCharsets.UTF_8);
+                assertThat(postino.webAdmin("POST", "/organisations/reload", null).statusCode()).isEqualTo(200);
+
+                SmtpClient.expect(client.command("MAIL FROM:<app@gamma.test>"), 250);
+                assertThat(client.command("RCPT TO:<someone@example.net>").code()).isBetween(500, 599);
+            }
+        } finally {
+            Files.writeString(organisationsFile, ORGANISATIONS, StandardCharsets.UTF_8);
+            assertThat(postino.webAdmin("POST", "/organisations/reload", null).statusCode()).isEqualTo(200);
+        }
     }
 
     private int sendFromGamma() throws Exception {

@@ -4,10 +4,7 @@ import java.util.Optional;
 
 import javax.inject.Inject;
 import javax.mail.MessagingException;
-import javax.mail.internet.AddressException;
-import javax.mail.internet.InternetAddress;
 
-import org.apache.james.core.MailAddress;
 import org.apache.mailet.Attribute;
 import org.apache.mailet.AttributeUtils;
 import org.apache.mailet.AttributeValue;
@@ -34,9 +31,10 @@ import io.postino.organisations.SenderIdentity;
  *   <li>otherwise: the organisation owning the envelope sender's domain;</li>
  *   <li>then every address of From: and Sender: must be in the organisation's domains.</li>
  * </ul>
- * Postino's own notifications pass: a null sender with the postmaster (mailetcontainer.xml
- * {@code <postmaster>}) as From:, which is what DSNBounce sends. Other null-sender mail of no user
- * and no organisation has no owner and is refused.
+ * Postino's own notifications pass: null-sender mail carrying {@code postino.notification}, which
+ * the shipped {@code bounces} processor sets before DSNBounce (DSNBounce copies the attributes of
+ * the bounced mail onto the DSN). Other null-sender mail of no user and no organisation has no
+ * owner and is refused.
  *
  * <p>Refused mail gets the reason as its error message and moves to the {@code onViolation}
  * processor. Accepted mail carries {@code postino.organisation}.</p>
@@ -110,21 +108,9 @@ public class RejectUnauthorisedSender extends GenericMailet {
         return SenderIdentity.forSenderDomain(config, mail.getMaybeSender());
     }
 
-    private boolean isOwnNotification(Mail mail) throws MessagingException {
-        if (!mail.getMaybeSender().isNullSender()) {
-            return false;
-        }
-        String[] from = mail.getMessage().getHeader("From");
-        MailAddress postmaster = getMailetContext().getPostmaster();
-        if (from == null || from.length != 1 || postmaster == null) {
-            return false;
-        }
-        try {
-            InternetAddress[] addresses = InternetAddress.parseHeader(from[0], true);
-            return addresses.length == 1 && postmaster.asString().equalsIgnoreCase(addresses[0].getAddress());
-        } catch (AddressException e) {
-            return false;
-        }
+    /** A DSN or other notice of Postino's own: null sender, marked by the bounces processor. */
+    private boolean isOwnNotification(Mail mail) {
+        return mail.getMaybeSender().isNullSender() && mail.getAttribute(PostinoAttributes.NOTIFICATION).isPresent();
     }
 
     @Override

@@ -131,11 +131,23 @@ class RejectUnauthorisedSenderTest {
     @Test
     void postinosOwnNotificationsPass() throws Exception {
         Mail mail = mail(null, "From: postmaster@postino.test\r\n")
-            .attribute(new Attribute(PostinoAttributes.USER, AttributeValue.of("alice@acme.test"))).build();
+            .attribute(new Attribute(PostinoAttributes.USER, AttributeValue.of("alice@acme.test")))
+            .attribute(new Attribute(PostinoAttributes.NOTIFICATION, AttributeValue.of("true"))).build();
 
         mailet.service(mail);
 
         assertThat(mail.getState()).isEqualTo(Mail.DEFAULT);
+    }
+
+    @Test
+    void nullSenderMailPosingAsPostmasterWithoutTheMarkIsJudged() throws Exception {
+        Mail mail = mail(null, "From: postmaster@postino.test\r\n")
+            .attribute(new Attribute(PostinoAttributes.USER, AttributeValue.of("alice@acme.test"))).build();
+
+        mailet.service(mail);
+
+        assertThat(mail.getState()).isEqualTo("unauthorised");
+        assertThat(mail.getErrorMessage()).contains("From: address postmaster@postino.test is not in a domain of organisation acme");
     }
 
     @Test

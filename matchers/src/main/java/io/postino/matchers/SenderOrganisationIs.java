@@ -18,8 +18,10 @@ import io.postino.organisations.Organisations;
 import io.postino.organisations.PostinoAttributes;
 
 /**
- * Matches every recipient of a mail that belongs to one of the listed organisations (the
- * {@code postino.organisation} attribute that Postino sets when it accepts mail).
+ * Matches every recipient of a mail that one of the listed organisations sent (the
+ * {@code postino.organisation} attribute that Postino sets when it accepts submitted mail; mail
+ * received for an organisation from the Internet carries {@code postino.recipientOrganisation}
+ * instead and does not match).
  *
  * <p>Condition: one or more organisation ids of organisations.xml, separated by commas. Required.
  * An id that organisations.xml does not define stops start-up (a typo would silently never match).</p>

@@ -1,16 +1,18 @@
 package io.postino.server.modules;
 
-import java.io.File;
 import java.io.FileNotFoundException;
 
 import javax.inject.Singleton;
 
 import org.apache.james.filesystem.api.FileSystem;
+import org.apache.james.utils.InitializationOperation;
+import org.apache.james.utils.InitilizationOperationBuilder;
 import org.apache.james.webadmin.Routes;
 
 import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 import com.google.inject.multibindings.Multibinder;
+import com.google.inject.multibindings.ProvidesIntoSet;
 
 import io.postino.organisations.Organisations;
 import io.postino.organisations.OrganisationsException;
@@ -34,9 +36,17 @@ public class OrganisationsModule extends AbstractModule {
     @Provides
     @Singleton
     Organisations organisations(FileSystem fileSystem) throws OrganisationsException, FileNotFoundException {
-        File file = fileSystem.getFile(FILE);
-        Organisations organisations = Organisations.load(file.toPath());
-        OrganisationsWatcher.start(organisations, file.toPath());
-        return organisations;
+        return Organisations.load(fileSystem.getFile(FILE).toPath());
+    }
+
+    @Provides
+    @Singleton
+    OrganisationsWatcher watcher(Organisations organisations, FileSystem fileSystem) throws FileNotFoundException {
+        return new OrganisationsWatcher(organisations, fileSystem.getFile(FILE).toPath());
+    }
+
+    @ProvidesIntoSet
+    InitializationOperation watchOrganisations(OrganisationsWatcher watcher) {
+        return InitilizationOperationBuilder.forClass(OrganisationsWatcher.class).init(watcher::start);
     }
 }

@@ -4,11 +4,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32;
 
+import javax.annotation.PreDestroy;
+
+import org.apache.james.lifecycle.api.Startable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,23 +19,24 @@ import io.postino.organisations.Organisations;
 import io.postino.organisations.ReloadOutcome;
 
 /**
- * Reloads organisations.xml when it changes on disk: polls its modification time and size every
- * {@link #INTERVAL}, which costs one stat call. A file caught half-written fails validation and
- * is retried at the next change; the configuration in force stays until a valid file is read.
+ * Reloads organisations.xml when it changes on disk: every {@link #INTERVAL} it reads the file
+ * (a few kilobytes) and compares a checksum, so even an edit that keeps the size and the
+ * modification time is seen. A file caught half-written fails validation and is read again at
+ * the next change; the configuration in force stays until a valid file is read.
  */
-public final class OrganisationsWatcher {
+public final class OrganisationsWatcher implements Startable {
     static final Duration INTERVAL = Duration.ofSeconds(2);
     private static final Logger LOGGER = LoggerFactory.getLogger(OrganisationsWatcher.class);
 
     private final Organisations organisations;
     private final Path file;
     private final ScheduledExecutorService executor;
-    private String seen;
+    private long seen;
 
-    private OrganisationsWatcher(Organisations organisations, Path file) {
+    public OrganisationsWatcher(Organisations organisations, Path file) {
         this.organisations = organisations;
         this.file = file;
-        this.seen = stamp(file);
+        this.seen = checksum(file);
         this.executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
             Thread thread = new Thread(runnable, "postino-organisations-watcher");
             thread.setDaemon(true);
@@ -40,16 +44,14 @@ public final class OrganisationsWatcher {
         });
     }
 
-    public static OrganisationsWatcher start(Organisations organisations, Path file) {
-        OrganisationsWatcher watcher = new OrganisationsWatcher(organisations, file);
-        watcher.executor.scheduleWithFixedDelay(watcher::check, INTERVAL.toMillis(), INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-        return watcher;
+    public void start() {
+        executor.scheduleWithFixedDelay(this::check, INTERVAL.toMillis(), INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void check() {
         try {
-            String current = stamp(file);
-            if (Objects.equals(current, seen)) {
+            long current = checksum(file);
+            if (current == seen) {
                 return;
             }
             seen = current;
@@ -68,14 +70,17 @@ public final class OrganisationsWatcher {
         }
     }
 
-    private static String stamp(Path file) {
+    private static long checksum(Path file) {
         try {
-            return Files.getLastModifiedTime(file).toMillis() + "/" + Files.size(file);
+            CRC32 crc = new CRC32();
+            crc.update(Files.readAllBytes(file));
+            return crc.getValue();
         } catch (IOException e) {
-            return "absent";
+            return -1;
         }
     }
 
+    @PreDestroy
     public void stop() {
         executor.shutdownNow();
     }

@@ -13,25 +13,41 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 
 /**
- * Failed SMTP AUTH attempts per client address, shared by every listener of the node so that an
- * attacker gains nothing by switching ports. Bounded in memory: entries expire a day after their
- * last use and at most 100,000 addresses are tracked (the least recently used go first).
+ * Failed SMTP AUTH attempts per client, shared by every listener of the node so that an attacker
+ * gains nothing by switching ports. A client is an IPv4 address or an IPv6 /64. Bounded in
+ * memory: entries expire {@link #MEMORY} after their last use (windows and lockouts are at most
+ * that long) and at most 100,000 clients are tracked (the least recently used go first).
  */
 @Singleton
 public class AuthenticationFailures {
+    static final Duration MEMORY = Duration.ofHours(24);
+
     private static final class Client {
         private final Deque<Instant> failures = new ArrayDeque<>();
         private Instant lockedUntil = Instant.MIN;
     }
 
-    private final Cache<InetAddress, Client> clients = Caffeine.newBuilder()
+    private final Cache<String, Client> clients = Caffeine.newBuilder()
         .maximumSize(100_000)
-        .expireAfterAccess(Duration.ofDays(1))
+        .expireAfterAccess(MEMORY)
         .build();
+
+    /** IPv4 address, or the /64 network of an IPv6 address. */
+    static String clientKey(InetAddress address) {
+        byte[] bytes = address.getAddress();
+        if (bytes.length == 4) {
+            return address.getHostAddress();
+        }
+        StringBuilder network = new StringBuilder();
+        for (int i = 0; i < 8; i += 2) {
+            network.append(String.format("%02x%02x:", bytes[i], bytes[i + 1]));
+        }
+        return network.append(":/64").toString();
+    }
 
     /** When the client's lockout ends, if it is locked out at {@code now}. */
     public Optional<Instant> lockedUntil(InetAddress address, Instant now) {
-        Client client = clients.getIfPresent(address);
+        Client client = clients.getIfPresent(clientKey(address));
         if (client == null) {
             return Optional.empty();
         }
@@ -45,7 +61,7 @@ public class AuthenticationFailures {
      * client out for {@code lockout} and returns when that ends.
      */
     public Optional<Instant> recordFailure(InetAddress address, Instant now, int maxFailures, Duration window, Duration lockout) {
-        Client client = clients.get(address, any -> new Client());
+        Client client = clients.get(clientKey(address), any -> new Client());
         synchronized (client) {
             client.failures.addLast(now);
             while (!client.failures.isEmpty() && !client.failures.peekFirst().isAfter(now.minus(window))) {

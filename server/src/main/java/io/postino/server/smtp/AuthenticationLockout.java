@@ -12,6 +12,7 @@ import javax.inject.Inject;
 import org.apache.commons.configuration2.Configuration;
 import org.apache.commons.configuration2.ex.ConfigurationException;
 import org.apache.james.core.Username;
+import org.apache.james.protocols.api.ProtocolSession;
 import org.apache.james.protocols.api.OidcSASLConfiguration;
 import org.apache.james.protocols.smtp.SMTPSession;
 import org.apache.james.protocols.smtp.hook.AuthHook;
@@ -30,7 +31,9 @@ import org.slf4j.LoggerFactory;
  * password. Other clients are unaffected. The count is per node and shared by all listeners.
  *
  * <p>A failed attempt is answered {@code 535 5.7.8} (RFC 4954). A successful one does not reset
- * the count: failures age out of the window instead.</p>
+ * the count: failures age out of the window instead. IPv6 clients are counted per /64, the
+ * smallest network one subscriber usually gets. AUTH after MAIL FROM, in the middle of a
+ * transaction, is refused with {@code 503 5.5.1} (RFC 4954 §4) and does not count.</p>
  *
  * <pre>{@code
  * <handlerchain>
@@ -44,8 +47,8 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>{@code maxFailures}: failed attempts that trigger the lockout, at least 1. Default 5.</li>
- *   <li>{@code window}: how far back failures count (e.g. {@code 30s}, {@code 10m}, {@code 1h}). Default 10 minutes.</li>
- *   <li>{@code lockout}: how long the address is refused. Default 15 minutes.</li>
+ *   <li>{@code window}: how far back failures count (e.g. {@code 30s}, {@code 10m}, {@code 1h}), at most 24 hours. Default 10 minutes.</li>
+ *   <li>{@code lockout}: how long the address is refused, at most 24 hours. Default 15 minutes.</li>
  * </ul>
  */
 public class AuthenticationLockout implements AuthHook {
@@ -77,6 +80,9 @@ public class AuthenticationLockout implements AuthHook {
         }
         Duration configuredWindow = duration(config, "window", window);
         Duration configuredLockout = duration(config, "lockout", lockout);
+        if (configuredWindow.compareTo(AuthenticationFailures.MEMORY) > 0 || configuredLockout.compareTo(AuthenticationFailures.MEMORY) > 0) {
+            throw new ConfigurationException("AuthenticationLockout: <window> and <lockout> may be at most " + AuthenticationFailures.MEMORY.toHours() + " hours");
+        }
         maxFailures = configuredMaxFailures;
         window = configuredWindow;
         lockout = configuredLockout;
@@ -100,6 +106,14 @@ public class AuthenticationLockout implements AuthHook {
 
     @Override
     public HookResult doAuth(SMTPSession session, Username username, String password) {
+        if (session.getAttachment(SMTPSession.SENDER, ProtocolSession.State.Transaction).isPresent()) {
+            // RFC 4954 §4: a transaction begun unauthenticated must not become authenticated halfway.
+            return HookResult.builder()
+                .hookReturnCode(HookReturnCode.deny())
+                .smtpReturnCode("503")
+                .smtpDescription("5.5.1 AUTH is not permitted during a mail transaction; send RSET first")
+                .build();
+        }
         InetAddress client = session.getRemoteAddress().getAddress();
         Instant now = clock.instant();
         Optional<Instant> locked = failures.lockedUntil(client, now);

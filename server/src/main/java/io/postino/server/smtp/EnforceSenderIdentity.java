@@ -27,8 +27,10 @@ import io.postino.organisations.SenderIdentity;
  *   <li>from an organisation's trusted network: that organisation's domains;</li>
  *   <li>from the listener's {@code authorizedAddresses}: the organisation owning the sender domain.</li>
  * </ul>
- * Clients that may not relay (mail for the served domains from the Internet) are not checked here.
- * The null sender is accepted from users and trusted networks (bounces, read receipts).
+ * Any other client (mail from the Internet for the served domains) may not use an organisation's
+ * domain as its sender: that needs AUTH ({@code 530 5.7.0}), as Postfix's
+ * {@code reject_unauthenticated_sender_login_mismatch} does. The null sender is accepted from
+ * users and trusted networks (bounces, read receipts).
  *
  * <pre>{@code
  * <handlerchain>
@@ -36,7 +38,7 @@ import io.postino.organisations.SenderIdentity;
  * </handlerchain>
  * }</pre>
  *
- * <p>No parameters. Reply on refusal: {@code 550 5.7.1} with the reason.</p>
+ * <p>No parameters. Reply on refusal: {@code 550 5.7.1} (or {@code 530 5.7.0}) with the reason.</p>
  */
 public class EnforceSenderIdentity implements MailHook {
     private final Organisations organisations;
@@ -48,33 +50,41 @@ public class EnforceSenderIdentity implements MailHook {
 
     @Override
     public HookResult doMail(SMTPSession session, MaybeSender sender) {
-        Optional<SenderIdentity.Verdict> verdict = judge(session, sender);
-        if (verdict.isEmpty()) {
-            return HookResult.DECLINED;
+        SenderIdentity.Verdict verdict = judge(session, sender);
+        if (!verdict.isAllowed()) {
+            return verdict.requiresAuthentication() ? authenticationRequired(verdict.refusal().orElseThrow()) : refused(verdict.refusal().orElseThrow());
         }
-        if (!verdict.get().isAllowed()) {
-            return refused(verdict.get().refusal().orElseThrow());
-        }
-        Organisation organisation = verdict.get().organisation().orElseThrow();
-        session.setAttachment(OrganisationSession.SENDING_ORGANISATION, organisation.id(), ProtocolSession.State.Transaction);
+        verdict.organisation().ifPresent(organisation ->
+            session.setAttachment(OrganisationSession.SENDING_ORGANISATION, organisation.id(), ProtocolSession.State.Transaction));
         return HookResult.DECLINED;
     }
 
-    private Optional<SenderIdentity.Verdict> judge(SMTPSession session, MaybeSender sender) {
+    private SenderIdentity.Verdict judge(SMTPSession session, MaybeSender sender) {
         OrganisationsConfig config = organisations.current();
         if (session.getUsername() != null) {
-            return Optional.of(SenderIdentity.forUser(config, session.getUsername().asString(), sender));
+            return SenderIdentity.forUser(config, session.getUsername().asString(), sender);
         }
+        String client = session.getRemoteAddress().getAddress().getHostAddress();
         Optional<Organisation> trusting = config.trustingClient(session.getRemoteAddress().getAddress());
+        boolean operatorHost = session.getConfiguration().isRelayingAllowed(client);
+        // Decided again at every MAIL FROM, so a network removed by a reload stops relaying on open
+        // connections too. James checks relaying at RCPT, after this hook.
+        session.setRelayingAllowed(operatorHost || trusting.isPresent());
         if (trusting.isPresent()) {
-            // James decides relaying at RCPT, after this hook: the trusted network may relay.
-            session.setRelayingAllowed(true);
-            return Optional.of(SenderIdentity.forTrustedNetwork(trusting.get(), sender));
+            return SenderIdentity.forTrustedNetwork(trusting.get(), sender);
         }
-        if (session.isRelayingAllowed()) {
-            return Optional.of(SenderIdentity.forSenderDomain(config, sender));
+        if (operatorHost) {
+            return SenderIdentity.forSenderDomain(config, sender);
         }
-        return Optional.empty();
+        return SenderIdentity.forStranger(config, sender);
+    }
+
+    private static HookResult authenticationRequired(String reason) {
+        return HookResult.builder()
+            .hookReturnCode(HookReturnCode.deny())
+            .smtpReturnCode("530")
+            .smtpDescription(DSNStatus.getStatus(DSNStatus.PERMANENT, DSNStatus.SECURITY_OTHER) + " " + reason)
+            .build();
     }
 
     static HookResult refused(String reason) {

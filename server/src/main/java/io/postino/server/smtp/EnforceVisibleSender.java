@@ -43,10 +43,22 @@ public class EnforceVisibleSender implements JamesMessageHook {
 
     @Override
     public HookResult onMessage(SMTPSession session, Mail mail) {
-        Optional<Organisation> organisation = session.getAttachment(OrganisationSession.SENDING_ORGANISATION, ProtocolSession.State.Transaction)
-            .flatMap(id -> organisations.current().byId(id));
-        if (organisation.isEmpty()) {
+        Optional<String> id = session.getAttachment(OrganisationSession.SENDING_ORGANISATION, ProtocolSession.State.Transaction);
+        if (id.isEmpty()) {
+            if (session.getUsername() != null || session.isRelayingAllowed()) {
+                // Relayed mail is always attributed at MAIL FROM; getting here unattributed means the
+                // sender check was skipped, so refuse rather than relay an unverified sender.
+                return EnforceSenderIdentity.refused("The sender of this transaction was not verified; send RSET and start again");
+            }
             return HookResult.DECLINED;
+        }
+        Optional<Organisation> organisation = organisations.current().byId(id.get());
+        if (organisation.isEmpty()) {
+            return HookResult.builder()
+                .hookReturnCode(HookReturnCode.denySoft())
+                .smtpReturnCode("451")
+                .smtpDescription("4.7.0 Organisation " + id.get() + " was removed from the configuration during this transaction; try again")
+                .build();
         }
         try {
             MimeMessage message = mail.getMessage();

@@ -20,11 +20,13 @@ import io.postino.organisations.Organisations;
 import io.postino.organisations.PostinoAttributes;
 
 /**
- * Marks each accepted mail with the organisation it belongs to ({@code postino.organisation})
- * and the SMTP AUTH user who sent it ({@code postino.user}), for matchers such as
- * {@code SenderOrganisationIs} and {@code IsAuthenticatedSender}. Submitted mail belongs to the
- * organisation {@link EnforceSenderIdentity} verified; mail received for the served domains
- * belongs to the organisation owning its recipients' domain, when they all share one.
+ * Marks each accepted mail with the organisation it belongs to and the SMTP AUTH user who sent it
+ * ({@code postino.user}), for matchers such as {@code SenderOrganisationIs} and
+ * {@code IsAuthenticatedSender}. Submitted mail carries the organisation
+ * {@link EnforceSenderIdentity} verified ({@code postino.organisation}); mail received from the
+ * Internet for the served domains carries the organisation owning its recipients' domain, when
+ * they all share one, under another name ({@code postino.recipientOrganisation}) so that it is
+ * never taken for that organisation's own mail.
  *
  * <pre>{@code
  * <handlerchain>
@@ -44,9 +46,13 @@ public class StampOrganisation implements JamesMessageHook {
 
     @Override
     public HookResult onMessage(SMTPSession session, Mail mail) {
-        session.getAttachment(OrganisationSession.SENDING_ORGANISATION, ProtocolSession.State.Transaction)
-            .or(() -> organisationOfRecipients(mail))
-            .ifPresent(id -> mail.setAttribute(new Attribute(PostinoAttributes.ORGANISATION, AttributeValue.of(id))));
+        Optional<String> sending = session.getAttachment(OrganisationSession.SENDING_ORGANISATION, ProtocolSession.State.Transaction);
+        if (sending.isPresent()) {
+            mail.setAttribute(new Attribute(PostinoAttributes.ORGANISATION, AttributeValue.of(sending.get())));
+        } else {
+            organisationOfRecipients(mail)
+                .ifPresent(id -> mail.setAttribute(new Attribute(PostinoAttributes.RECIPIENT_ORGANISATION, AttributeValue.of(id))));
+        }
         if (session.getUsername() != null) {
             mail.setAttribute(new Attribute(PostinoAttributes.USER, AttributeValue.of(session.getUsername().asString())));
         }

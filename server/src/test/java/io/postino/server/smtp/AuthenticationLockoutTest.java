@@ -10,7 +10,10 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 
 import org.apache.commons.configuration2.BaseHierarchicalConfiguration;
+import org.apache.james.core.MailAddress;
+import org.apache.james.core.MaybeSender;
 import org.apache.james.core.Username;
+import org.apache.james.protocols.api.ProtocolSession;
 import org.apache.james.protocols.smtp.SMTPSession;
 import org.apache.james.protocols.smtp.hook.HookResult;
 import org.apache.james.user.api.UsersRepository;
@@ -128,6 +131,37 @@ class AuthenticationLockoutTest {
 
         assertThat(auth(session, "wrong").getSmtpRetCode()).isEqualTo("535");
         assertThat(auth(session, "right").getSmtpDescription()).startsWith("2.7.0");
+    }
+
+    @Test
+    void authDuringATransactionIsRefusedAndNotCounted() throws Exception {
+        SMTPSession session = FakeSmtpSession.client("192.0.2.1", false);
+        session.setAttachment(SMTPSession.SENDER, MaybeSender.of(new MailAddress("ceo@beta.test")), ProtocolSession.State.Transaction);
+
+        for (int i = 0; i < 5; i++) {
+            HookResult result = auth(session, "right");
+            assertThat(result.getSmtpRetCode()).isEqualTo("503");
+            assertThat(result.getSmtpDescription()).startsWith("5.5.1 AUTH is not permitted during a mail transaction");
+        }
+        assertThat(session.getUsername()).isNull();
+        assertThat(auth(FakeSmtpSession.client("192.0.2.1", false), "right").getSmtpDescription()).startsWith("2.7.0");
+    }
+
+    @Test
+    void ipv6ClientsAreCountedPerSlash64() {
+        for (int i = 1; i <= 3; i++) {
+            auth(FakeSmtpSession.client("2001:db8:1:2::" + i, false), "wrong");
+        }
+
+        assertThat(auth(FakeSmtpSession.client("2001:db8:1:2::99", false), "right").getSmtpRetCode()).isEqualTo("454");
+        assertThat(auth(FakeSmtpSession.client("2001:db8:1:3::1", false), "right").getSmtpDescription()).startsWith("2.7.0");
+    }
+
+    @Test
+    void durationsLongerThanADayAreRefused() {
+        BaseHierarchicalConfiguration tooLong = new BaseHierarchicalConfiguration();
+        tooLong.addProperty("lockout", "2d");
+        assertThatThrownBy(() -> hook.init(tooLong)).hasMessageContaining("at most 24 hours");
     }
 
     @Test

@@ -2,6 +2,10 @@ package io.postino.server.smtp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
 import org.apache.james.core.MailAddress;
 import org.apache.james.core.MaybeSender;
 import org.apache.james.protocols.api.ProtocolSession;
@@ -9,6 +13,11 @@ import org.apache.james.protocols.smtp.SMTPSession;
 import org.apache.james.protocols.smtp.hook.HookResult;
 import org.apache.james.protocols.smtp.hook.HookReturnCode;
 import org.junit.jupiter.api.Test;
+
+import io.postino.organisations.IdentityPolicy;
+import io.postino.organisations.Organisation;
+import io.postino.organisations.Organisations;
+import io.postino.organisations.OrganisationsConfig;
 
 class EnforceSenderIdentityTest {
     private final EnforceSenderIdentity hook = new EnforceSenderIdentity(HooksTestData.ORGANISATIONS);
@@ -72,13 +81,36 @@ class EnforceSenderIdentityTest {
     }
 
     @Test
-    void clientsThatMayNotRelayAreLeftToTheRelayCheck() throws Exception {
+    void internetClientsAreLeftToTheRelayCheck() throws Exception {
         SMTPSession session = FakeSmtpSession.client("203.0.113.9", false);
 
-        HookResult result = hook.doMail(session, sender("someone@beta.test"));
+        HookResult result = hook.doMail(session, sender("someone@example.org"));
 
         assertThat(result.getResult().getAction()).isEqualTo(HookReturnCode.Action.DECLINED);
         assertThat(session.isRelayingAllowed()).isFalse();
         assertThat(organisationOf(session)).isNull();
+    }
+
+    @Test
+    void internetClientsMayNotUseAnOrganisationsDomainWithoutAuth() throws Exception {
+        HookResult result = hook.doMail(FakeSmtpSession.client("203.0.113.9", false), sender("ceo@beta.test"));
+
+        assertThat(result.getSmtpRetCode()).isEqualTo("530");
+        assertThat(result.getSmtpDescription()).isEqualTo("5.7.0 Sender domain beta.test belongs to organisation beta on this server;"
+            + " log in (SMTP AUTH) to send as it");
+    }
+
+    @Test
+    void aTrustedNetworkRemovedByAReloadStopsRelayingOnAnOpenConnection() throws Exception {
+        SMTPSession session = FakeSmtpSession.client("198.51.100.7", false);
+        hook.doMail(session, sender("printer@acme.test"));
+        session.setAttachment(OrganisationSession.SENDING_ORGANISATION, null, ProtocolSession.State.Transaction);
+        EnforceSenderIdentity afterReload = new EnforceSenderIdentity(Organisations.of(new OrganisationsConfig(List.of(
+            new Organisation("acme", "Acme", Set.of("acme.test"), List.of(), IdentityPolicy.EXACT, Map.of())))));
+
+        HookResult result = afterReload.doMail(session, sender("printer@acme.test"));
+
+        assertThat(session.isRelayingAllowed()).isFalse();
+        assertThat(result.getSmtpRetCode()).isEqualTo("530");
     }
 }

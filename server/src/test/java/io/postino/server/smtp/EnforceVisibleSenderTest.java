@@ -61,6 +61,22 @@ class EnforceVisibleSenderTest {
     }
 
     @Test
+    void relayedMailThatWasNeverAttributedIsRefused() throws Exception {
+        HookResult result = hook.onMessage(FakeSmtpSession.authenticated("alice@acme.test"), mail("From: alice@acme.test\r\n"));
+
+        assertThat(result.getSmtpRetCode()).isEqualTo("550");
+        assertThat(result.getSmtpDescription()).contains("5.7.1 The sender of this transaction was not verified");
+    }
+
+    @Test
+    void anOrganisationRemovedDuringTheTransactionGetsATemporaryFailure() throws Exception {
+        HookResult result = hook.onMessage(sessionOf("gone"), mail("From: alice@acme.test\r\n"));
+
+        assertThat(result.getSmtpRetCode()).isEqualTo("451");
+        assertThat(result.getSmtpDescription()).startsWith("4.7.0 Organisation gone was removed");
+    }
+
+    @Test
     void inboundMailIsNotChecked() throws Exception {
         SMTPSession inbound = FakeSmtpSession.client("203.0.113.9", false);
 

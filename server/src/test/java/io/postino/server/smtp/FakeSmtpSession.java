@@ -10,6 +10,7 @@ import java.util.Optional;
 
 import org.apache.james.core.Username;
 import org.apache.james.protocols.api.ProtocolSession;
+import org.apache.james.protocols.smtp.SMTPConfiguration;
 import org.apache.james.protocols.smtp.SMTPSession;
 
 /**
@@ -20,12 +21,21 @@ import org.apache.james.protocols.smtp.SMTPSession;
 final class FakeSmtpSession implements InvocationHandler {
     private final InetSocketAddress remote;
     private final Map<String, Object> attachments = new HashMap<>();
+    private final SMTPConfiguration configuration;
     private Username username;
     private boolean relayingAllowed;
 
+    /** @param relayingAllowed whether the client is in the listener's authorizedAddresses */
     private FakeSmtpSession(String clientAddress, boolean relayingAllowed) {
         this.remote = new InetSocketAddress(clientAddress, 40000);
         this.relayingAllowed = relayingAllowed;
+        this.configuration = (SMTPConfiguration) Proxy.newProxyInstance(SMTPConfiguration.class.getClassLoader(),
+            new Class<?>[]{SMTPConfiguration.class}, (proxy, method, args) -> {
+                if (method.getName().equals("isRelayingAllowed")) {
+                    return relayingAllowed && clientAddress.equals(args[0]);
+                }
+                throw new UnsupportedOperationException("fake SMTPConfiguration does not implement " + method.getName());
+            });
     }
 
     static SMTPSession client(String clientAddress, boolean relayingAllowed) {
@@ -44,6 +54,8 @@ final class FakeSmtpSession implements InvocationHandler {
         switch (method.getName()) {
             case "getRemoteAddress":
                 return remote;
+            case "getConfiguration":
+                return configuration;
             case "getUsername":
                 return username;
             case "setUsername":

@@ -34,7 +34,9 @@ class StampOrganisationTest {
 
         hook.onMessage(FakeSmtpSession.client("203.0.113.9", false), mail);
 
-        assertThat(mail.getAttribute(PostinoAttributes.ORGANISATION)).contains(new Attribute(PostinoAttributes.ORGANISATION, AttributeValue.of("beta")));
+        assertThat(mail.getAttribute(PostinoAttributes.RECIPIENT_ORGANISATION))
+            .contains(new Attribute(PostinoAttributes.RECIPIENT_ORGANISATION, AttributeValue.of("beta")));
+        assertThat(mail.getAttribute(PostinoAttributes.ORGANISATION)).isEmpty();
         assertThat(mail.getAttribute(PostinoAttributes.USER)).isEmpty();
     }
 
@@ -44,6 +46,6 @@ class StampOrganisationTest {
 
         hook.onMessage(FakeSmtpSession.client("203.0.113.9", false), mail);
 
-        assertThat(mail.getAttribute(PostinoAttributes.ORGANISATION)).isEmpty();
+        assertThat(mail.getAttribute(PostinoAttributes.RECIPIENT_ORGANISATION)).isEmpty();
     }
 }

@@ -12,6 +12,8 @@ import javax.xml.XMLConstants;
 import javax.xml.parsers.DocumentBuilder;
 import javax.xml.parsers.DocumentBuilderFactory;
 
+import org.apache.commons.configuration2.builder.fluent.Configurations;
+import org.apache.commons.configuration2.ex.ConfigurationException;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.NodeList;
@@ -20,6 +22,7 @@ import org.xml.sax.SAXParseException;
 
 import io.postino.organisations.OrganisationsException;
 import io.postino.organisations.OrganisationsFile;
+import io.postino.server.ratelimit.RateLimitSettings;
 
 /**
  * Checks the configuration directory before James reads it, so that a broken file stops
@@ -62,6 +65,7 @@ final class ConfigurationCheck {
         if (problems.isEmpty()) {
             checkSmtpListeners(confDirectory.resolve("smtpserver.xml"), problems);
             checkOrganisations(confDirectory.resolve("organisations.xml"), problems);
+            checkRateLimits(confDirectory.resolve(RateLimitSettings.FILE), problems);
         }
         if (!problems.isEmpty()) {
             throw new ConfigurationProblem(String.join(System.lineSeparator(), problems));
@@ -103,6 +107,19 @@ final class ConfigurationCheck {
             OrganisationsFile.read(file);
         } catch (OrganisationsException e) {
             problems.add(e.getMessage());
+        }
+    }
+
+    private static void checkRateLimits(Path file, List<String> problems) {
+        if (!Files.exists(file)) {
+            return;
+        }
+        try {
+            RateLimitSettings.from(new Configurations().properties(file.toFile()));
+        } catch (ConfigurationException e) {
+            problems.add(file + ": cannot be read: " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            problems.add(file + ": " + e.getMessage());
         }
     }
 

@@ -23,6 +23,8 @@ import io.postino.server.modules.EmbeddedQueueModule;
 import io.postino.server.modules.JpaDataModule;
 import io.postino.server.modules.OperationsModule;
 import io.postino.server.modules.OrganisationsModule;
+import io.postino.server.modules.RateLimitModule;
+import io.postino.server.pacing.DestinationPacingModule;
 
 /**
  * The single-node Postino server: James' SMTP, mailet container and WebAdmin over a durable
@@ -45,7 +47,8 @@ public final class PostinoServer {
         new RawPostDequeueDecoratorModule(),
         new NaiveDelegationStoreModule(),
         new OperationsModule(),
-        new OrganisationsModule());
+        new OrganisationsModule(),
+        new RateLimitModule());
 
     private static final Module EMBEDDED_BACKENDS = Modules.combine(
         new JpaDataModule(),
@@ -57,7 +60,10 @@ public final class PostinoServer {
     public static GuiceJamesServer create(Configuration configuration) {
         return GuiceJamesServer.forConfiguration(configuration)
             .combineWith(PROTOCOLS, MAIL_PROCESSING, EMBEDDED_BACKENDS)
-            // Creates the TLS keystore named in smtpserver.xml when it does not exist yet.
-            .overrideWith(new RunArgumentsModule(new String[]{"--generate-keystore"}));
+            .overrideWith(
+                // Creates the TLS keystore named in smtpserver.xml when it does not exist yet.
+                new RunArgumentsModule(new String[]{"--generate-keystore"}),
+                // RemoteDelivery's outgoing queue, paced per destination domain.
+                new DestinationPacingModule());
     }
 }

@@ -24,6 +24,14 @@ class ConfigurationCheckTest {
     }
 
     @Test
+    void namesTheFileAndKeyOfABadRateLimitSetting() throws Exception {
+        Files.writeString(conf.resolve("ratelimits.properties"), "store=disk\n");
+
+        assertThatThrownBy(() -> ConfigurationCheck.check(conf))
+            .hasMessageContaining("ratelimits.properties: store must be one of memory, redis, got 'disk'");
+    }
+
+    @Test
     void namesFileLineAndReasonOfAnInvalidOrganisationsFile() throws Exception {
         Files.writeString(conf.resolve("organisations.xml"), "<organisations>\n<organisation id=\"acme\">\n</organisation>\n</organisations>");
 

@@ -74,6 +74,10 @@ final class FakeSmtpSession implements InvocationHandler {
                 ProtocolSession.AttachmentKey<?> key = (ProtocolSession.AttachmentKey<?>) args[0];
                 return key.convert(attachments.get(args[1] + "/" + key.asString()));
             }
+            case "getRcptCount": {
+                Object recipients = attachments.get(ProtocolSession.State.Transaction + "/" + SMTPSession.RCPT_LIST.asString());
+                return recipients == null ? 0 : ((java.util.List<?>) recipients).size();
+            }
             case "toString":
                 return "FakeSmtpSession[" + remote + ", " + username + "]";
             default:

@@ -1,0 +1,176 @@
+package io.postino.server.pacing;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+import org.apache.james.core.MailAddress;
+import org.apache.mailet.Attribute;
+import org.apache.mailet.AttributeName;
+import org.apache.mailet.AttributeUtils;
+import org.apache.mailet.AttributeValue;
+import org.apache.mailet.Mail;
+
+import io.github.bucket4j.Bandwidth;
+import io.github.bucket4j.Bucket;
+import io.postino.organisations.OrganisationsConfig;
+import io.postino.organisations.Pacing;
+
+/**
+ * This node's deliveries per destination domain: how many are in progress and when the next may
+ * start. A mail may start when every domain of its recipients has a free connection and its
+ * delivery slot has come. Slots are reserved in order and spaced {@code 60 s / messagesPerMinute}
+ * apart, so a queue of mail for one domain leaves at an even pace.
+ */
+final class DestinationLanes {
+    /** Epoch millisecond of the delivery slot reserved for a mail that had to wait. */
+    static final AttributeName SLOT = AttributeName.of("postino.pacing.slot");
+    private static final Duration SLOT_TOLERANCE = Duration.ofMillis(20);
+    private static final Duration IDLE = Duration.ofMinutes(10);
+
+    /** What a mail may do now. */
+    record Admission(List<Lane> lanes, Duration delay) {
+        boolean admitted() {
+            return delay.isZero();
+        }
+
+        void release() {
+            lanes.forEach(Lane::release);
+        }
+    }
+
+    static final class Lane {
+        private final Pacing rule;
+        private final AtomicInteger inFlight;
+        private final Bucket slots;
+        private volatile Instant lastUsed = Instant.now();
+
+        private Lane(Pacing rule, AtomicInteger inFlight) {
+            this.rule = rule;
+            this.inFlight = inFlight;
+            this.slots = rule.messagesPerMinute().isPresent()
+                ? Bucket.builder().addLimit(Bandwidth.builder().capacity(1)
+                    .refillGreedy(1, Duration.ofNanos(Duration.ofMinutes(1).toNanos() / rule.messagesPerMinute().getAsInt())).build()).build()
+                : null;
+        }
+
+        private boolean tryAcquire() {
+            lastUsed = Instant.now();
+            if (rule.connections().isEmpty()) {
+                inFlight.incrementAndGet();
+                return true;
+            }
+            int max = rule.connections().getAsInt();
+            while (true) {
+                int current = inFlight.get();
+                if (current >= max) {
+                    return false;
+                }
+                if (inFlight.compareAndSet(current, current + 1)) {
+                    return true;
+                }
+            }
+        }
+
+        void release() {
+            inFlight.decrementAndGet();
+            lastUsed = Instant.now();
+        }
+
+        /** Reserves the next slot; zero when it is now. */
+        private Duration reserveSlot() {
+            return slots == null ? Duration.ZERO : Duration.ofNanos(slots.consumeIgnoringRateLimits(1));
+        }
+
+        int inFlight() {
+            return inFlight.get();
+        }
+    }
+
+    private final Supplier<OrganisationsConfig> config;
+    private final Duration busyRetry;
+    private final ConcurrentHashMap<String, Lane> lanes = new ConcurrentHashMap<>();
+
+    DestinationLanes(Supplier<OrganisationsConfig> config, Duration busyRetry) {
+        this.config = config;
+        this.busyRetry = busyRetry;
+    }
+
+    Admission admit(Mail mail, Instant now) {
+        List<Lane> wanted = new ArrayList<>();
+        for (String domain : domainsOf(mail)) {
+            wanted.add(lane(domain));
+        }
+        List<Lane> acquired = new ArrayList<>();
+        for (Lane lane : wanted) {
+            if (!lane.tryAcquire()) {
+                acquired.forEach(Lane::release);
+                return new Admission(List.of(), busyRetry);
+            }
+            acquired.add(lane);
+        }
+        Duration wait = slotWait(mail, acquired, now);
+        if (!wait.isZero()) {
+            acquired.forEach(Lane::release);
+            return new Admission(List.of(), wait);
+        }
+        mail.removeAttribute(SLOT);
+        return new Admission(acquired, Duration.ZERO);
+    }
+
+    private Duration slotWait(Mail mail, List<Lane> lanes, Instant now) {
+        java.util.Optional<Long> reserved = AttributeUtils.getValueAndCastFromMail(mail, SLOT, Long.class);
+        if (reserved.isPresent()) {
+            Duration untilSlot = Duration.between(now, Instant.ofEpochMilli(reserved.get()));
+            return untilSlot.compareTo(SLOT_TOLERANCE) <= 0 ? Duration.ZERO : untilSlot;
+        }
+        Duration wait = Duration.ZERO;
+        for (Lane lane : lanes) {
+            Duration laneWait = lane.reserveSlot();
+            if (laneWait.compareTo(wait) > 0) {
+                wait = laneWait;
+            }
+        }
+        if (!wait.isZero()) {
+            mail.setAttribute(new Attribute(SLOT, AttributeValue.of(now.plus(wait).toEpochMilli())));
+        }
+        return wait;
+    }
+
+    private Lane lane(String domain) {
+        Pacing rule = config.get().pacingFor(domain);
+        return lanes.compute(domain, (key, lane) -> {
+            if (lane != null && lane.rule.equals(rule)) {
+                return lane;
+            }
+            // A reload changed the rule: keep counting the deliveries already in progress.
+            return new Lane(rule, lane == null ? new AtomicInteger() : lane.inFlight);
+        });
+    }
+
+    private static Set<String> domainsOf(Mail mail) {
+        Set<String> domains = new TreeSet<>();
+        for (MailAddress recipient : mail.getRecipients()) {
+            domains.add(recipient.getDomain().asString().toLowerCase(Locale.ROOT));
+        }
+        return domains;
+    }
+
+    /** Forgets domains with nothing in flight and no use for {@link #IDLE}. */
+    void forgetIdle(Instant now) {
+        lanes.forEach((domain, lane) -> lanes.computeIfPresent(domain, (key, current) ->
+            current.inFlight() == 0 && current.lastUsed.plus(IDLE).isBefore(now) ? null : current));
+    }
+
+    int inFlight(String domain) {
+        Lane lane = lanes.get(domain.toLowerCase(Locale.ROOT));
+        return lane == null ? 0 : lane.inFlight();
+    }
+}

@@ -1,0 +1,70 @@
+package io.postino.server.pacing;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import javax.annotation.PreDestroy;
+import javax.inject.Singleton;
+
+import org.apache.james.queue.api.MailQueueFactory;
+import org.apache.james.queue.api.MailQueueName;
+import org.apache.james.queue.api.ManageableMailQueue;
+
+import com.google.inject.AbstractModule;
+import com.google.inject.Provides;
+
+import io.postino.organisations.Organisations;
+
+/**
+ * Paces deliveries per destination domain (organisations.xml {@code <destinations>}). Overrides
+ * the {@code MailQueueFactory<?>} binding of the queue backend, which the mailet container and
+ * RemoteDelivery use, with {@link PacedQueues} around the manageable factory.
+ */
+public class DestinationPacingModule extends AbstractModule {
+    /** The queue RemoteDelivery delivers from, as named in mailetcontainer.xml. */
+    static final MailQueueName OUTGOING = MailQueueName.of("outgoing");
+    private static final Duration BUSY_RETRY = Duration.ofMillis(250);
+
+    /** Drops idle destinations from memory once a minute. */
+    public static final class Janitor {
+        private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "postino-pacing-janitor");
+            thread.setDaemon(true);
+            return thread;
+        });
+
+        Janitor(DestinationLanes lanes) {
+            executor.scheduleWithFixedDelay(() -> lanes.forgetIdle(Instant.now()), 1, 1, TimeUnit.MINUTES);
+        }
+
+        @PreDestroy
+        public void stop() {
+            executor.shutdownNow();
+        }
+    }
+
+    @Override
+    protected void configure() {
+    }
+
+    @Provides
+    @Singleton
+    DestinationLanes lanes(Organisations organisations) {
+        return new DestinationLanes(organisations::current, BUSY_RETRY);
+    }
+
+    @Provides
+    @Singleton
+    Janitor janitor(DestinationLanes lanes) {
+        return new Janitor(lanes);
+    }
+
+    @Provides
+    @Singleton
+    MailQueueFactory<?> pacedQueues(MailQueueFactory<? extends ManageableMailQueue> queues, DestinationLanes lanes, Janitor janitor) {
+        return new PacedQueues(queues, OUTGOING, lanes);
+    }
+}

@@ -1,0 +1,44 @@
+package io.postino.server.pacing;
+
+import java.util.Optional;
+import java.util.Set;
+
+import org.apache.james.queue.api.MailQueue;
+import org.apache.james.queue.api.MailQueueFactory;
+import org.apache.james.queue.api.MailQueueName;
+
+/**
+ * The queue factory the mailet container and RemoteDelivery use: the same queues, except that the
+ * outgoing one is paced per destination ({@link PacedMailQueue}). WebAdmin keeps the plain
+ * queues, so browsing and flushing see every mail, waiting or not.
+ */
+public final class PacedQueues implements MailQueueFactory<MailQueue> {
+    private final MailQueueFactory<? extends MailQueue> delegate;
+    private final MailQueueName paced;
+    private final DestinationLanes lanes;
+
+    PacedQueues(MailQueueFactory<? extends MailQueue> delegate, MailQueueName paced, DestinationLanes lanes) {
+        this.delegate = delegate;
+        this.paced = paced;
+        this.lanes = lanes;
+    }
+
+    @Override
+    public Optional<MailQueue> getQueue(MailQueueName name, PrefetchCount count) {
+        return delegate.getQueue(name, count).map(queue -> decorate(name, queue));
+    }
+
+    @Override
+    public MailQueue createQueue(MailQueueName name, PrefetchCount count) {
+        return decorate(name, delegate.createQueue(name, count));
+    }
+
+    @Override
+    public Set<MailQueueName> listCreatedMailQueues() {
+        return delegate.listCreatedMailQueues();
+    }
+
+    private MailQueue decorate(MailQueueName name, MailQueue queue) {
+        return name.equals(paced) ? new PacedMailQueue(queue, lanes) : queue;
+    }
+}

@@ -1,0 +1,186 @@
+package io.postino.server.ratelimit;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+
+import javax.inject.Inject;
+
+import org.apache.james.metrics.api.MetricFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.github.bucket4j.Bandwidth;
+import io.github.bucket4j.Bucket;
+import io.github.bucket4j.BucketConfiguration;
+import io.github.bucket4j.EstimationProbe;
+import io.postino.organisations.Limit;
+
+/**
+ * Counts what users, organisations and client addresses send, against their limits. A limit is a
+ * token bucket (Bucket4j): {@code amount} tokens, refilled continuously over the period, so
+ * "30 per minute" lets a burst of 30 through and then one every two seconds. A quota is refilled
+ * all at once at midnight UTC.
+ *
+ * <p>Checks and charges are separate on purpose: SMTP checks at MAIL and RCPT whether one more
+ * unit fits (nothing is taken), and charges what the transaction really delivered once the
+ * message is accepted. An aborted or refused transaction therefore costs nothing. Transactions
+ * in flight at the same moment can together pass a limit by their own size; the charge then
+ * leaves the bucket in debt, so the next ones wait longer.</p>
+ */
+public class RateLimiter {
+    private static final Logger LOGGER = LoggerFactory.getLogger(RateLimiter.class);
+
+    /** Whose limits: a user's login, an organisation's id or a client's address, with its limits. */
+    public record Subject(Limit.Scope scope, String name, List<Limit> limits) {
+        public String describe() {
+            return scope.configName() + " " + name;
+        }
+    }
+
+    /** What a check found: room, a limit reached (and when it frees up), or no counters. */
+    public record Decision(Optional<Subject> subject, Optional<Limit> limit, Duration retryAfter, boolean storeUnavailable) {
+        static final Decision ALLOWED = new Decision(Optional.empty(), Optional.empty(), Duration.ZERO, false);
+        static final Decision STORE_UNAVAILABLE = new Decision(Optional.empty(), Optional.empty(), Duration.ZERO, true);
+
+        public boolean allowed() {
+            return limit.isEmpty() && !storeUnavailable;
+        }
+    }
+
+    /** Current use of one limit, for WebAdmin. */
+    public record Usage(Limit limit, long available, Duration nextTokenIn) {
+        public long used() {
+            return limit.amount() - available;
+        }
+    }
+
+    private final CounterStore store;
+    private final boolean failOpen;
+    private final MetricFactory metrics;
+    private final AtomicReference<String> lastFailure = new AtomicReference<>();
+
+    @Inject
+    public RateLimiter(CounterStore store, RateLimitSettings settings, MetricFactory metrics) {
+        this.store = store;
+        this.failOpen = settings.failOpen();
+        this.metrics = metrics;
+    }
+
+    /** Whether {@code needed} more units fit in every limit of every subject. */
+    public Decision check(List<Subject> subjects, Limit.Unit unit, long needed) {
+        try {
+            for (Subject subject : subjects) {
+                for (Limit limit : subject.limits()) {
+                    if (limit.unit() != unit) {
+                        continue;
+                    }
+                    EstimationProbe probe = bucket(subject, limit).estimateAbilityToConsume(needed);
+                    if (!probe.canBeConsumed()) {
+                        metrics.generate("postino_ratelimit_refusals_" + limit.scope().configName() + "_"
+                            + limit.period().configName().replace('-', '_') + "_" + limit.unit().configName()).increment();
+                        return new Decision(Optional.of(subject), Optional.of(limit), retryAfter(limit, needed, probe), false);
+                    }
+                }
+            }
+            recovered();
+            return Decision.ALLOWED;
+        } catch (RuntimeException e) {
+            failed(e);
+            return failOpen ? Decision.ALLOWED : Decision.STORE_UNAVAILABLE;
+        }
+    }
+
+    /** Takes {@code units} from every limit of that unit, even past zero (the bucket goes into debt). */
+    public void charge(List<Subject> subjects, Limit.Unit unit, long units) {
+        if (units <= 0) {
+            return;
+        }
+        try {
+            for (Subject subject : subjects) {
+                for (Limit limit : subject.limits()) {
+                    if (limit.unit() == unit) {
+                        bucket(subject, limit).consumeIgnoringRateLimits(units);
+                    }
+                }
+            }
+            recovered();
+        } catch (RuntimeException e) {
+            failed(e);
+        }
+    }
+
+    /** @throws CounterStoreUnavailable when the counters cannot be read */
+    public List<Usage> usage(Subject subject) {
+        List<Usage> usage = new ArrayList<>();
+        try {
+            for (Limit limit : subject.limits()) {
+                Bucket bucket = bucket(subject, limit);
+                long available = bucket.getAvailableTokens();
+                long nanos = available > 0 ? 0 : bucket.estimateAbilityToConsume(1).getNanosToWaitForRefill();
+                usage.add(new Usage(limit, available, Duration.ofNanos(nanos)));
+            }
+        } catch (RuntimeException e) {
+            failed(e);
+            throw e instanceof CounterStoreUnavailable ? (CounterStoreUnavailable) e : new CounterStoreUnavailable(e.getMessage(), e);
+        }
+        return usage;
+    }
+
+    /** Empty when the counters answered last time; else what went wrong. */
+    public Optional<String> lastFailure() {
+        return Optional.ofNullable(lastFailure.get());
+    }
+
+    public boolean failsOpen() {
+        return failOpen;
+    }
+
+    public CounterStore store() {
+        return store;
+    }
+
+    private Bucket bucket(Subject subject, Limit limit) {
+        String key = "postino:ratelimit:" + subject.scope().configName() + ":" + subject.name() + ":" + limit.unit().configName()
+            + ":" + limit.period().configName() + ":" + limit.amount();
+        return store.bucket(key, () -> configuration(limit));
+    }
+
+    static BucketConfiguration configuration(Limit limit) {
+        Bandwidth bandwidth;
+        if (limit.isQuota()) {
+            Instant nextMidnight = LocalDate.now(ZoneOffset.UTC).plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
+            bandwidth = Bandwidth.builder().capacity(limit.amount())
+                .refillIntervallyAligned(limit.amount(), Duration.ofDays(1), nextMidnight).build();
+        } else {
+            bandwidth = Bandwidth.builder().capacity(limit.amount()).refillGreedy(limit.amount(), limit.period().duration()).build();
+        }
+        return BucketConfiguration.builder().addLimit(bandwidth).build();
+    }
+
+    /** Never-fitting requests (more than the whole limit at once) wait a full period. */
+    private static Duration retryAfter(Limit limit, long needed, EstimationProbe probe) {
+        if (needed > limit.amount() || probe.getNanosToWaitForRefill() == Long.MAX_VALUE) {
+            return limit.period().duration();
+        }
+        return Duration.ofNanos(probe.getNanosToWaitForRefill());
+    }
+
+    private void failed(RuntimeException e) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        if (lastFailure.getAndSet(message) == null) {
+            LOGGER.error("Rate-limit counters ({}) unavailable, limits now fail {}: {}", store.describe(), failOpen ? "OPEN (mail is accepted unlimited)" : "CLOSED (mail is refused with 451)", message);
+        }
+    }
+
+    private void recovered() {
+        if (lastFailure.getAndSet(null) != null) {
+            LOGGER.warn("Rate-limit counters ({}) are reachable again, limits are enforced", store.describe());
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package io.postino.server.ratelimit;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.github.bucket4j.Bucket;
+import io.github.bucket4j.BucketConfiguration;
+import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
+import io.github.bucket4j.distributed.proxy.ProxyManager;
+import io.github.bucket4j.redis.lettuce.Bucket4jLettuce;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+
+/**
+ * Buckets in Redis, shared by every node that points at the same Redis (Bucket4j's
+ * compare-and-swap proxy over Lettuce). A key expires once its bucket would be full again. The
+ * connection is opened lazily and re-tried at most every {@link #RECONNECT_INTERVAL} while Redis
+ * is down; commands fail at once instead of queueing while disconnected.
+ */
+public class RedisCounters implements CounterStore, AutoCloseable {
+    static final Duration RECONNECT_INTERVAL = Duration.ofSeconds(2);
+    private static final Logger LOGGER = LoggerFactory.getLogger(RedisCounters.class);
+
+    private final RedisURI uri;
+    private final RedisClient client;
+    private final Duration timeout;
+    private StatefulRedisConnection<String, byte[]> connection;
+    private ProxyManager<String> proxyManager;
+    private Instant nextConnectAttempt = Instant.MIN;
+
+    public RedisCounters(RedisURI uri, Duration timeout) {
+        this.uri = uri;
+        this.timeout = timeout;
+        this.client = RedisClient.create(uri);
+        client.setDefaultTimeout(timeout);
+        client.setOptions(ClientOptions.builder()
+            .autoReconnect(true)
+            .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+            .build());
+    }
+
+    private synchronized ProxyManager<String> proxyManager() {
+        if (proxyManager != null) {
+            return proxyManager;
+        }
+        if (Instant.now().isBefore(nextConnectAttempt)) {
+            throw new CounterStoreUnavailable("Redis at " + describe() + " is unreachable (next attempt within " + RECONNECT_INTERVAL.toSeconds() + " s)", null);
+        }
+        try {
+            connection = client.connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE));
+            connection.setTimeout(timeout);
+            proxyManager = Bucket4jLettuce.casBasedBuilder(connection)
+                .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(Duration.ofMinutes(1)))
+                .requestTimeout(timeout)
+                .build();
+            LOGGER.info("Rate-limit counters connected to Redis at {}", describe());
+            return proxyManager;
+        } catch (RuntimeException e) {
+            nextConnectAttempt = Instant.now().plus(RECONNECT_INTERVAL);
+            throw new CounterStoreUnavailable("Redis at " + describe() + " is unreachable: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Bucket bucket(String key, Supplier<BucketConfiguration> configuration) {
+        return proxyManager().builder().build(key, configuration);
+    }
+
+    @Override
+    public void ping() {
+        proxyManager();
+        try {
+            connection.async().ping().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            throw new CounterStoreUnavailable("Redis at " + describe() + " does not answer: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "redis://" + uri.getHost() + ":" + uri.getPort();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (connection != null) {
+            connection.close();
+        }
+        client.shutdown();
+    }
+}

@@ -1,0 +1,115 @@
+package io.postino.server.smtp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.apache.james.core.MailAddress;
+import org.apache.james.core.MaybeSender;
+import org.apache.james.metrics.tests.RecordingMetricFactory;
+import org.apache.james.protocols.api.ProtocolSession;
+import org.apache.james.protocols.smtp.SMTPSession;
+import org.apache.james.protocols.smtp.hook.HookResult;
+import org.apache.james.protocols.smtp.hook.HookReturnCode;
+import org.apache.mailet.base.test.FakeMail;
+import org.junit.jupiter.api.Test;
+
+import io.postino.organisations.IdentityPolicy;
+import io.postino.organisations.Limit;
+import io.postino.organisations.Organisation;
+import io.postino.organisations.Organisations;
+import io.postino.organisations.OrganisationsConfig;
+import io.postino.server.ratelimit.MemoryCounters;
+import io.postino.server.ratelimit.RateLimitSettings;
+import io.postino.server.ratelimit.RateLimiter;
+
+class EnforceRateLimitsTest {
+    private static final Organisations ORGANISATIONS = Organisations.of(new OrganisationsConfig(
+        List.of(new Organisation("acme", "Acme", Set.of("acme.test"), List.of(), IdentityPolicy.DOMAIN, Map.of(),
+            List.of(new Limit(Limit.Scope.ORGANISATION, Limit.Period.QUOTA_DAY, Limit.Unit.RECIPIENTS, 5)), Map.of())),
+        List.of(new Limit(Limit.Scope.USER, Limit.Period.MINUTE, Limit.Unit.MESSAGES, 2),
+            new Limit(Limit.Scope.USER, Limit.Period.MINUTE, Limit.Unit.RECIPIENTS, 3),
+            new Limit(Limit.Scope.CLIENT, Limit.Period.HOUR, Limit.Unit.MESSAGES, 1)),
+        List.of()));
+
+    private final EnforceRateLimits hook = new EnforceRateLimits(ORGANISATIONS,
+        new RateLimiter(new MemoryCounters(), RateLimitSettings.DEFAULTS, new RecordingMetricFactory()));
+
+    private static SMTPSession alice() {
+        SMTPSession session = FakeSmtpSession.authenticated("alice@acme.test");
+        session.setAttachment(OrganisationSession.SENDING_ORGANISATION, "acme", ProtocolSession.State.Transaction);
+        return session;
+    }
+
+    private void accept(SMTPSession session, int recipients) throws Exception {
+        FakeMail.Builder mail = FakeMail.builder().name("m");
+        for (int i = 0; i < recipients; i++) {
+            mail.recipient("r" + i + "@example.net");
+        }
+        hook.onMessage(session, mail.build());
+    }
+
+    private static MaybeSender sender() throws Exception {
+        return MaybeSender.of(new MailAddress("alice@acme.test"));
+    }
+
+    @Test
+    void messagesOverTheUserLimitGet451WithTheLimitAndTheWait() throws Exception {
+        SMTPSession session = alice();
+        accept(session, 1);
+        accept(session, 1);
+
+        HookResult result = hook.doMail(session, sender());
+
+        assertThat(result.getResult().getAction()).isEqualTo(HookReturnCode.Action.DENYSOFT);
+        assertThat(result.getSmtpRetCode()).isEqualTo("451");
+        assertThat(result.getSmtpDescription()).matches("4\\.7\\.1 Rate limit reached: user alice@acme\\.test may send 2 messages per minute;"
+            + " try again in \\d+ seconds");
+    }
+
+    @Test
+    void recipientsCountTheOnesAlreadyAcceptedInTheTransaction() throws Exception {
+        SMTPSession session = alice();
+        session.setAttachment(SMTPSession.RCPT_LIST, List.of(new MailAddress("a@example.net"), new MailAddress("b@example.net"),
+            new MailAddress("c@example.net")), ProtocolSession.State.Transaction);
+
+        HookResult fourth = hook.doRcpt(session, sender(), new MailAddress("d@example.net"));
+
+        assertThat(fourth.getSmtpRetCode()).isEqualTo("452");
+        assertThat(fourth.getSmtpDescription()).startsWith("4.7.1 Rate limit reached: user alice@acme.test may send to 3 recipients per minute");
+    }
+
+    @Test
+    void refusedTransactionsCostNothing() throws Exception {
+        SMTPSession session = alice();
+        for (int i = 0; i < 10; i++) {
+            assertThat(hook.doMail(session, sender()).getResult().getAction()).isEqualTo(HookReturnCode.Action.DECLINED);
+        }
+    }
+
+    @Test
+    void theOrganisationsQuotaIsSharedByItsUsers() throws Exception {
+        accept(alice(), 3);
+        SMTPSession bob = FakeSmtpSession.authenticated("bob@acme.test");
+        bob.setAttachment(OrganisationSession.SENDING_ORGANISATION, "acme", ProtocolSession.State.Transaction);
+        accept(bob, 2);
+
+        HookResult result = hook.doRcpt(bob, sender(), new MailAddress("x@example.net"));
+
+        assertThat(result.getSmtpRetCode()).isEqualTo("452");
+        assertThat(result.getSmtpDescription()).startsWith("4.7.1 Quota reached: organisation acme has used a quota of 5 recipients per day (UTC)");
+    }
+
+    @Test
+    void unauthenticatedClientsAreLimitedPerAddress() throws Exception {
+        SMTPSession first = FakeSmtpSession.client("192.0.2.7", true);
+        accept(first, 1);
+
+        assertThat(hook.doMail(FakeSmtpSession.client("192.0.2.7", true), sender()).getSmtpDescription())
+            .startsWith("4.7.1 Rate limit reached: client 192.0.2.7 may send 1 messages per hour");
+        assertThat(hook.doMail(FakeSmtpSession.client("192.0.2.8", true), sender()).getResult().getAction())
+            .isEqualTo(HookReturnCode.Action.DECLINED);
+    }
+}

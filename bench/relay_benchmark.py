@@ -5,7 +5,7 @@ app@acme.test of organisation acme), and prints accepted msg/s, delivered msg/s,
 submission latency and the server's peak RSS. Each run uses a private copy of the installation.
 
 Usage: bench/relay_benchmark.py [--messages 5000] [--sessions 20] [--size 5120] [--runs 3]
-                                [--no-identity-checks]
+                                [--limits none|memory|redis] [--no-identity-checks]
 Build first (mvn -B -q install -DskipTests). Everything listens on 127.0.0.1 only.
 """
 import argparse, asyncio, os, shutil, signal, smtplib, socket, statistics, subprocess, sys, tempfile, threading, time
@@ -74,9 +74,16 @@ def peak_rss_mib(pid):
         return float("nan")
 
 
-ORGANISATIONS = """<organisations>
-  <organisation id="acme"><domain>acme.test</domain></organisation>
-</organisations>
+ORGANISATION = """  <organisation id="acme"><domain>acme.test</domain></organisation>
+"""
+# Limits that are checked on every message but never reached: what checking costs.
+LIMITS = """  <limits>
+    <client per="minute" messages="1000000" recipients="1000000"/>
+    <client per="day" messages="100000000"/>
+    <organisation per="hour" messages="100000000" recipients="100000000"/>
+    <quota recipients="1000000000"/>
+  </limits>
+  <destinations><destination domain="*" connections="1000"/></destinations>
 """
 
 
@@ -99,15 +106,18 @@ def without_identity_checks(installation):
     open(path, "w").write(text[:start] + text[end:])
 
 
-def private_installation(distribution, data):
-    """A copy of the installation (lib/ linked) whose organisations.xml owns acme.test, the sender domain."""
+def private_installation(distribution, data, limits):
+    """A copy of the installation (lib/ linked) whose organisations.xml owns acme.test, the sender
+    domain; limits: none (no limits, no pacing), memory or redis (LIMITS, counters there)."""
     installation = os.path.join(data, "installation")
     os.makedirs(installation)
     os.symlink(os.path.join(distribution, "lib"), os.path.join(installation, "lib"))
     for directory in ("bin", "conf", "extensions-jars"):
         shutil.copytree(os.path.join(distribution, directory), os.path.join(installation, directory))
     with open(os.path.join(installation, "conf/organisations.xml"), "w") as f:
-        f.write(ORGANISATIONS)
+        f.write("<organisations>\n" + (LIMITS if limits != "none" else "") + ORGANISATION + "</organisations>\n")
+    with open(os.path.join(installation, "conf/ratelimits.properties"), "w") as f:
+        f.write("store=redis\nredis.uri=redis://127.0.0.1:6379\n" if limits == "redis" else "store=memory\n")
     return installation
 
 
@@ -118,7 +128,7 @@ def run_once(args, distribution):
     env = dict(os.environ, POSTINO_BIND="127.0.0.1", POSTINO_DATA_DIR=data, POSTINO_SMARTHOST=f"127.0.0.1:{sink.port}",
                POSTINO_HOSTNAME="bench.test", JAVA_OPTS=args.java_opts,
                **{f"POSTINO_{k}_PORT": str(v) for k, v in ports.items()})
-    installation = private_installation(distribution, data)
+    installation = private_installation(distribution, data, args.limits)
     if args.no_identity_checks:
         without_identity_checks(installation)
     log = open(os.path.join(data, "console.log"), "w")
@@ -183,6 +193,8 @@ def main():
     parser.add_argument("--size", type=int, default=5120, help="body size in bytes")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--java-opts", default="-Xms256m -Xmx1g")
+    parser.add_argument("--limits", choices=("none", "memory", "redis"), default="none",
+                        help="rate limits checked on every message (never reached) with counters in memory or Redis")
     parser.add_argument("--no-identity-checks", action="store_true",
                         help="baseline: run without the organisation hooks and mailet, to measure their cost")
     parser.add_argument("--distribution", default=os.path.join(ROOT, "distribution/target/postino-0.1.0-SNAPSHOT/postino-0.1.0-SNAPSHOT"))

@@ -27,8 +27,11 @@ import java.util.function.Predicate;
  */
 final class SmtpSink implements AutoCloseable {
 
-    /** A message as it arrived: envelope, raw content (CRLF line ends, unstuffed) and the client's address. */
-    record Message(String sender, List<String> recipients, byte[] content, String clientAddress) {
+    /**
+     * A message as it arrived: envelope, raw content (CRLF line ends, unstuffed), the client's
+     * address, when its connection was opened and when its DATA ended.
+     */
+    record Message(String sender, List<String> recipients, byte[] content, String clientAddress, Instant connectedAt, Instant receivedAt) {
         String text() {
             return new String(content, StandardCharsets.UTF_8);
         }
@@ -110,6 +113,7 @@ final class SmtpSink implements AutoCloseable {
     }
 
     private void serve(Socket socket) {
+        Instant connectedAt = Instant.now();
         try (socket) {
             socket.setSoTimeout(60_000);
             InputStream in = socket.getInputStream();
@@ -145,7 +149,7 @@ final class SmtpSink implements AutoCloseable {
                     }
                     reply(out, "354 go ahead");
                     byte[] content = readData(in);
-                    messages.add(new Message(sender, List.copyOf(recipients), content, socket.getInetAddress().getHostAddress()));
+                    messages.add(new Message(sender, List.copyOf(recipients), content, socket.getInetAddress().getHostAddress(), connectedAt, Instant.now()));
                     reply(out, "250 2.0.0 queued");
                 } else if (upper.equals("RSET")) {
                     sender = null;

@@ -33,6 +33,11 @@ final class DestinationLanes {
     /** Epoch millisecond of the delivery slot reserved for a mail that had to wait. */
     static final AttributeName SLOT = AttributeName.of("postino.pacing.slot");
     private static final Duration SLOT_TOLERANCE = Duration.ofMillis(20);
+    /**
+     * A mail back from the queue later than this after its slot lost the slot: it takes a new one,
+     * so that mail returning together from the queue does not leave together.
+     */
+    private static final Duration SLOT_GRACE = Duration.ofSeconds(1);
     private static final Duration IDLE = Duration.ofMinutes(10);
 
     /** What a mail may do now. */
@@ -129,7 +134,12 @@ final class DestinationLanes {
         java.util.Optional<Long> reserved = AttributeUtils.getValueAndCastFromMail(mail, SLOT, Long.class);
         if (reserved.isPresent()) {
             Duration untilSlot = Duration.between(now, Instant.ofEpochMilli(reserved.get()));
-            return untilSlot.compareTo(SLOT_TOLERANCE) <= 0 ? Duration.ZERO : untilSlot;
+            if (untilSlot.compareTo(SLOT_TOLERANCE) > 0) {
+                return untilSlot;
+            }
+            if (untilSlot.compareTo(SLOT_GRACE.negated()) >= 0) {
+                return Duration.ZERO;
+            }
         }
         Duration wait = Duration.ZERO;
         for (Lane lane : lanes) {

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
 
 import javax.inject.Inject;
 
@@ -18,7 +19,10 @@ import org.slf4j.LoggerFactory;
 import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
+import io.github.bucket4j.BucketState;
+import io.github.bucket4j.ConfigurationBuilder;
 import io.github.bucket4j.EstimationProbe;
+import io.github.bucket4j.VerboseResult;
 import io.postino.organisations.Limit;
 
 /**
@@ -40,6 +44,10 @@ public class RateLimiter {
     public record Subject(Limit.Scope scope, String name, List<Limit> limits) {
         public String describe() {
             return scope.configName() + " " + name;
+        }
+
+        List<Limit> limitsOf(Limit.Unit unit) {
+            return limits.stream().filter(limit -> limit.unit() == unit).collect(Collectors.toList());
         }
     }
 
@@ -76,16 +84,16 @@ public class RateLimiter {
     public Decision check(List<Subject> subjects, Limit.Unit unit, long needed) {
         try {
             for (Subject subject : subjects) {
-                for (Limit limit : subject.limits()) {
-                    if (limit.unit() != unit) {
-                        continue;
-                    }
-                    EstimationProbe probe = bucket(subject, limit).estimateAbilityToConsume(needed);
-                    if (!probe.canBeConsumed()) {
-                        metrics.generate("postino_ratelimit_refusals_" + limit.scope().configName() + "_"
-                            + limit.period().configName().replace('-', '_') + "_" + limit.unit().configName()).increment();
-                        return new Decision(Optional.of(subject), Optional.of(limit), retryAfter(limit, needed, probe), false);
-                    }
+                List<Limit> limits = subject.limitsOf(unit);
+                if (limits.isEmpty()) {
+                    continue;
+                }
+                VerboseResult<EstimationProbe> result = bucket(subject, unit, limits).asVerbose().estimateAbilityToConsume(needed);
+                if (!result.getValue().canBeConsumed()) {
+                    Limit limit = exhausted(limits, result.getState(), needed);
+                    metrics.generate("postino_ratelimit_refusals_" + limit.scope().configName() + "_"
+                        + limit.period().configName().replace('-', '_') + "_" + limit.unit().configName()).increment();
+                    return new Decision(Optional.of(subject), Optional.of(limit), retryAfter(limit, needed, result.getValue()), false);
                 }
             }
             recovered();
@@ -103,10 +111,9 @@ public class RateLimiter {
         }
         try {
             for (Subject subject : subjects) {
-                for (Limit limit : subject.limits()) {
-                    if (limit.unit() == unit) {
-                        bucket(subject, limit).consumeIgnoringRateLimits(units);
-                    }
+                List<Limit> limits = subject.limitsOf(unit);
+                if (!limits.isEmpty()) {
+                    bucket(subject, unit, limits).consumeIgnoringRateLimits(units);
                 }
             }
             recovered();
@@ -119,17 +126,34 @@ public class RateLimiter {
     public List<Usage> usage(Subject subject) {
         List<Usage> usage = new ArrayList<>();
         try {
-            for (Limit limit : subject.limits()) {
-                Bucket bucket = bucket(subject, limit);
-                long available = bucket.getAvailableTokens();
-                long nanos = available > 0 ? 0 : bucket.estimateAbilityToConsume(1).getNanosToWaitForRefill();
-                usage.add(new Usage(limit, available, Duration.ofNanos(nanos)));
+            for (Limit.Unit unit : Limit.Unit.values()) {
+                List<Limit> limits = subject.limitsOf(unit);
+                if (limits.isEmpty()) {
+                    continue;
+                }
+                Bucket bucket = bucket(subject, unit, limits);
+                BucketState state = bucket.asVerbose().getAvailableTokens().getState();
+                Duration nextToken = Duration.ofNanos(bucket.estimateAbilityToConsume(1).getNanosToWaitForRefill());
+                for (int i = 0; i < limits.size(); i++) {
+                    long available = state.getCurrentSize(i);
+                    usage.add(new Usage(limits.get(i), available, available > 0 ? Duration.ZERO : nextToken));
+                }
             }
         } catch (RuntimeException e) {
             failed(e);
             throw e instanceof CounterStoreUnavailable ? (CounterStoreUnavailable) e : new CounterStoreUnavailable(e.getMessage(), e);
         }
         return usage;
+    }
+
+    /** The limit whose bandwidth lacks the tokens (the bucket's bandwidths are the limits, in order). */
+    private static Limit exhausted(List<Limit> limits, BucketState state, long needed) {
+        for (int i = 0; i < limits.size(); i++) {
+            if (state.getCurrentSize(i) < needed) {
+                return limits.get(i);
+            }
+        }
+        return limits.get(0);
     }
 
     /** Empty when the counters answered last time; else what went wrong. */
@@ -145,22 +169,34 @@ public class RateLimiter {
         return store;
     }
 
-    private Bucket bucket(Subject subject, Limit limit) {
-        String key = "postino:ratelimit:" + subject.scope().configName() + ":" + subject.name() + ":" + limit.unit().configName()
-            + ":" + limit.period().configName() + ":" + limit.amount();
-        return store.bucket(key, () -> configuration(limit));
+    /**
+     * One bucket per subject and unit, with a bandwidth per limit: one store operation checks
+     * or charges all of a subject's limits of that unit.
+     */
+    private Bucket bucket(Subject subject, Limit.Unit unit, List<Limit> limits) {
+        StringBuilder key = new StringBuilder("postino:ratelimit:").append(subject.scope().configName()).append(':')
+            .append(subject.name()).append(':').append(unit.configName());
+        for (Limit limit : limits) {
+            key.append(':').append(limit.period().configName()).append('=').append(limit.amount());
+        }
+        return store.bucket(key.toString(), () -> configuration(limits));
     }
 
-    static BucketConfiguration configuration(Limit limit) {
-        Bandwidth bandwidth;
+    static BucketConfiguration configuration(List<Limit> limits) {
+        ConfigurationBuilder builder = BucketConfiguration.builder();
+        for (Limit limit : limits) {
+            builder.addLimit(bandwidth(limit));
+        }
+        return builder.build();
+    }
+
+    private static Bandwidth bandwidth(Limit limit) {
         if (limit.isQuota()) {
             Instant nextMidnight = LocalDate.now(ZoneOffset.UTC).plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
-            bandwidth = Bandwidth.builder().capacity(limit.amount())
+            return Bandwidth.builder().capacity(limit.amount())
                 .refillIntervallyAligned(limit.amount(), Duration.ofDays(1), nextMidnight).build();
-        } else {
-            bandwidth = Bandwidth.builder().capacity(limit.amount()).refillGreedy(limit.amount(), limit.period().duration()).build();
         }
-        return BucketConfiguration.builder().addLimit(bandwidth).build();
+        return Bandwidth.builder().capacity(limit.amount()).refillGreedy(limit.amount(), limit.period().duration()).build();
     }
 
     /** Never-fitting requests (more than the whole limit at once) wait a full period. */

@@ -5,6 +5,8 @@ import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
+import javax.annotation.PreDestroy;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,6 +14,7 @@ import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
 import io.github.bucket4j.distributed.proxy.ProxyManager;
+import io.github.bucket4j.distributed.proxy.optimization.Optimizations;
 import io.github.bucket4j.redis.lettuce.Bucket4jLettuce;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
@@ -34,8 +37,8 @@ public class RedisCounters implements CounterStore, AutoCloseable {
     private final RedisURI uri;
     private final RedisClient client;
     private final Duration timeout;
-    private StatefulRedisConnection<String, byte[]> connection;
-    private ProxyManager<String> proxyManager;
+    private volatile StatefulRedisConnection<String, byte[]> connection;
+    private volatile ProxyManager<String> proxyManager;
     private Instant nextConnectAttempt = Instant.MIN;
 
     public RedisCounters(RedisURI uri, Duration timeout) {
@@ -49,7 +52,12 @@ public class RedisCounters implements CounterStore, AutoCloseable {
             .build());
     }
 
-    private synchronized ProxyManager<String> proxyManager() {
+    private ProxyManager<String> proxyManager() {
+        ProxyManager<String> connected = proxyManager;
+        return connected != null ? connected : connect();
+    }
+
+    private synchronized ProxyManager<String> connect() {
         if (proxyManager != null) {
             return proxyManager;
         }
@@ -73,7 +81,9 @@ public class RedisCounters implements CounterStore, AutoCloseable {
 
     @Override
     public Bucket bucket(String key, Supplier<BucketConfiguration> configuration) {
-        return proxyManager().builder().build(key, configuration);
+        // Batching: concurrent requests of this node on one key (a busy client address, an
+        // organisation) go to Redis as one compare-and-swap instead of racing each other.
+        return proxyManager().builder().withOptimization(Optimizations.batching()).build(key, configuration);
     }
 
     @Override
@@ -92,6 +102,7 @@ public class RedisCounters implements CounterStore, AutoCloseable {
     }
 
     @Override
+    @PreDestroy
     public synchronized void close() {
         if (connection != null) {
             connection.close();

@@ -93,6 +93,21 @@ class DestinationLanesTest {
     }
 
     @Test
+    void aMailBackLongAfterItsSlotTakesANewOne() throws Exception {
+        Instant now = Instant.now();
+        lanes.admit(mailTo("a@slow.test"), now).release();
+        Mail late = mailTo("b@slow.test");
+        Mail next = mailTo("c@slow.test");
+        Duration lateWait = lanes.admit(late, now).delay();
+        lanes.admit(next, now);
+
+        DestinationLanes.Admission back = lanes.admit(late, now.plus(lateWait).plusSeconds(5));
+
+        assertThat(back.admitted()).isFalse();
+        assertThat(back.delay()).isPositive();
+    }
+
+    @Test
     void aReloadKeepsCountingTheDeliveriesInProgress() throws Exception {
         Instant now = Instant.now();
         lanes.admit(mailTo("a@busy.test"), now);

@@ -1,6 +1,7 @@
 package io.postino.server.ratelimit;
 
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
 import com.github.benmanes.caffeine.cache.Cache;
@@ -9,6 +10,8 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
+import io.github.bucket4j.EstimationProbe;
+import io.github.bucket4j.VerboseResult;
 import io.github.bucket4j.local.LocalBucketBuilder;
 
 /**
@@ -30,6 +33,16 @@ public class MemoryCounters implements CounterStore {
             }
             return builder.build();
         });
+    }
+
+    @Override
+    public CompletableFuture<VerboseResult<EstimationProbe>> estimate(String key, Supplier<BucketConfiguration> configuration, long tokens) {
+        return CompletableFuture.completedFuture(bucket(key, configuration).asVerbose().estimateAbilityToConsume(tokens));
+    }
+
+    @Override
+    public CompletableFuture<Long> consume(String key, Supplier<BucketConfiguration> configuration, long tokens) {
+        return CompletableFuture.completedFuture(bucket(key, configuration).consumeIgnoringRateLimits(tokens));
     }
 
     @Override

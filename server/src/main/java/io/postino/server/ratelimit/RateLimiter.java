@@ -7,6 +7,10 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 
@@ -68,6 +72,9 @@ public class RateLimiter {
         }
     }
 
+    /** Longest wait for the counters' answer to a check; a store slower than that counts as down. */
+    private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(2);
+
     private final CounterStore store;
     private final boolean failOpen;
     private final MetricFactory metrics;
@@ -80,45 +87,66 @@ public class RateLimiter {
         this.metrics = metrics;
     }
 
-    /** Whether {@code needed} more units fit in every limit of every subject. */
+    /**
+     * Whether {@code needed} more units fit in every limit of every subject. The subjects are asked
+     * side by side; the first in order that lacks room is the answer.
+     */
     public Decision check(List<Subject> subjects, Limit.Unit unit, long needed) {
         try {
+            List<Subject> asked = new ArrayList<>();
+            List<CompletableFuture<VerboseResult<EstimationProbe>>> answers = new ArrayList<>();
             for (Subject subject : subjects) {
                 List<Limit> limits = subject.limitsOf(unit);
-                if (limits.isEmpty()) {
-                    continue;
+                if (!limits.isEmpty()) {
+                    asked.add(subject);
+                    answers.add(store.estimate(key(subject, unit, limits), () -> configuration(limits), needed));
                 }
-                VerboseResult<EstimationProbe> result = bucket(subject, unit, limits).asVerbose().estimateAbilityToConsume(needed);
+            }
+            for (int i = 0; i < asked.size(); i++) {
+                VerboseResult<EstimationProbe> result = answers.get(i).get(ANSWER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
                 if (!result.getValue().canBeConsumed()) {
-                    Limit limit = exhausted(limits, result.getState(), needed);
+                    Subject subject = asked.get(i);
+                    Limit limit = exhausted(subject.limitsOf(unit), result.getState(), needed);
                     metrics.generate("postino_ratelimit_refusals_" + limit.scope().configName() + "_"
                         + limit.period().configName().replace('-', '_') + "_" + limit.unit().configName()).increment();
+                    recovered();
                     return new Decision(Optional.of(subject), Optional.of(limit), retryAfter(limit, needed, result.getValue()), false);
                 }
             }
             recovered();
             return Decision.ALLOWED;
-        } catch (RuntimeException e) {
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            failed(new CounterStoreUnavailable("interrupted", e));
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
             failed(e);
-            return failOpen ? Decision.ALLOWED : Decision.STORE_UNAVAILABLE;
         }
+        return failOpen ? Decision.ALLOWED : Decision.STORE_UNAVAILABLE;
     }
 
-    /** Takes {@code units} from every limit of that unit, even past zero (the bucket goes into debt). */
+    /**
+     * Takes {@code units} from every limit of that unit, even past zero (the bucket goes into
+     * debt). Does not wait for a remote store: the reply to the client does not depend on it.
+     */
     public void charge(List<Subject> subjects, Limit.Unit unit, long units) {
         if (units <= 0) {
             return;
         }
-        try {
-            for (Subject subject : subjects) {
-                List<Limit> limits = subject.limitsOf(unit);
-                if (!limits.isEmpty()) {
-                    bucket(subject, unit, limits).consumeIgnoringRateLimits(units);
-                }
+        for (Subject subject : subjects) {
+            List<Limit> limits = subject.limitsOf(unit);
+            if (limits.isEmpty()) {
+                continue;
             }
-            recovered();
-        } catch (RuntimeException e) {
-            failed(e);
+            try {
+                store.consume(key(subject, unit, limits), () -> configuration(limits), units)
+                    .whenComplete((debt, error) -> {
+                        if (error != null) {
+                            failed(error);
+                        }
+                    });
+            } catch (RuntimeException e) {
+                failed(e);
+            }
         }
     }
 
@@ -131,7 +159,7 @@ public class RateLimiter {
                 if (limits.isEmpty()) {
                     continue;
                 }
-                Bucket bucket = bucket(subject, unit, limits);
+                Bucket bucket = store.bucket(key(subject, unit, limits), () -> configuration(limits));
                 BucketState state = bucket.asVerbose().getAvailableTokens().getState();
                 Duration nextToken = Duration.ofNanos(bucket.estimateAbilityToConsume(1).getNanosToWaitForRefill());
                 for (int i = 0; i < limits.size(); i++) {
@@ -173,13 +201,13 @@ public class RateLimiter {
      * One bucket per subject and unit, with a bandwidth per limit: one store operation checks
      * or charges all of a subject's limits of that unit.
      */
-    private Bucket bucket(Subject subject, Limit.Unit unit, List<Limit> limits) {
+    private static String key(Subject subject, Limit.Unit unit, List<Limit> limits) {
         StringBuilder key = new StringBuilder("postino:ratelimit:").append(subject.scope().configName()).append(':')
             .append(subject.name()).append(':').append(unit.configName());
         for (Limit limit : limits) {
             key.append(':').append(limit.period().configName()).append('=').append(limit.amount());
         }
-        return store.bucket(key.toString(), () -> configuration(limits));
+        return key.toString();
     }
 
     static BucketConfiguration configuration(List<Limit> limits) {
@@ -207,8 +235,9 @@ public class RateLimiter {
         return Duration.ofNanos(probe.getNanosToWaitForRefill());
     }
 
-    private void failed(RuntimeException e) {
-        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    private void failed(Throwable e) {
+        Throwable cause = e instanceof ExecutionException || e instanceof java.util.concurrent.CompletionException ? e.getCause() : e;
+        String message = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
         if (lastFailure.getAndSet(message) == null) {
             LOGGER.error("Rate-limit counters ({}) unavailable, limits now fail {}: {}", store.describe(), failOpen ? "OPEN (mail is accepted unlimited)" : "CLOSED (mail is refused with 451)", message);
         }

@@ -2,6 +2,7 @@ package io.postino.server.ratelimit;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -12,7 +13,11 @@ import org.slf4j.LoggerFactory;
 
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
+import io.github.bucket4j.EstimationProbe;
+import io.github.bucket4j.VerboseResult;
+import io.github.bucket4j.distributed.AsyncBucketProxy;
 import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
+import io.github.bucket4j.distributed.proxy.AsyncProxyManager;
 import io.github.bucket4j.distributed.proxy.ProxyManager;
 import io.github.bucket4j.distributed.proxy.optimization.Optimizations;
 import io.github.bucket4j.redis.lettuce.Bucket4jLettuce;
@@ -26,7 +31,8 @@ import io.lettuce.core.codec.StringCodec;
 
 /**
  * Buckets in Redis, shared by every node that points at the same Redis (Bucket4j's
- * compare-and-swap proxy over Lettuce). A key expires once its bucket would be full again. The
+ * compare-and-swap proxy over Lettuce). Concurrent requests of this node on one key (a busy
+ * client address, an organisation) are batched into one compare-and-swap. A key expires once its bucket would be full again. The
  * connection is opened lazily and re-tried at most every {@link #RECONNECT_INTERVAL} while Redis
  * is down; commands fail at once instead of queueing while disconnected.
  */
@@ -39,6 +45,7 @@ public class RedisCounters implements CounterStore, AutoCloseable {
     private final Duration timeout;
     private volatile StatefulRedisConnection<String, byte[]> connection;
     private volatile ProxyManager<String> proxyManager;
+    private volatile AsyncProxyManager<String> asyncProxyManager;
     private Instant nextConnectAttempt = Instant.MIN;
 
     public RedisCounters(RedisURI uri, Duration timeout) {
@@ -67,10 +74,12 @@ public class RedisCounters implements CounterStore, AutoCloseable {
         try {
             connection = client.connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE));
             connection.setTimeout(timeout);
-            proxyManager = Bucket4jLettuce.casBasedBuilder(connection)
+            ProxyManager<String> manager = Bucket4jLettuce.casBasedBuilder(connection)
                 .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(Duration.ofMinutes(1)))
                 .requestTimeout(timeout)
                 .build();
+            asyncProxyManager = manager.asAsync();
+            proxyManager = manager;
             LOGGER.info("Rate-limit counters connected to Redis at {}", describe());
             return proxyManager;
         } catch (RuntimeException e) {
@@ -80,10 +89,24 @@ public class RedisCounters implements CounterStore, AutoCloseable {
     }
 
     @Override
+    public CompletableFuture<VerboseResult<EstimationProbe>> estimate(String key, Supplier<BucketConfiguration> configuration, long tokens) {
+        return asyncBucket(key, configuration).asVerbose().estimateAbilityToConsume(tokens);
+    }
+
+    @Override
+    public CompletableFuture<Long> consume(String key, Supplier<BucketConfiguration> configuration, long tokens) {
+        return asyncBucket(key, configuration).consumeIgnoringRateLimits(tokens);
+    }
+
+    private AsyncBucketProxy asyncBucket(String key, Supplier<BucketConfiguration> configuration) {
+        proxyManager();
+        return asyncProxyManager.builder().withOptimization(Optimizations.batching())
+            .build(key, () -> CompletableFuture.completedFuture(configuration.get()));
+    }
+
+    @Override
     public Bucket bucket(String key, Supplier<BucketConfiguration> configuration) {
-        // Batching: concurrent requests of this node on one key (a busy client address, an
-        // organisation) go to Redis as one compare-and-swap instead of racing each other.
-        return proxyManager().builder().withOptimization(Optimizations.batching()).build(key, configuration);
+        return proxyManager().builder().build(key, configuration);
     }
 
     @Override

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
 import org.apache.james.metrics.tests.RecordingMetricFactory;
@@ -11,6 +12,8 @@ import org.junit.jupiter.api.Test;
 
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
+import io.github.bucket4j.EstimationProbe;
+import io.github.bucket4j.VerboseResult;
 import io.postino.organisations.Limit;
 
 class RateLimiterTest {
@@ -97,6 +100,16 @@ class RateLimiterTest {
 
     /** A store that is down, as Redis is when unreachable. */
     private static final class DownStore implements CounterStore {
+        @Override
+        public CompletableFuture<VerboseResult<EstimationProbe>> estimate(String key, Supplier<BucketConfiguration> configuration, long tokens) {
+            return CompletableFuture.failedFuture(new CounterStoreUnavailable("Redis at redis://127.0.0.1:1 is unreachable", null));
+        }
+
+        @Override
+        public CompletableFuture<Long> consume(String key, Supplier<BucketConfiguration> configuration, long tokens) {
+            return CompletableFuture.failedFuture(new CounterStoreUnavailable("Redis at redis://127.0.0.1:1 is unreachable", null));
+        }
+
         @Override
         public Bucket bucket(String key, Supplier<BucketConfiguration> configuration) {
             throw new CounterStoreUnavailable("Redis at redis://127.0.0.1:1 is unreachable", null);

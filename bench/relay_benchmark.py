@@ -2,7 +2,8 @@
 """Relay throughput benchmark: starts the packaged Postino relaying to a fast loopback sink,
 sends N messages over C concurrent SMTP sessions from 127.0.0.1 (an authorised network, sender
 app@acme.test of organisation acme), and prints accepted msg/s, delivered msg/s, p50/p99
-submission latency and the server's peak RSS. Each run uses a private copy of the installation.
+submission latency, the server's peak RSS and its CPU time per message (plus Redis' with
+--limits redis). Each run uses a private copy of the installation.
 
 Usage: bench/relay_benchmark.py [--messages 5000] [--sessions 20] [--size 5120] [--runs 3]
                                 [--limits none|memory|redis] [--no-identity-checks]
@@ -62,6 +63,24 @@ class Sink:
                 await writer.drain()
         finally:
             writer.close()
+
+
+def cpu_seconds(pid):
+    """User + system CPU time a process has used so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def redis_pid():
+    try:
+        out = subprocess.run(["pgrep", "-x", "redis-server"], capture_output=True, text=True).stdout.split()
+        return int(out[0]) if out else None
+    except OSError:
+        return None
 
 
 def peak_rss_mib(pid):
@@ -161,6 +180,9 @@ def run_once(args, distribution):
                     latencies.append(elapsed)
             client.quit()
 
+        redis = redis_pid() if args.limits == "redis" else None
+        cpu_before = cpu_seconds(server.pid)
+        redis_before = cpu_seconds(redis) if redis else 0.0
         start = time.perf_counter()
         threads = [threading.Thread(target=session) for _ in range(args.sessions)]
         for t in threads:
@@ -172,10 +194,13 @@ def run_once(args, distribution):
         while sink.count < args.messages and time.time() < deadline:
             time.sleep(0.05)
         delivered_s = time.perf_counter() - start
+        # CPU per message: steadier than throughput on a shared machine, and what limits throughput
+        # when the server is CPU-bound. Redis' own CPU is counted when the counters are there.
+        server_cpu = cpu_seconds(server.pid) - cpu_before + ((cpu_seconds(redis) - redis_before) if redis else 0.0)
         latencies.sort()
         result = dict(accepted=args.messages / accepted_s, delivered=sink.count / delivered_s, delivered_count=sink.count,
                       p50=latencies[len(latencies) // 2] * 1000, p99=latencies[int(len(latencies) * 0.99) - 1] * 1000,
-                      rss=peak_rss_mib(server.pid))
+                      rss=peak_rss_mib(server.pid), cpu_ms=server_cpu * 1000 / args.messages)
         return result
     finally:
         server.send_signal(signal.SIGTERM)
@@ -207,10 +232,10 @@ def main():
         results.append(r)
         print(f"run {run}: accepted {r['accepted']:.1f} msg/s, delivered {r['delivered']:.1f} msg/s "
               f"({r['delivered_count']}/{args.messages}), submission p50 {r['p50']:.1f} ms p99 {r['p99']:.1f} ms, "
-              f"peak RSS {r['rss']:.0f} MiB", flush=True)
-    med = {k: statistics.median(r[k] for r in results) for k in ("accepted", "delivered", "p50", "p99", "rss")}
+              f"peak RSS {r['rss']:.0f} MiB, CPU {r['cpu_ms']:.2f} ms/msg", flush=True)
+    med = {k: statistics.median(r[k] for r in results) for k in ("accepted", "delivered", "p50", "p99", "rss", "cpu_ms")}
     print(f"median of {args.runs}: accepted {med['accepted']:.1f} msg/s, delivered {med['delivered']:.1f} msg/s, "
-          f"p50 {med['p50']:.1f} ms, p99 {med['p99']:.1f} ms, peak RSS {med['rss']:.0f} MiB "
+          f"p50 {med['p50']:.1f} ms, p99 {med['p99']:.1f} ms, peak RSS {med['rss']:.0f} MiB, CPU {med['cpu_ms']:.2f} ms/msg "
           f"({args.messages} messages, {args.sessions} sessions, {args.size} B bodies)")
 
 

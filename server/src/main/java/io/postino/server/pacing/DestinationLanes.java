@@ -40,8 +40,16 @@ final class DestinationLanes {
     private static final Duration SLOT_GRACE = Duration.ofSeconds(1);
     private static final Duration IDLE = Duration.ofMinutes(10);
 
-    /** What a mail may do now. */
-    record Admission(List<Lane> lanes, Duration delay) {
+    /**
+     * What a mail may do now: go (holding connections of {@code lanes}), or wait {@code delay},
+     * in memory ({@code inMemory}) or back in the queue. A mail waiting in memory for a busy
+     * destination counts as one of its waiters ({@code waitingOn}) until it is admitted again.
+     */
+    record Admission(List<Lane> lanes, Duration delay, boolean inMemory, Lane waitingOn) {
+        static Admission go(List<Lane> lanes) {
+            return new Admission(lanes, Duration.ZERO, false, null);
+        }
+
         boolean admitted() {
             return delay.isZero();
         }
@@ -49,11 +57,18 @@ final class DestinationLanes {
         void release() {
             lanes.forEach(Lane::release);
         }
+
+        void stopWaiting() {
+            if (waitingOn != null) {
+                waitingOn.waiting.decrementAndGet();
+            }
+        }
     }
 
     static final class Lane {
         private final Pacing rule;
         private final AtomicInteger inFlight;
+        private final AtomicInteger waiting = new AtomicInteger();
         private final Bucket slots;
         private volatile Instant lastUsed = Instant.now();
 
@@ -99,10 +114,21 @@ final class DestinationLanes {
         }
     }
 
+    /** Longest wait for a delivery slot spent in memory; longer waits go back to the queue. */
+    static final Duration HOLD = Duration.ofSeconds(12);
+    /**
+     * How much earlier than its slot a mail is put back in the queue: the embedded queue finds
+     * delayed mail up to ~10 s late, so the mail comes back before its slot and waits the rest here.
+     */
+    static final Duration REQUEUE_EARLY = Duration.ofSeconds(11);
+    /** Delay of a mail put back because its destination's connections and waiters are all taken. */
+    static final Duration BUSY_REQUEUE = Duration.ofSeconds(2);
+
     private final Supplier<OrganisationsConfig> config;
     private final Duration busyRetry;
     private final ConcurrentHashMap<String, Lane> lanes = new ConcurrentHashMap<>();
 
+    /** @param busyRetry how soon a mail waiting in memory for a busy destination tries again */
     DestinationLanes(Supplier<OrganisationsConfig> config, Duration busyRetry) {
         this.config = config;
         this.busyRetry = busyRetry;
@@ -117,17 +143,33 @@ final class DestinationLanes {
         for (Lane lane : wanted) {
             if (!lane.tryAcquire()) {
                 acquired.forEach(Lane::release);
-                return new Admission(List.of(), busyRetry);
+                return busy(lane);
             }
             acquired.add(lane);
         }
         Duration wait = slotWait(mail, acquired, now);
         if (!wait.isZero()) {
             acquired.forEach(Lane::release);
-            return new Admission(List.of(), wait);
+            if (wait.compareTo(HOLD) <= 0) {
+                return new Admission(List.of(), wait, true, null);
+            }
+            return new Admission(List.of(), wait.minus(REQUEUE_EARLY), false, null);
         }
         mail.removeAttribute(SLOT);
-        return new Admission(acquired, Duration.ZERO);
+        return Admission.go(acquired);
+    }
+
+    /**
+     * As many mails as the destination has connections may wait for one in memory; more would
+     * only take admission places other destinations need, so they go back to the queue.
+     */
+    private Admission busy(Lane lane) {
+        int limit = lane.rule.connections().orElse(Integer.MAX_VALUE);
+        if (lane.waiting.incrementAndGet() <= limit) {
+            return new Admission(List.of(), busyRetry, true, lane);
+        }
+        lane.waiting.decrementAndGet();
+        return new Admission(List.of(), BUSY_REQUEUE, false, null);
     }
 
     private Duration slotWait(Mail mail, List<Lane> lanes, Instant now) {
@@ -176,7 +218,7 @@ final class DestinationLanes {
     /** Forgets domains with nothing in flight and no use for {@link #IDLE}. */
     void forgetIdle(Instant now) {
         lanes.forEach((domain, lane) -> lanes.computeIfPresent(domain, (key, current) ->
-            current.inFlight() == 0 && current.lastUsed.plus(IDLE).isBefore(now) ? null : current));
+            current.inFlight() == 0 && current.waiting.get() == 0 && current.lastUsed.plus(IDLE).isBefore(now) ? null : current));
     }
 
     int inFlight(String domain) {

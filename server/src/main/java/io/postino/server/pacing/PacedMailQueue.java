@@ -2,6 +2,7 @@ package io.postino.server.pacing;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.james.lifecycle.api.LifecycleUtil;
 import org.apache.james.queue.api.MailQueue;
@@ -13,6 +14,7 @@ import org.slf4j.LoggerFactory;
 
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
 /**
@@ -20,49 +22,61 @@ import reactor.core.scheduler.Schedulers;
  * has a free connection and its delivery slot has come (see {@link DestinationLanes}). A mail
  * that must wait a little is held here, unacknowledged (a crash puts it back in the queue); one
  * that must wait longer goes back into the queue with a delay. Either way it stays queued: pacing
- * never bounces mail. The connection is given back when RemoteDelivery finishes with the mail.
+ * never bounces mail. The connections are given back when RemoteDelivery finishes with the mail.
  */
 final class PacedMailQueue implements MailQueue {
     private static final Logger LOGGER = LoggerFactory.getLogger(PacedMailQueue.class);
-    /** Longest wait spent holding a mail in memory; longer waits go back to the queue. */
-    static final Duration HOLD = Duration.ofSeconds(5);
     /** At most this many mails are being admitted (held) at once. */
     private static final int ADMITTING = 64;
 
     private final MailQueue delegate;
     private final DestinationLanes lanes;
+    /** The delegate's dequeue blocks (JMS receive): it runs here, never on Reactor's shared threads. */
+    private final Scheduler dequeueThread;
 
     PacedMailQueue(MailQueue delegate, DestinationLanes lanes) {
         this.delegate = delegate;
         this.lanes = lanes;
+        this.dequeueThread = Schedulers.newSingle("postino-" + delegate.getName().asString() + "-dequeue", true);
     }
 
     @Override
     public Publisher<MailQueueItem> deQueue() {
-        return Flux.from(delegate.deQueue()).flatMap(item -> admit(item, Duration.ZERO), ADMITTING);
+        return Flux.from(delegate.deQueue())
+            .subscribeOn(dequeueThread, true)
+            .flatMap(item -> admit(item, null), ADMITTING);
     }
 
-    private Mono<MailQueueItem> admit(MailQueueItem item, Duration heldSoFar) {
+    private Mono<MailQueueItem> admit(MailQueueItem item, DestinationLanes.Admission previous) {
         return Mono.defer(() -> {
-            DestinationLanes.Admission admission = lanes.admit(item.getMail(), Instant.now());
+            if (previous != null) {
+                previous.stopWaiting();
+            }
+            DestinationLanes.Admission admission;
+            try {
+                admission = lanes.admit(item.getMail(), Instant.now());
+            } catch (RuntimeException e) {
+                LOGGER.error("Pacing failed for {}; it stays in the queue and is retried", item.getMail().getName(), e);
+                return retryLater(item);
+            }
             if (admission.admitted()) {
                 return Mono.just(new PacedItem(item, admission));
             }
-            Duration held = heldSoFar.plus(admission.delay());
-            if (held.compareTo(HOLD) <= 0) {
-                return Mono.delay(admission.delay()).then(admit(item, held));
+            if (admission.inMemory()) {
+                return Mono.delay(admission.delay()).then(admit(item, admission));
             }
             return requeue(item, admission.delay());
         });
     }
 
-    private Mono<MailQueueItem> requeue(MailQueueItem item, Duration wait) {
+    private Mono<MailQueueItem> requeue(MailQueueItem item, Duration delay) {
         return Mono.<MailQueueItem>fromCallable(() -> {
             Mail mail = item.getMail();
             try {
-                delegate.enQueue(mail, wait);
+                // A crash between these two lines delivers the mail twice, never zero times.
+                delegate.enQueue(mail, delay);
                 item.done(MailQueueItem.CompletionStatus.SUCCESS);
-            } catch (MailQueueException e) {
+            } catch (Exception e) {
                 LOGGER.warn("Could not put {} back in the queue to wait for its destination; it will be retried", mail.getName(), e);
                 item.done(MailQueueItem.CompletionStatus.RETRY);
             } finally {
@@ -72,10 +86,18 @@ final class PacedMailQueue implements MailQueue {
         }).subscribeOn(Schedulers.boundedElastic());
     }
 
-    /** Gives the destinations' connections back when RemoteDelivery is done with the mail. */
+    private Mono<MailQueueItem> retryLater(MailQueueItem item) {
+        return Mono.<MailQueueItem>fromCallable(() -> {
+            item.done(MailQueueItem.CompletionStatus.RETRY);
+            return null;
+        }).subscribeOn(Schedulers.boundedElastic()).onErrorResume(e -> Mono.empty());
+    }
+
+    /** Gives the destinations' connections back, once, when RemoteDelivery is done with the mail. */
     private static final class PacedItem implements MailQueueItem {
         private final MailQueueItem item;
         private final DestinationLanes.Admission admission;
+        private final AtomicBoolean released = new AtomicBoolean();
 
         private PacedItem(MailQueueItem item, DestinationLanes.Admission admission) {
             this.item = item;
@@ -92,7 +114,9 @@ final class PacedMailQueue implements MailQueue {
             try {
                 item.done(status);
             } finally {
-                admission.release();
+                if (released.compareAndSet(false, true)) {
+                    admission.release();
+                }
             }
         }
     }
@@ -119,6 +143,7 @@ final class PacedMailQueue implements MailQueue {
 
     @Override
     public void close() throws java.io.IOException {
+        dequeueThread.dispose();
         delegate.close();
     }
 }

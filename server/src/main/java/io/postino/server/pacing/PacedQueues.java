@@ -2,6 +2,7 @@ package io.postino.server.pacing;
 
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import org.apache.james.queue.api.MailQueue;
 import org.apache.james.queue.api.MailQueueFactory;
@@ -16,6 +17,7 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
     private final MailQueueFactory<? extends MailQueue> delegate;
     private final MailQueueName paced;
     private final DestinationLanes lanes;
+    private final ConcurrentHashMap<MailQueue, PacedMailQueue> decorated = new ConcurrentHashMap<>();
 
     PacedQueues(MailQueueFactory<? extends MailQueue> delegate, MailQueueName paced, DestinationLanes lanes) {
         this.delegate = delegate;
@@ -39,6 +41,6 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
     }
 
     private MailQueue decorate(MailQueueName name, MailQueue queue) {
-        return name.equals(paced) ? new PacedMailQueue(queue, lanes) : queue;
+        return name.equals(paced) ? decorated.computeIfAbsent(queue, any -> new PacedMailQueue(queue, lanes)) : queue;
     }
 }

@@ -6,7 +6,6 @@ import java.util.function.Supplier;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.EstimationProbe;
-import io.github.bucket4j.VerboseResult;
 
 /**
  * Where the token buckets of the rate limits live: this node's memory, or Redis for several nodes.
@@ -14,8 +13,8 @@ import io.github.bucket4j.VerboseResult;
  * and charges never hold up a reply; a store in memory completes them at once.
  */
 public interface CounterStore {
-    /** Whether {@code tokens} fit, with the bucket's state (to name the limit that lacks them). */
-    CompletableFuture<VerboseResult<EstimationProbe>> estimate(String key, Supplier<BucketConfiguration> configuration, long tokens);
+    /** Whether {@code tokens} fit, and if not how long until they do. */
+    CompletableFuture<EstimationProbe> estimate(String key, Supplier<BucketConfiguration> configuration, long tokens);
 
     /** Takes {@code tokens}, into debt if need be. */
     CompletableFuture<Long> consume(String key, Supplier<BucketConfiguration> configuration, long tokens);

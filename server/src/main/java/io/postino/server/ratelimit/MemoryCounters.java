@@ -11,7 +11,6 @@ import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.EstimationProbe;
-import io.github.bucket4j.VerboseResult;
 import io.github.bucket4j.local.LocalBucketBuilder;
 
 /**
@@ -36,8 +35,8 @@ public class MemoryCounters implements CounterStore {
     }
 
     @Override
-    public CompletableFuture<VerboseResult<EstimationProbe>> estimate(String key, Supplier<BucketConfiguration> configuration, long tokens) {
-        return CompletableFuture.completedFuture(bucket(key, configuration).asVerbose().estimateAbilityToConsume(tokens));
+    public CompletableFuture<EstimationProbe> estimate(String key, Supplier<BucketConfiguration> configuration, long tokens) {
+        return CompletableFuture.completedFuture(bucket(key, configuration).estimateAbilityToConsume(tokens));
     }
 
     @Override

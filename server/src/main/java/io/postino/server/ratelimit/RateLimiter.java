@@ -23,10 +23,7 @@ import org.slf4j.LoggerFactory;
 import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
-import io.github.bucket4j.BucketState;
-import io.github.bucket4j.ConfigurationBuilder;
 import io.github.bucket4j.EstimationProbe;
-import io.github.bucket4j.VerboseResult;
 import io.postino.organisations.Limit;
 
 /**
@@ -79,6 +76,7 @@ public class RateLimiter {
     private final boolean failOpen;
     private final MetricFactory metrics;
     private final AtomicReference<String> lastFailure = new AtomicReference<>();
+    private final AtomicReference<Instant> lastChargeFailureLog = new AtomicReference<>();
 
     @Inject
     public RateLimiter(CounterStore store, RateLimitSettings settings, MetricFactory metrics) {
@@ -88,29 +86,29 @@ public class RateLimiter {
     }
 
     /**
-     * Whether {@code needed} more units fit in every limit of every subject. The subjects are asked
+     * Whether {@code needed} more units fit in every limit of every subject. All limits are asked
      * side by side; the first in order that lacks room is the answer.
      */
     public Decision check(List<Subject> subjects, Limit.Unit unit, long needed) {
         try {
-            List<Subject> asked = new ArrayList<>();
-            List<CompletableFuture<VerboseResult<EstimationProbe>>> answers = new ArrayList<>();
+            List<Subject> askedSubjects = new ArrayList<>();
+            List<Limit> askedLimits = new ArrayList<>();
+            List<CompletableFuture<EstimationProbe>> answers = new ArrayList<>();
             for (Subject subject : subjects) {
-                List<Limit> limits = subject.limitsOf(unit);
-                if (!limits.isEmpty()) {
-                    asked.add(subject);
-                    answers.add(store.estimate(key(subject, unit, limits), () -> configuration(limits), needed));
+                for (Limit limit : subject.limitsOf(unit)) {
+                    askedSubjects.add(subject);
+                    askedLimits.add(limit);
+                    answers.add(store.estimate(key(subject, limit), () -> configuration(limit), needed));
                 }
             }
-            for (int i = 0; i < asked.size(); i++) {
-                VerboseResult<EstimationProbe> result = answers.get(i).get(ANSWER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-                if (!result.getValue().canBeConsumed()) {
-                    Subject subject = asked.get(i);
-                    Limit limit = exhausted(subject.limitsOf(unit), result.getState(), needed);
+            for (int i = 0; i < answers.size(); i++) {
+                EstimationProbe probe = answers.get(i).get(ANSWER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                if (!probe.canBeConsumed()) {
+                    Limit limit = askedLimits.get(i);
                     metrics.generate("postino_ratelimit_refusals_" + limit.scope().configName() + "_"
                         + limit.period().configName().replace('-', '_') + "_" + limit.unit().configName()).increment();
                     recovered();
-                    return new Decision(Optional.of(subject), Optional.of(limit), retryAfter(limit, needed, result.getValue()), false);
+                    return new Decision(Optional.of(askedSubjects.get(i)), Optional.of(limit), retryAfter(limit, needed, probe), false);
                 }
             }
             recovered();
@@ -126,26 +124,26 @@ public class RateLimiter {
 
     /**
      * Takes {@code units} from every limit of that unit, even past zero (the bucket goes into
-     * debt). Does not wait for a remote store: the reply to the client does not depend on it.
+     * debt). Does not wait for a remote store: the reply to the client does not depend on it. A
+     * charge the store fails to record is counted ({@code postino_ratelimit_charge_failures}) and
+     * logged, not replayed.
      */
     public void charge(List<Subject> subjects, Limit.Unit unit, long units) {
         if (units <= 0) {
             return;
         }
         for (Subject subject : subjects) {
-            List<Limit> limits = subject.limitsOf(unit);
-            if (limits.isEmpty()) {
-                continue;
-            }
-            try {
-                store.consume(key(subject, unit, limits), () -> configuration(limits), units)
-                    .whenComplete((debt, error) -> {
-                        if (error != null) {
-                            failed(error);
-                        }
-                    });
-            } catch (RuntimeException e) {
-                failed(e);
+            for (Limit limit : subject.limitsOf(unit)) {
+                try {
+                    store.consume(key(subject, limit), () -> configuration(limit), units)
+                        .whenComplete((debt, error) -> {
+                            if (error != null) {
+                                chargeFailed(error);
+                            }
+                        });
+                } catch (RuntimeException e) {
+                    chargeFailed(e);
+                }
             }
         }
     }
@@ -154,34 +152,17 @@ public class RateLimiter {
     public List<Usage> usage(Subject subject) {
         List<Usage> usage = new ArrayList<>();
         try {
-            for (Limit.Unit unit : Limit.Unit.values()) {
-                List<Limit> limits = subject.limitsOf(unit);
-                if (limits.isEmpty()) {
-                    continue;
-                }
-                Bucket bucket = store.bucket(key(subject, unit, limits), () -> configuration(limits));
-                BucketState state = bucket.asVerbose().getAvailableTokens().getState();
-                Duration nextToken = Duration.ofNanos(bucket.estimateAbilityToConsume(1).getNanosToWaitForRefill());
-                for (int i = 0; i < limits.size(); i++) {
-                    long available = state.getCurrentSize(i);
-                    usage.add(new Usage(limits.get(i), available, available > 0 ? Duration.ZERO : nextToken));
-                }
+            for (Limit limit : subject.limits()) {
+                Bucket bucket = store.bucket(key(subject, limit), () -> configuration(limit));
+                long available = bucket.getAvailableTokens();
+                long nanos = available > 0 ? 0 : bucket.estimateAbilityToConsume(1).getNanosToWaitForRefill();
+                usage.add(new Usage(limit, available, Duration.ofNanos(nanos)));
             }
         } catch (RuntimeException e) {
             failed(e);
             throw e instanceof CounterStoreUnavailable ? (CounterStoreUnavailable) e : new CounterStoreUnavailable(e.getMessage(), e);
         }
         return usage;
-    }
-
-    /** The limit whose bandwidth lacks the tokens (the bucket's bandwidths are the limits, in order). */
-    private static Limit exhausted(List<Limit> limits, BucketState state, long needed) {
-        for (int i = 0; i < limits.size(); i++) {
-            if (state.getCurrentSize(i) < needed) {
-                return limits.get(i);
-            }
-        }
-        return limits.get(0);
     }
 
     /** Empty when the counters answered last time; else what went wrong. */
@@ -198,33 +179,24 @@ public class RateLimiter {
     }
 
     /**
-     * One bucket per subject and unit, with a bandwidth per limit: one store operation checks
-     * or charges all of a subject's limits of that unit.
+     * One bucket per limit. The key holds the limit's own value only, so adding or removing another
+     * limit leaves its count alone; changing this limit's value starts it afresh.
      */
-    private static String key(Subject subject, Limit.Unit unit, List<Limit> limits) {
-        StringBuilder key = new StringBuilder("postino:ratelimit:").append(subject.scope().configName()).append(':')
-            .append(subject.name()).append(':').append(unit.configName());
-        for (Limit limit : limits) {
-            key.append(':').append(limit.period().configName()).append('=').append(limit.amount());
-        }
-        return key.toString();
+    private static String key(Subject subject, Limit limit) {
+        return "postino:ratelimit:" + subject.scope().configName() + ":" + subject.name() + ":" + limit.unit().configName()
+            + ":" + limit.period().configName() + ":" + limit.amount();
     }
 
-    static BucketConfiguration configuration(List<Limit> limits) {
-        ConfigurationBuilder builder = BucketConfiguration.builder();
-        for (Limit limit : limits) {
-            builder.addLimit(bandwidth(limit));
-        }
-        return builder.build();
-    }
-
-    private static Bandwidth bandwidth(Limit limit) {
+    static BucketConfiguration configuration(Limit limit) {
+        Bandwidth bandwidth;
         if (limit.isQuota()) {
             Instant nextMidnight = LocalDate.now(ZoneOffset.UTC).plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
-            return Bandwidth.builder().capacity(limit.amount())
+            bandwidth = Bandwidth.builder().capacity(limit.amount())
                 .refillIntervallyAligned(limit.amount(), Duration.ofDays(1), nextMidnight).build();
+        } else {
+            bandwidth = Bandwidth.builder().capacity(limit.amount()).refillGreedy(limit.amount(), limit.period().duration()).build();
         }
-        return Bandwidth.builder().capacity(limit.amount()).refillGreedy(limit.amount(), limit.period().duration()).build();
+        return BucketConfiguration.builder().addLimit(bandwidth).build();
     }
 
     /** Never-fitting requests (more than the whole limit at once) wait a full period. */
@@ -240,6 +212,16 @@ public class RateLimiter {
         String message = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
         if (lastFailure.getAndSet(message) == null) {
             LOGGER.error("Rate-limit counters ({}) unavailable, limits now fail {}: {}", store.describe(), failOpen ? "OPEN (mail is accepted unlimited)" : "CLOSED (mail is refused with 451)", message);
+        }
+    }
+
+    private void chargeFailed(Throwable e) {
+        metrics.generate("postino_ratelimit_charge_failures").increment();
+        Instant now = Instant.now();
+        Instant last = lastChargeFailureLog.get();
+        if (last == null || last.plusSeconds(60).isBefore(now)) {
+            lastChargeFailureLog.set(now);
+            LOGGER.warn("Rate-limit counters ({}) did not record a charge (at most one such warning a minute): {}", store.describe(), e.toString());
         }
     }
 

@@ -32,22 +32,10 @@ public class AuthenticationFailures {
         .expireAfterAccess(MEMORY)
         .build();
 
-    /** IPv4 address, or the /64 network of an IPv6 address. */
-    static String clientKey(InetAddress address) {
-        byte[] bytes = address.getAddress();
-        if (bytes.length == 4) {
-            return address.getHostAddress();
-        }
-        StringBuilder network = new StringBuilder();
-        for (int i = 0; i < 8; i += 2) {
-            network.append(String.format("%02x%02x:", bytes[i], bytes[i + 1]));
-        }
-        return network.append(":/64").toString();
-    }
 
     /** When the client's lockout ends, if it is locked out at {@code now}. */
     public Optional<Instant> lockedUntil(InetAddress address, Instant now) {
-        Client client = clients.getIfPresent(clientKey(address));
+        Client client = clients.getIfPresent(ClientAddress.of(address));
         if (client == null) {
             return Optional.empty();
         }
@@ -61,7 +49,7 @@ public class AuthenticationFailures {
      * client out for {@code lockout} and returns when that ends.
      */
     public Optional<Instant> recordFailure(InetAddress address, Instant now, int maxFailures, Duration window, Duration lockout) {
-        Client client = clients.get(clientKey(address), any -> new Client());
+        Client client = clients.get(ClientAddress.of(address), any -> new Client());
         synchronized (client) {
             client.failures.addLast(now);
             while (!client.failures.isEmpty() && !client.failures.peekFirst().isAfter(now.minus(window))) {

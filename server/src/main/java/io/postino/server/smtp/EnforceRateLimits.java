@@ -10,12 +10,13 @@ import org.apache.james.core.MailAddress;
 import org.apache.james.core.MaybeSender;
 import org.apache.james.protocols.api.ProtocolSession;
 import org.apache.james.protocols.smtp.SMTPSession;
+import org.apache.james.protocols.smtp.hook.Hook;
 import org.apache.james.protocols.smtp.hook.HookResult;
+import org.apache.james.protocols.smtp.hook.HookResultHook;
 import org.apache.james.protocols.smtp.hook.HookReturnCode;
 import org.apache.james.protocols.smtp.hook.MailHook;
 import org.apache.james.protocols.smtp.hook.RcptHook;
-import org.apache.james.smtpserver.JamesMessageHook;
-import org.apache.mailet.Mail;
+import org.apache.james.smtpserver.SendMailHandler;
 
 import io.postino.organisations.Limit;
 import io.postino.organisations.Organisation;
@@ -31,13 +32,12 @@ import io.postino.server.ratelimit.RateLimiter;
  *   <li>counters unavailable while limits fail closed: {@code 451 4.3.0}.</li>
  * </ul>
  * The reply names the limit and when it frees up. Limits apply to the user after AUTH, to the
- * organisation the transaction was attributed to, and to the client address when there is no
- * user. What counts is what was accepted: the message and its recipients are charged once the
- * message is accepted after DATA, so refused recipients and aborted or refused transactions cost
- * nothing.
+ * organisation the transaction was attributed to, and to the client (IPv4 address or IPv6 /64)
+ * when there is no user. What counts is what was accepted: the message and its recipients are
+ * charged when James has queued it (SendMailHandler answered OK), so refused recipients and
+ * aborted or refused transactions cost nothing.
  *
- * <p>Place it after {@link EnforceSenderIdentity} (it needs the organisation) and after every
- * hook that may still refuse the message after DATA.</p>
+ * <p>Place it after {@link EnforceSenderIdentity}: it needs the organisation.</p>
  *
  * <pre>{@code
  * <handlerchain>
@@ -49,7 +49,7 @@ import io.postino.server.ratelimit.RateLimiter;
  *
  * <p>No parameters: the limits are in organisations.xml, the counters in ratelimits.properties.</p>
  */
-public class EnforceRateLimits implements MailHook, RcptHook, JamesMessageHook {
+public class EnforceRateLimits implements MailHook, RcptHook, HookResultHook {
     private final Organisations organisations;
     private final RateLimiter rateLimiter;
 
@@ -70,12 +70,15 @@ public class EnforceRateLimits implements MailHook, RcptHook, JamesMessageHook {
         return answer(rateLimiter.check(subjects(session), Limit.Unit.RECIPIENTS, accepted + 1), "452", "send to");
     }
 
+    /** Charges a message once James has queued it (SendMailHandler answered OK), never before. */
     @Override
-    public HookResult onMessage(SMTPSession session, Mail mail) {
-        List<RateLimiter.Subject> subjects = subjects(session);
-        rateLimiter.charge(subjects, Limit.Unit.MESSAGES, 1);
-        rateLimiter.charge(subjects, Limit.Unit.RECIPIENTS, mail.getRecipients().size());
-        return HookResult.DECLINED;
+    public HookResult onHookResult(SMTPSession session, HookResult result, long executionTime, Hook hook) {
+        if (hook instanceof SendMailHandler && result.getResult().getAction() == HookReturnCode.Action.OK) {
+            List<RateLimiter.Subject> subjects = subjects(session);
+            rateLimiter.charge(subjects, Limit.Unit.MESSAGES, 1);
+            rateLimiter.charge(subjects, Limit.Unit.RECIPIENTS, session.getRcptCount());
+        }
+        return result;
     }
 
     private List<RateLimiter.Subject> subjects(SMTPSession session) {
@@ -87,7 +90,7 @@ public class EnforceRateLimits implements MailHook, RcptHook, JamesMessageHook {
             String login = session.getUsername().asString();
             organisation.ifPresent(owner -> subjects.add(new RateLimiter.Subject(Limit.Scope.USER, login, config.limitsOfUser(owner, login))));
         } else {
-            String client = session.getRemoteAddress().getAddress().getHostAddress();
+            String client = ClientAddress.of(session.getRemoteAddress().getAddress());
             subjects.add(new RateLimiter.Subject(Limit.Scope.CLIENT, client, config.limitsOfClient()));
         }
         organisation.ifPresent(owner -> subjects.add(new RateLimiter.Subject(Limit.Scope.ORGANISATION, owner.id(), config.limitsOfOrganisation(owner))));

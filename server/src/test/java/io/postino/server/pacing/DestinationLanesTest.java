@@ -51,6 +51,36 @@ class DestinationLanesTest {
     }
 
     @Test
+    void noMoreMailsWaitInMemoryForABusyDestinationThanItHasConnections() throws Exception {
+        Instant now = Instant.now();
+        lanes.admit(mailTo("a@busy.test"), now);
+        lanes.admit(mailTo("b@busy.test"), now);
+        DestinationLanes.Admission firstWaiter = lanes.admit(mailTo("c@busy.test"), now);
+        DestinationLanes.Admission secondWaiter = lanes.admit(mailTo("d@busy.test"), now);
+
+        DestinationLanes.Admission third = lanes.admit(mailTo("e@busy.test"), now);
+
+        assertThat(firstWaiter.inMemory()).isTrue();
+        assertThat(secondWaiter.inMemory()).isTrue();
+        assertThat(third.inMemory()).isFalse();
+        assertThat(third.delay()).isEqualTo(DestinationLanes.BUSY_REQUEUE);
+        firstWaiter.stopWaiting();
+        assertThat(lanes.admit(mailTo("f@busy.test"), now).inMemory()).isTrue();
+    }
+
+    @Test
+    void aLongWaitGoesBackToTheQueueToReturnBeforeItsSlot() throws Exception {
+        Instant now = Instant.now();
+        DestinationLanes.Admission last = null;
+        for (int i = 0; i < 15; i++) {
+            last = lanes.admit(mailTo("m" + i + "@slow.test"), now);
+        }
+
+        assertThat(last.inMemory()).isFalse();
+        assertThat(last.delay()).isBetween(Duration.ofSeconds(2), Duration.ofSeconds(3));
+    }
+
+    @Test
     void aMailForSeveralDomainsNeedsRoomInEachAndHoldsNothingWhenRefused() throws Exception {
         Instant now = Instant.now();
         lanes.admit(mailTo("a@busy.test"), now);

@@ -13,7 +13,6 @@ import org.junit.jupiter.api.Test;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.EstimationProbe;
-import io.github.bucket4j.VerboseResult;
 import io.postino.organisations.Limit;
 
 class RateLimiterTest {
@@ -101,7 +100,7 @@ class RateLimiterTest {
     /** A store that is down, as Redis is when unreachable. */
     private static final class DownStore implements CounterStore {
         @Override
-        public CompletableFuture<VerboseResult<EstimationProbe>> estimate(String key, Supplier<BucketConfiguration> configuration, long tokens) {
+        public CompletableFuture<EstimationProbe> estimate(String key, Supplier<BucketConfiguration> configuration, long tokens) {
             return CompletableFuture.failedFuture(new CounterStoreUnavailable("Redis at redis://127.0.0.1:1 is unreachable", null));
         }
 

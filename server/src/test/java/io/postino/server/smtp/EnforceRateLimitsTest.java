@@ -13,7 +13,7 @@ import org.apache.james.protocols.api.ProtocolSession;
 import org.apache.james.protocols.smtp.SMTPSession;
 import org.apache.james.protocols.smtp.hook.HookResult;
 import org.apache.james.protocols.smtp.hook.HookReturnCode;
-import org.apache.mailet.base.test.FakeMail;
+import org.apache.james.smtpserver.SendMailHandler;
 import org.junit.jupiter.api.Test;
 
 import io.postino.organisations.IdentityPolicy;
@@ -43,12 +43,39 @@ class EnforceRateLimitsTest {
         return session;
     }
 
-    private void accept(SMTPSession session, int recipients) throws Exception {
-        FakeMail.Builder mail = FakeMail.builder().name("m");
+    private static final SendMailHandler QUEUEING = new SendMailHandler(null);
+
+    /** The transaction's recipients, then James' answer to queueing the message. */
+    private void queue(SMTPSession session, int recipients, HookReturnCode answer) throws Exception {
+        List<MailAddress> accepted = new java.util.ArrayList<>();
         for (int i = 0; i < recipients; i++) {
-            mail.recipient("r" + i + "@example.net");
+            accepted.add(new MailAddress("r" + i + "@example.net"));
         }
-        hook.onMessage(session, mail.build());
+        session.setAttachment(SMTPSession.RCPT_LIST, accepted, ProtocolSession.State.Transaction);
+        hook.onHookResult(session, HookResult.builder().hookReturnCode(answer).build(), 1, QUEUEING);
+        session.setAttachment(SMTPSession.RCPT_LIST, List.of(), ProtocolSession.State.Transaction);
+    }
+
+    private void accept(SMTPSession session, int recipients) throws Exception {
+        queue(session, recipients, HookReturnCode.ok());
+    }
+
+    @Test
+    void aMessageJamesCouldNotQueueCostsNothing() throws Exception {
+        SMTPSession session = alice();
+        for (int i = 0; i < 5; i++) {
+            queue(session, 1, HookReturnCode.denySoft());
+        }
+
+        assertThat(hook.doMail(session, sender()).getResult().getAction()).isEqualTo(HookReturnCode.Action.DECLINED);
+    }
+
+    @Test
+    void ipv6ClientsAreCountedPerSlash64() throws Exception {
+        accept(FakeSmtpSession.client("2001:db8:1:2::1", false), 1);
+
+        assertThat(hook.doMail(FakeSmtpSession.client("2001:db8:1:2::99", false), sender()).getSmtpDescription())
+            .startsWith("4.7.1 Rate limit reached: client 2001:0db8:0001:0002::/64 may send 1 messages per hour");
     }
 
     private static MaybeSender sender() throws Exception {

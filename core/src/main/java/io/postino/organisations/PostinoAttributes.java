@@ -13,6 +13,11 @@ public final class PostinoAttributes {
      * for the served domains (a String). Never on submitted mail: such mail is not the organisation's own.
      */
     public static final AttributeName RECIPIENT_ORGANISATION = AttributeName.of("postino.recipientOrganisation");
+    /**
+     * The id the mail had when Postino accepted it (a String). Copies and splits of the mail keep
+     * it, so every step of its life is found under one id in tracking.
+     */
+    public static final AttributeName TRACKING_ID = AttributeName.of("postino.trackingId");
     /** Marks a notification Postino generates itself (the bounces processor sets it before DSNBounce). */
     public static final AttributeName NOTIFICATION = AttributeName.of("postino.notification");
 

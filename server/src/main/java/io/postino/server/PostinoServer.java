@@ -23,6 +23,7 @@ import io.postino.server.modules.EmbeddedQueueModule;
 import io.postino.server.modules.JpaDataModule;
 import io.postino.server.modules.OperationsModule;
 import io.postino.server.modules.OrganisationsModule;
+import io.postino.server.modules.EventsModule;
 import io.postino.server.modules.RateLimitModule;
 import io.postino.server.pacing.DestinationPacingModule;
 
@@ -48,7 +49,8 @@ public final class PostinoServer {
         new NaiveDelegationStoreModule(),
         new OperationsModule(),
         new OrganisationsModule(),
-        new RateLimitModule());
+        new RateLimitModule(),
+        new EventsModule());
 
     private static final Module EMBEDDED_BACKENDS = Modules.combine(
         new JpaDataModule(),

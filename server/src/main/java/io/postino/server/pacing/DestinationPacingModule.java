@@ -16,6 +16,7 @@ import org.apache.james.queue.api.ManageableMailQueue;
 import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 
+import io.postino.events.DeliveryEvents;
 import io.postino.organisations.Organisations;
 
 /**
@@ -64,7 +65,8 @@ public class DestinationPacingModule extends AbstractModule {
 
     @Provides
     @Singleton
-    MailQueueFactory<?> pacedQueues(MailQueueFactory<? extends ManageableMailQueue> queues, DestinationLanes lanes, Janitor janitor) {
-        return new PacedQueues(queues, OUTGOING, lanes);
+    MailQueueFactory<?> pacedQueues(MailQueueFactory<? extends ManageableMailQueue> queues, DestinationLanes lanes, Janitor janitor,
+                                    DeliveryEvents events) {
+        return new PacedQueues(queues, OUTGOING, lanes, events);
     }
 }

@@ -2,16 +2,24 @@ package io.postino.server.pacing;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import javax.mail.MessagingException;
+
+import org.apache.james.core.MailAddress;
 import org.apache.james.lifecycle.api.LifecycleUtil;
 import org.apache.james.queue.api.MailQueue;
 import org.apache.james.queue.api.MailQueueName;
+import org.apache.mailet.AttributeUtils;
 import org.apache.mailet.Mail;
 import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.postino.events.DeliveryEvent;
+import io.postino.events.DeliveryEvents;
+import io.postino.organisations.PostinoAttributes;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
@@ -33,10 +41,12 @@ final class PacedMailQueue implements MailQueue {
     private final DestinationLanes lanes;
     /** The delegate's dequeue blocks (JMS receive): it runs here, never on Reactor's shared threads. */
     private final Scheduler dequeueThread;
+    private final DeliveryEvents events;
 
-    PacedMailQueue(MailQueue delegate, DestinationLanes lanes) {
+    PacedMailQueue(MailQueue delegate, DestinationLanes lanes, DeliveryEvents events) {
         this.delegate = delegate;
         this.lanes = lanes;
+        this.events = events;
         this.dequeueThread = Schedulers.newSingle("postino-" + delegate.getName().asString() + "-dequeue", true);
     }
 
@@ -126,9 +136,26 @@ final class PacedMailQueue implements MailQueue {
         return delegate.getName();
     }
 
+    /** RemoteDelivery puts a mail back with a delay after a temporary failure: a deferral. */
     @Override
     public void enQueue(Mail mail, Duration delay) throws MailQueueException {
         delegate.enQueue(mail, delay);
+        Instant now = Instant.now();
+        String trackingId = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.TRACKING_ID, String.class).orElse(mail.getName());
+        Optional<String> messageId;
+        try {
+            messageId = Optional.ofNullable(mail.getMessage().getMessageID());
+        } catch (MessagingException e) {
+            messageId = Optional.empty();
+        }
+        Optional<String> reply = Optional.of(Optional.ofNullable(mail.getErrorMessage()).filter(message -> !message.isBlank())
+            .orElse("temporary failure") + "; next attempt in " + delay.toSeconds() + " s");
+        for (MailAddress recipient : mail.getRecipients()) {
+            events.publish(new DeliveryEvent(DeliveryEvent.Type.DEFERRED, now, trackingId, messageId,
+                AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.ORGANISATION, String.class),
+                AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.USER, String.class), Optional.ofNullable(mail.getRemoteAddr()),
+                mail.getMaybeSender().asOptional().map(MailAddress::asString), Optional.of(recipient.asString()), -1, Optional.empty(), reply));
+        }
     }
 
     @Override

@@ -8,6 +8,8 @@ import org.apache.james.queue.api.MailQueue;
 import org.apache.james.queue.api.MailQueueFactory;
 import org.apache.james.queue.api.MailQueueName;
 
+import io.postino.events.DeliveryEvents;
+
 /**
  * The queue factory the mailet container and RemoteDelivery use: the same queues, except that the
  * outgoing one is paced per destination ({@link PacedMailQueue}). WebAdmin keeps the plain
@@ -17,12 +19,14 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
     private final MailQueueFactory<? extends MailQueue> delegate;
     private final MailQueueName paced;
     private final DestinationLanes lanes;
+    private final DeliveryEvents events;
     private final ConcurrentHashMap<MailQueue, PacedMailQueue> decorated = new ConcurrentHashMap<>();
 
-    PacedQueues(MailQueueFactory<? extends MailQueue> delegate, MailQueueName paced, DestinationLanes lanes) {
+    PacedQueues(MailQueueFactory<? extends MailQueue> delegate, MailQueueName paced, DestinationLanes lanes, DeliveryEvents events) {
         this.delegate = delegate;
         this.paced = paced;
         this.lanes = lanes;
+        this.events = events;
     }
 
     @Override
@@ -41,6 +45,6 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
     }
 
     private MailQueue decorate(MailQueueName name, MailQueue queue) {
-        return name.equals(paced) ? decorated.computeIfAbsent(queue, any -> new PacedMailQueue(queue, lanes)) : queue;
+        return name.equals(paced) ? decorated.computeIfAbsent(queue, any -> new PacedMailQueue(queue, lanes, events)) : queue;
     }
 }

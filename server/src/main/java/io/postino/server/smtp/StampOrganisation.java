@@ -53,6 +53,7 @@ public class StampOrganisation implements JamesMessageHook {
             organisationOfRecipients(mail)
                 .ifPresent(id -> mail.setAttribute(new Attribute(PostinoAttributes.RECIPIENT_ORGANISATION, AttributeValue.of(id))));
         }
+        mail.setAttribute(new Attribute(PostinoAttributes.TRACKING_ID, AttributeValue.of(mail.getName())));
         if (session.getUsername() != null) {
             mail.setAttribute(new Attribute(PostinoAttributes.USER, AttributeValue.of(session.getUsername().asString())));
         }

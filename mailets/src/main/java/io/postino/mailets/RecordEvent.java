@@ -1,0 +1,99 @@
+package io.postino.mailets;
+
+import java.time.Instant;
+import java.util.Optional;
+
+import javax.inject.Inject;
+import javax.mail.MessagingException;
+
+import org.apache.james.core.MailAddress;
+import org.apache.mailet.AttributeName;
+import org.apache.mailet.AttributeUtils;
+import org.apache.mailet.Mail;
+import org.apache.mailet.base.GenericMailet;
+
+import io.postino.events.DeliveryEvent;
+import io.postino.events.DeliveryEvents;
+import io.postino.organisations.PostinoAttributes;
+
+/**
+ * Records a step of the mail's life for each of its recipients (tracking, webhooks): the shipped
+ * pipeline records {@code queued} before RemoteDelivery, {@code delivered} in RemoteDelivery's
+ * {@code onSuccess} processor and {@code bounced} in the bounces processor. Never changes the mail.
+ *
+ * <ul>
+ *   <li>{@code type}: {@code queued}, {@code deferred}, {@code delivered}, {@code bounced} or
+ *   {@code suppressed}. Required.</li>
+ *   <li>{@code remoteHost}: recorded as the remote host (e.g. the smarthost). Default: none.</li>
+ * </ul>
+ * The reply recorded is the remote reply of a bounce ({@code delivery-error}), else the mail's
+ * error message. Steps of a DSN are recorded under the id of the mail it reports on, suffixed
+ * {@code -notification}.
+ *
+ * <pre>{@code
+ * <mailet match="All" class="io.postino.mailets.RecordEvent">
+ *     <type>bounced</type>
+ * </mailet>
+ * }</pre>
+ */
+public class RecordEvent extends GenericMailet {
+    /** What RemoteDelivery's bouncer records as the remote reply (James' Bouncer.DELIVERY_ERROR). */
+    static final AttributeName DELIVERY_ERROR = AttributeName.of("delivery-error");
+    /**
+     * A DSN carries the attributes of the mail it reports on, tracking id included: its own steps
+     * are tracked under that id plus this suffix, as a message of its own.
+     */
+    static final String NOTIFICATION_SUFFIX = "-notification";
+
+    private final DeliveryEvents events;
+    private DeliveryEvent.Type type;
+    private Optional<String> remoteHost;
+
+    @Inject
+    public RecordEvent(DeliveryEvents events) {
+        this.events = events;
+    }
+
+    @Override
+    public void init() throws MessagingException {
+        String raw = getInitParameter("type");
+        if (raw == null || raw.isBlank()) {
+            throw new MessagingException("RecordEvent needs <type>: queued, deferred, delivered, bounced or suppressed");
+        }
+        try {
+            type = DeliveryEvent.Type.fromConfigName(raw);
+        } catch (IllegalArgumentException e) {
+            throw new MessagingException("RecordEvent: unknown <type> '" + raw + "'; use queued, deferred, delivered, bounced or suppressed");
+        }
+        if (type == DeliveryEvent.Type.RECEIVED || type == DeliveryEvent.Type.REJECTED || type == DeliveryEvent.Type.RATE_LIMITED) {
+            throw new MessagingException("RecordEvent: <type> " + raw + " is recorded by the SMTP listeners, not by a mailet");
+        }
+        remoteHost = Optional.ofNullable(getInitParameter("remoteHost")).map(String::trim).filter(host -> !host.isEmpty());
+    }
+
+    @Override
+    public void service(Mail mail) throws MessagingException {
+        Instant now = Instant.now();
+        Optional<String> messageId = Optional.ofNullable(mail.getMessage().getMessageID());
+        Optional<String> organisation = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.ORGANISATION, String.class)
+            .or(() -> AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.RECIPIENT_ORGANISATION, String.class));
+        Optional<String> user = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.USER, String.class);
+        Optional<String> reply = AttributeUtils.getValueAndCastFromMail(mail, DELIVERY_ERROR, String.class)
+            .or(() -> Optional.ofNullable(mail.getErrorMessage()))
+            .map(String::trim)
+            .filter(message -> !message.isEmpty());
+        long size = mail.getMessageSize();
+        String trackingId = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.TRACKING_ID, String.class).orElse(mail.getName())
+            + (mail.getAttribute(PostinoAttributes.NOTIFICATION).isPresent() ? NOTIFICATION_SUFFIX : "");
+        for (MailAddress recipient : mail.getRecipients()) {
+            events.publish(new DeliveryEvent(type, now, trackingId, messageId, organisation, user,
+                Optional.ofNullable(mail.getRemoteAddr()), mail.getMaybeSender().asOptional().map(MailAddress::asString),
+                Optional.of(recipient.asString()), size, remoteHost, reply));
+        }
+    }
+
+    @Override
+    public String getMailetInfo() {
+        return "Records a step of the mail's life for tracking and webhooks";
+    }
+}

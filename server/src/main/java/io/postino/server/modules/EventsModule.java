@@ -1,0 +1,82 @@
+package io.postino.server.modules;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+
+import javax.annotation.PreDestroy;
+import javax.inject.Singleton;
+
+import org.apache.commons.configuration2.BaseConfiguration;
+import org.apache.commons.configuration2.Configuration;
+import org.apache.commons.configuration2.ex.ConfigurationException;
+import org.apache.james.filesystem.api.FileSystem;
+import org.apache.james.metrics.api.MetricFactory;
+import org.apache.james.utils.PropertiesProvider;
+import org.apache.james.webadmin.Routes;
+
+import com.google.inject.AbstractModule;
+import com.google.inject.Provides;
+import com.google.inject.multibindings.Multibinder;
+
+import io.postino.events.DeliveryEvents;
+import io.postino.server.events.EventHub;
+import io.postino.server.events.TrackingIndex;
+import io.postino.server.events.TrackingRoutes;
+
+/**
+ * Delivery events: counted, and indexed for message tracking under {@code <data>/tracking}
+ * (conf/tracking.properties: {@code retention.days}, default 30; {@code queue.capacity}, default
+ * 100000), searchable with WebAdmin {@code GET /tracking}.
+ */
+public class EventsModule extends AbstractModule {
+    /** Closes the index on shutdown: what was published is written first. */
+    public static final class TrackingLifecycle {
+        private final TrackingIndex index;
+
+        TrackingLifecycle(TrackingIndex index) {
+            this.index = index;
+        }
+
+        @PreDestroy
+        public void close() throws Exception {
+            index.close();
+        }
+    }
+
+    @Override
+    protected void configure() {
+        Multibinder.newSetBinder(binder(), Routes.class).addBinding().to(TrackingRoutes.class);
+    }
+
+    @Provides
+    @Singleton
+    TrackingIndex trackingIndex(FileSystem fileSystem, PropertiesProvider properties) throws IOException, ConfigurationException {
+        Configuration configuration;
+        try {
+            configuration = properties.getConfiguration("tracking");
+        } catch (FileNotFoundException e) {
+            configuration = new BaseConfiguration();
+        }
+        int days = configuration.getInt("retention.days", 30);
+        int capacity = configuration.getInt("queue.capacity", 100_000);
+        if (days < 1 || capacity < 1) {
+            throw new ConfigurationException("conf/tracking.properties: retention.days and queue.capacity must be at least 1");
+        }
+        return new TrackingIndex(fileSystem.getFile("file://var/tracking").toPath(), Duration.ofDays(days), capacity, Clock.systemUTC());
+    }
+
+    @Provides
+    @Singleton
+    TrackingLifecycle trackingLifecycle(TrackingIndex index) {
+        return new TrackingLifecycle(index);
+    }
+
+    @Provides
+    @Singleton
+    DeliveryEvents events(MetricFactory metrics, TrackingIndex index, TrackingLifecycle lifecycle) {
+        return new EventHub(metrics, List.of(index));
+    }
+}

@@ -2,29 +2,11 @@ package io.postino.organisations;
 
 import java.nio.file.Path;
 
+import io.postino.config.ConfigFileException;
+
 /** organisations.xml cannot be used: where (file, line) and why, in words for the operator. */
-public class OrganisationsException extends Exception {
-    private final Path file;
-    private final int line;
-    private final String reason;
-
+public class OrganisationsException extends ConfigFileException {
     public OrganisationsException(Path file, int line, String reason) {
-        super(file + (line > 0 ? ":" + line : "") + ": " + reason);
-        this.file = file;
-        this.line = line;
-        this.reason = reason;
-    }
-
-    public Path file() {
-        return file;
-    }
-
-    /** 1-based; 0 when the problem is not on one line (unreadable file). */
-    public int line() {
-        return line;
-    }
-
-    public String reason() {
-        return reason;
+        super(file, line, reason);
     }
 }

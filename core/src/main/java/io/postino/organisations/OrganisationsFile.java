@@ -1,10 +1,5 @@
 package io.postino.organisations;
 
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.net.URL;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -16,91 +11,35 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Set;
 
-import javax.xml.XMLConstants;
-import javax.xml.parsers.SAXParser;
-import javax.xml.parsers.SAXParserFactory;
-import javax.xml.transform.stream.StreamSource;
 import javax.xml.validation.Schema;
-import javax.xml.validation.SchemaFactory;
-import javax.xml.validation.Validator;
 
 import org.xml.sax.Attributes;
-import org.xml.sax.InputSource;
 import org.xml.sax.Locator;
 import org.xml.sax.SAXException;
 import org.xml.sax.SAXParseException;
 import org.xml.sax.helpers.DefaultHandler;
+
+import io.postino.config.ConfigFileException;
+import io.postino.config.SchemaValidatedXml;
 
 /**
  * Reads {@code organisations.xml}: validates it against {@code organisations.xsd}, then checks
  * what a schema cannot express. Every problem names the file, the line and the reason.
  */
 public final class OrganisationsFile {
-    private static final Schema SCHEMA = loadSchema();
+    private static final Schema SCHEMA = SchemaValidatedXml.schema(OrganisationsFile.class.getResource("organisations.xsd"));
 
     private OrganisationsFile() {
     }
 
     public static OrganisationsConfig read(Path file) throws OrganisationsException {
-        byte[] content;
-        try {
-            content = Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new OrganisationsException(file, 0, "file is missing (copy conf/organisations.xml from the distribution)");
-        } catch (IOException e) {
-            throw new OrganisationsException(file, 0, "cannot be read: " + e.getMessage());
-        }
-        validateAgainstSchema(file, content);
         Builder builder = new Builder(file);
         try {
-            SAXParserFactory factory = SAXParserFactory.newInstance();
-            factory.setNamespaceAware(true);
-            factory.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-            factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-            SAXParser parser = factory.newSAXParser();
-            InputSource source = new InputSource(new ByteArrayInputStream(content));
-            source.setSystemId(file.toUri().toString());
-            parser.parse(source, builder);
-        } catch (SAXParseException e) {
-            throw new OrganisationsException(file, e.getLineNumber(), e.getMessage());
-        } catch (ProblemAtLine e) {
-            throw new OrganisationsException(file, e.line(), e.getMessage());
-        } catch (Exception e) {
-            throw new OrganisationsException(file, 0, "cannot be read: " + e.getMessage());
+            SchemaValidatedXml.read(file, SCHEMA, builder, "copy conf/organisations.xml from the distribution");
+        } catch (ConfigFileException e) {
+            throw new OrganisationsException(e.file(), e.line(), e.reason());
         }
         return new OrganisationsConfig(builder.organisations, builder.defaultLimits, builder.destinations);
-    }
-
-    private static void validateAgainstSchema(Path file, byte[] content) throws OrganisationsException {
-        try {
-            Validator validator = SCHEMA.newValidator();
-            validator.setProperty(XMLConstants.ACCESS_EXTERNAL_DTD, "");
-            validator.setProperty(XMLConstants.ACCESS_EXTERNAL_SCHEMA, "");
-            StreamSource source = new StreamSource(new ByteArrayInputStream(content), file.toUri().toString());
-            validator.validate(source);
-        } catch (SAXParseException e) {
-            throw new OrganisationsException(file, e.getLineNumber(), withoutSchemaRuleId(e.getMessage()));
-        } catch (SAXException | IOException e) {
-            throw new OrganisationsException(file, 0, "cannot be read: " + e.getMessage());
-        }
-    }
-
-    /** "cvc-pattern-valid: Value 'x' is not facet-valid..." reads better without the rule id. */
-    private static String withoutSchemaRuleId(String message) {
-        return message == null ? "does not match organisations.xsd" : message.replaceFirst("^cvc-[a-zA-Z0-9.\\-]+: ", "");
-    }
-
-    private static Schema loadSchema() {
-        URL schema = OrganisationsFile.class.getResource("organisations.xsd");
-        if (schema == null) {
-            throw new IllegalStateException("organisations.xsd is missing from postino-core");
-        }
-        try {
-            SchemaFactory factory = SchemaFactory.newInstance(XMLConstants.W3C_XML_SCHEMA_NS_URI);
-            return factory.newSchema(schema);
-        } catch (SAXException e) {
-            throw new IllegalStateException("organisations.xsd is not a valid schema", e);
-        }
     }
 
     private record ClaimedNetwork(String organisation, Cidr network, int line) {

@@ -1,17 +1,10 @@
 package io.postino.organisations;
 
-import org.xml.sax.SAXException;
+import io.postino.config.SchemaValidatedXml;
 
 /** A problem of organisations.xml that the schema cannot see, at the line of the offending element. */
-final class ProblemAtLine extends SAXException {
-    private final int line;
-
+final class ProblemAtLine extends SchemaValidatedXml.ProblemAtLine {
     ProblemAtLine(int line, String message) {
-        super(message);
-        this.line = line;
-    }
-
-    int line() {
-        return line;
+        super(line, message);
     }
 }

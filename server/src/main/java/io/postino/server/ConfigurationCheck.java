@@ -20,8 +20,11 @@ import org.w3c.dom.NodeList;
 import org.xml.sax.ErrorHandler;
 import org.xml.sax.SAXParseException;
 
+import io.postino.config.ConfigFileException;
 import io.postino.organisations.OrganisationsException;
 import io.postino.organisations.OrganisationsFile;
+import io.postino.server.events.EventSinksFile;
+import io.postino.server.modules.EventsModule;
 import io.postino.server.ratelimit.RateLimitSettings;
 
 /**
@@ -66,6 +69,7 @@ final class ConfigurationCheck {
             checkSmtpListeners(confDirectory.resolve("smtpserver.xml"), problems);
             checkOrganisations(confDirectory.resolve("organisations.xml"), problems);
             checkRateLimits(confDirectory.resolve(RateLimitSettings.FILE), problems);
+            checkEventSinks(confDirectory.resolve(EventsModule.EVENT_SINKS), problems);
         }
         if (!problems.isEmpty()) {
             throw new ConfigurationProblem(String.join(System.lineSeparator(), problems));
@@ -120,6 +124,17 @@ final class ConfigurationCheck {
             problems.add(file + ": cannot be read: " + e.getMessage());
         } catch (IllegalArgumentException e) {
             problems.add(file + ": " + e.getMessage());
+        }
+    }
+
+    private static void checkEventSinks(Path file, List<String> problems) {
+        if (!Files.exists(file)) {
+            return;
+        }
+        try {
+            EventSinksFile.read(file, Path::of);
+        } catch (ConfigFileException e) {
+            problems.add(e.getMessage());
         }
     }
 

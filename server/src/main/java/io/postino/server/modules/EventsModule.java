@@ -1,10 +1,14 @@
 package io.postino.server.modules;
 
+import java.io.File;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 import javax.annotation.PreDestroy;
 import javax.inject.Singleton;
@@ -22,16 +26,22 @@ import com.google.inject.Provides;
 import com.google.inject.multibindings.Multibinder;
 
 import io.postino.events.DeliveryEvents;
+import io.postino.server.events.CamelEventSinks;
 import io.postino.server.events.EventHub;
+import io.postino.server.events.EventSink;
+import io.postino.server.events.EventSinksFile;
 import io.postino.server.events.TrackingIndex;
 import io.postino.server.events.TrackingRoutes;
 
 /**
- * Delivery events: counted, and indexed for message tracking under {@code <data>/tracking}
+ * Delivery events: counted, indexed for message tracking under {@code <data>/tracking}
  * (conf/tracking.properties: {@code retention.days}, default 30; {@code queue.capacity}, default
- * 100000), searchable with WebAdmin {@code GET /tracking}.
+ * 100000), searchable with WebAdmin {@code GET /tracking}, and published to the webhooks and files
+ * of conf/eventsinks.xml (optional).
  */
 public class EventsModule extends AbstractModule {
+    public static final String EVENT_SINKS = "eventsinks.xml";
+
     /** Closes the index on shutdown: what was published is written first. */
     public static final class TrackingLifecycle {
         private final TrackingIndex index;
@@ -74,9 +84,51 @@ public class EventsModule extends AbstractModule {
         return new TrackingLifecycle(index);
     }
 
+    /** The sinks of conf/eventsinks.xml, if any, closed on shutdown. */
+    public static final class SinksLifecycle {
+        private final Optional<CamelEventSinks> sinks;
+
+        SinksLifecycle(Optional<CamelEventSinks> sinks) {
+            this.sinks = sinks;
+        }
+
+        @PreDestroy
+        public void close() throws Exception {
+            if (sinks.isPresent()) {
+                sinks.get().close();
+            }
+        }
+    }
+
     @Provides
     @Singleton
-    DeliveryEvents events(MetricFactory metrics, TrackingIndex index, TrackingLifecycle lifecycle) {
-        return new EventHub(metrics, List.of(index));
+    SinksLifecycle sinks(FileSystem fileSystem) throws Exception {
+        File file = fileSystem.getFile("file://conf/" + EVENT_SINKS);
+        if (!file.exists()) {
+            return new SinksLifecycle(Optional.empty());
+        }
+        List<EventSink> sinks = EventSinksFile.read(file.toPath(), path -> resolve(fileSystem, path));
+        if (sinks.isEmpty()) {
+            return new SinksLifecycle(Optional.empty());
+        }
+        return new SinksLifecycle(Optional.of(new CamelEventSinks(sinks, fileSystem.getFile("file://var/events").toPath(), 100_000)));
+    }
+
+    /** {@code var/...} is in the data directory; an absolute path is itself. */
+    static Path resolve(FileSystem fileSystem, String path) {
+        try {
+            return path.startsWith("/") ? Path.of(path) : fileSystem.getFile("file://" + path).toPath();
+        } catch (FileNotFoundException e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
+    @Provides
+    @Singleton
+    DeliveryEvents events(MetricFactory metrics, TrackingIndex index, TrackingLifecycle lifecycle, SinksLifecycle sinks) {
+        List<DeliveryEvents> consumers = new ArrayList<>();
+        consumers.add(index);
+        sinks.sinks.ifPresent(consumers::add);
+        return new EventHub(metrics, consumers);
     }
 }

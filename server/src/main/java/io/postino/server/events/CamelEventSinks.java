@@ -1,0 +1,201 @@
+package io.postino.server.events;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.InvalidKeyException;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.LoggingLevel;
+import org.apache.camel.ProducerTemplate;
+import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.postino.events.DeliveryEvent;
+import io.postino.events.DeliveryEvents;
+
+/**
+ * Publishes delivery events to the sinks of conf/eventsinks.xml with Apache Camel.
+ *
+ * <p>Webhooks: each event a webhook wants is written as a JSON file under
+ * {@code <data>/events/<sink>/pending}; a Camel route per webhook POSTs those files in order,
+ * signed ({@code X-Postino-Signature: sha256=<hex HMAC-SHA256 of the body>}), deletes a file once
+ * the receiver answered 2xx, and retries otherwise with exponential backoff; after the last
+ * attempt the event goes to {@code <data>/events/<sink>/dead}. A receiver that is down delays
+ * nothing but its own events, and pending events survive a restart because they are files.</p>
+ *
+ * <p>JSON lines: each event is appended to the sink's file as one line.</p>
+ *
+ * <p>{@link #publish} only queues the event (bounded; events beyond are dropped and counted): one
+ * thread writes the files, so SMTP never waits on a sink.</p>
+ */
+public class CamelEventSinks implements DeliveryEvents, AutoCloseable {
+    private static final Logger LOGGER = LoggerFactory.getLogger(CamelEventSinks.class);
+
+    private final List<EventSink> sinks;
+    private final Path spool;
+    private final ObjectMapper json = new ObjectMapper();
+    private final BlockingQueue<DeliveryEvent> pending;
+    private final AtomicLong sequence = new AtomicLong();
+    private final AtomicLong dropped = new AtomicLong();
+    private final CamelContext camel;
+    private final ProducerTemplate producer;
+    private final Thread dispatcher;
+    private volatile boolean running = true;
+
+    public CamelEventSinks(List<EventSink> sinks, Path spool, int queueCapacity) throws Exception {
+        this.sinks = List.copyOf(sinks);
+        this.spool = spool;
+        this.pending = new ArrayBlockingQueue<>(queueCapacity);
+        for (EventSink sink : sinks) {
+            if (sink.kind() == EventSink.Kind.WEBHOOK) {
+                Files.createDirectories(pendingDirectory(sink));
+                Files.createDirectories(deadDirectory(sink));
+            } else {
+                Files.createDirectories(sink.file().orElseThrow().toAbsolutePath().getParent());
+            }
+        }
+        this.camel = new DefaultCamelContext();
+        camel.addRoutes(new RouteBuilder() {
+            @Override
+            public void configure() {
+                for (EventSink sink : CamelEventSinks.this.sinks) {
+                    if (sink.kind() == EventSink.Kind.WEBHOOK) {
+                        webhookRoute(this, sink);
+                    }
+                }
+            }
+        });
+        camel.start();
+        this.producer = camel.createProducerTemplate();
+        this.dispatcher = new Thread(this::dispatchLoop, "postino-event-sinks");
+        dispatcher.setDaemon(true);
+        dispatcher.start();
+    }
+
+    private void webhookRoute(RouteBuilder routes, EventSink sink) {
+        String url = sink.url().orElseThrow().toString();
+        String endpoint = url + (url.contains("?") ? "&" : "?") + "httpMethod=POST&throwExceptionOnFailure=true";
+        byte[] secret = sink.secret().orElseThrow().getBytes(StandardCharsets.UTF_8);
+        routes.from("file:" + pendingDirectory(sink) + "?delete=true&sortBy=file:name&include=.*\\.json&readLock=none&delay=200&maxMessagesPerPoll=100")
+            .routeId("webhook-" + sink.name())
+            .errorHandler(routes.deadLetterChannel("file:" + deadDirectory(sink))
+                .maximumRedeliveries(sink.maxAttempts() - 1)
+                .redeliveryDelay(sink.firstRetry().toMillis())
+                .useExponentialBackOff()
+                .backOffMultiplier(2)
+                .maximumRedeliveryDelay(sink.maxRetry().toMillis())
+                .retryAttemptedLogLevel(LoggingLevel.DEBUG)
+                .retriesExhaustedLogLevel(LoggingLevel.WARN)
+                .useOriginalMessage())
+            .process(exchange -> sign(exchange, secret))
+            .to(endpoint);
+    }
+
+    private static void sign(Exchange exchange, byte[] secret) throws NoSuchAlgorithmException, InvalidKeyException {
+        byte[] body = exchange.getMessage().getBody(byte[].class);
+        String eventId = exchange.getMessage().getHeader(Exchange.FILE_NAME_ONLY, String.class).replace(".json", "");
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(new SecretKeySpec(secret, "HmacSHA256"));
+        exchange.getMessage().removeHeaders("*");
+        exchange.getMessage().setBody(body);
+        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
+        exchange.getMessage().setHeader("X-Postino-Event-Id", eventId);
+        exchange.getMessage().setHeader("X-Postino-Signature", "sha256=" + HexFormat.of().formatHex(mac.doFinal(body)));
+    }
+
+    @Override
+    public void publish(DeliveryEvent event) {
+        if (!pending.offer(event) && dropped.incrementAndGet() % 1000 == 1) {
+            LOGGER.warn("Event sinks cannot keep up: {} events dropped so far (mail is not affected)", dropped.get());
+        }
+    }
+
+    private void dispatchLoop() {
+        while (running || !pending.isEmpty()) {
+            try {
+                DeliveryEvent event = pending.poll(200, TimeUnit.MILLISECONDS);
+                if (event != null) {
+                    dispatch(event);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (IOException | RuntimeException e) {
+                LOGGER.error("An event could not be handed to its sinks", e);
+            }
+        }
+    }
+
+    private void dispatch(DeliveryEvent event) throws IOException {
+        String id = event.at().toEpochMilli() + "-" + String.format("%012d", sequence.incrementAndGet());
+        String body = json(id, event);
+        for (EventSink sink : sinks) {
+            if (!sink.wants(event)) {
+                continue;
+            }
+            if (sink.kind() == EventSink.Kind.WEBHOOK) {
+                Path temporary = pendingDirectory(sink).resolve(id + ".json.tmp");
+                Files.writeString(temporary, body, StandardCharsets.UTF_8);
+                Files.move(temporary, pendingDirectory(sink).resolve(id + ".json"), StandardCopyOption.ATOMIC_MOVE);
+            } else {
+                Path file = sink.file().orElseThrow().toAbsolutePath();
+                producer.sendBodyAndHeader("file:" + file.getParent() + "?fileExist=Append", body + "\n", Exchange.FILE_NAME,
+                    file.getFileName().toString());
+            }
+        }
+    }
+
+    private String json(String id, DeliveryEvent event) throws JsonProcessingException {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("id", id);
+        body.put("type", event.type().configName());
+        body.put("at", event.at().toString());
+        body.put("mailId", event.mailId());
+        body.put("messageId", event.messageId().orElse(null));
+        body.put("organisation", event.organisation().orElse(null));
+        body.put("user", event.user().orElse(null));
+        body.put("clientIp", event.clientIp().orElse(null));
+        body.put("sender", event.sender().orElse(null));
+        body.put("recipient", event.recipient().orElse(null));
+        body.put("size", event.size() >= 0 ? event.size() : null);
+        body.put("remoteHost", event.remoteHost().orElse(null));
+        body.put("reply", event.reply().orElse(null));
+        return json.writeValueAsString(body);
+    }
+
+    private Path pendingDirectory(EventSink sink) {
+        return spool.resolve(sink.name()).resolve("pending");
+    }
+
+    private Path deadDirectory(EventSink sink) {
+        return spool.resolve(sink.name()).resolve("dead");
+    }
+
+    @Override
+    public void close() throws Exception {
+        running = false;
+        dispatcher.join(10_000);
+        camel.close();
+    }
+}

@@ -6,7 +6,8 @@ submission latency, the server's peak RSS and its CPU time per message (plus Red
 --limits redis). Each run uses a private copy of the installation.
 
 Usage: bench/relay_benchmark.py [--messages 5000] [--sessions 20] [--size 5120] [--runs 3]
-                                [--limits none|memory|redis] [--no-identity-checks]
+                                [--limits none|memory|redis] [--events off|tracking|webhook]
+                                [--no-identity-checks]
 Build first (mvn -B -q install -DskipTests). Everything listens on 127.0.0.1 only.
 """
 import argparse, asyncio, os, shutil, signal, smtplib, socket, statistics, subprocess, sys, tempfile, threading, time
@@ -125,6 +126,49 @@ def without_identity_checks(installation):
     open(path, "w").write(text[:start] + text[end:])
 
 
+EVENT_HOOKS = ('<handler class="io.postino.server.smtp.RecordSmtpEvents"/>',)
+
+
+def without_events(installation):
+    """Baseline: no event is recorded (no tracking, no sink)."""
+    path = os.path.join(installation, "conf/smtpserver.xml")
+    text = open(path).read()
+    for handler in EVENT_HOOKS:
+        text = text.replace(handler, "")
+    open(path, "w").write(text)
+    path = os.path.join(installation, "conf/mailetcontainer.xml")
+    text = open(path).read()
+    while '<mailet match="All" class="io.postino.mailets.RecordEvent">' in text:
+        start = text.index('<mailet match="All" class="io.postino.mailets.RecordEvent">')
+        end = text.index("</mailet>", start) + len("</mailet>")
+        text = text[:start] + text[end:]
+    open(path, "w").write(text)
+
+
+class Receiver:
+    """A webhook receiver on loopback that answers 200 to every POST and counts them."""
+
+    def __init__(self):
+        import http.server
+        receiver = self
+        self.count = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                receiver.count += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 def private_installation(distribution, data, limits):
     """A copy of the installation (lib/ linked) whose organisations.xml owns acme.test, the sender
     domain; limits: none (no limits, no pacing), memory or redis (LIMITS, counters there)."""
@@ -148,6 +192,14 @@ def run_once(args, distribution):
                POSTINO_HOSTNAME="bench.test", JAVA_OPTS=args.java_opts,
                **{f"POSTINO_{k}_PORT": str(v) for k, v in ports.items()})
     installation = private_installation(distribution, data, args.limits)
+    receiver = None
+    if args.events == "off":
+        without_events(installation)
+    elif args.events == "webhook":
+        receiver = Receiver()
+        with open(os.path.join(installation, "conf/eventsinks.xml"), "w") as f:
+            f.write(f'<eventSinks><webhook name="bench" url="http://127.0.0.1:{receiver.port}/hook" '
+                    f'secret="bench-secret-0123456789"/></eventSinks>\n')
     if args.no_identity_checks:
         without_identity_checks(installation)
     log = open(os.path.join(data, "console.log"), "w")
@@ -220,6 +272,8 @@ def main():
     parser.add_argument("--java-opts", default="-Xms256m -Xmx1g")
     parser.add_argument("--limits", choices=("none", "memory", "redis"), default="none",
                         help="rate limits checked on every message (never reached) with counters in memory or Redis")
+    parser.add_argument("--events", choices=("off", "tracking", "webhook"), default="tracking",
+                        help="off: no events recorded; tracking: the shipped index; webhook: tracking plus a signed webhook of every event")
     parser.add_argument("--no-identity-checks", action="store_true",
                         help="baseline: run without the organisation hooks and mailet, to measure their cost")
     parser.add_argument("--distribution", default=os.path.join(ROOT, "distribution/target/postino-0.1.0-SNAPSHOT/postino-0.1.0-SNAPSHOT"))

@@ -18,6 +18,10 @@ public final class PostinoAttributes {
      * it, so every step of its life is found under one id in tracking.
      */
     public static final AttributeName TRACKING_ID = AttributeName.of("postino.trackingId");
+    /** The host RemoteDelivery last talked to about this mail, host:port (a String). */
+    public static final AttributeName REMOTE_HOST = AttributeName.of("postino.remoteHost");
+    /** That host's last reply, e.g. {@code 250 2.0.0 queued} (a String). */
+    public static final AttributeName REMOTE_REPLY = AttributeName.of("postino.remoteReply");
     /** Marks a notification Postino generates itself (the bounces processor sets it before DSNBounce). */
     public static final AttributeName NOTIFICATION = AttributeName.of("postino.notification");
 

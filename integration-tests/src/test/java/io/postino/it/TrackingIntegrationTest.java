@@ -120,7 +120,7 @@ class TrackingIntegrationTest {
 
         assertThat(types(body)).containsExactly("received", "queued", "delivered");
         assertThat(body).contains("\"messageId\":\"<" + messageId + ">\"", "\"organisation\":\"acme\"", "\"sender\":\"app@acme.test\"",
-            "\"clientIp\":\"127.0.0.1\"", "\"remoteHost\":\"127.0.0.1:" + sink.port() + "\"");
+            "\"clientIp\":\"127.0.0.1\"", "\"remoteHost\":\"127.0.0.1:" + sink.port() + "\"", "\"reply\":\"250 2.0.0 queued\"");
         assertThat(tracking("messageId=" + param("<" + messageId + ">"))).contains(recipient);
     }
 
@@ -135,7 +135,7 @@ class TrackingIntegrationTest {
         String body = awaitStatus("recipient=" + param(recipient), "delivered");
 
         assertThat(types(body)).containsExactly("received", "queued", "deferred", "delivered");
-        assertThat(body).contains("next attempt in");
+        assertThat(body).contains("451 4.3.0 try again later; next attempt in", "\"remoteHost\":\"127.0.0.1:" + sink.port() + "\"");
     }
 
     @Test

@@ -24,10 +24,11 @@ import io.postino.organisations.PostinoAttributes;
  * <ul>
  *   <li>{@code type}: {@code queued}, {@code deferred}, {@code delivered}, {@code bounced} or
  *   {@code suppressed}. Required.</li>
- *   <li>{@code remoteHost}: recorded as the remote host (e.g. the smarthost). Default: none.</li>
+ *   <li>{@code remoteHost}: recorded as the remote host when the mail does not say. Default: none.</li>
  * </ul>
- * The reply recorded is the remote reply of a bounce ({@code delivery-error}), else the mail's
- * error message. Steps of a DSN are recorded under the id of the mail it reports on, suffixed
+ * The remote host and reply recorded are those RemoteDelivery got ({@code postino.remoteHost},
+ * {@code postino.remoteReply}), else the {@code remoteHost} parameter and the remote reply of a
+ * bounce ({@code delivery-error}) or the mail's error message. Steps of a DSN are recorded under the id of the mail it reports on, suffixed
  * {@code -notification}.
  *
  * <pre>{@code
@@ -78,17 +79,19 @@ public class RecordEvent extends GenericMailet {
         Optional<String> organisation = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.ORGANISATION, String.class)
             .or(() -> AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.RECIPIENT_ORGANISATION, String.class));
         Optional<String> user = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.USER, String.class);
-        Optional<String> reply = AttributeUtils.getValueAndCastFromMail(mail, DELIVERY_ERROR, String.class)
+        Optional<String> reply = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.REMOTE_REPLY, String.class)
+            .or(() -> AttributeUtils.getValueAndCastFromMail(mail, DELIVERY_ERROR, String.class))
             .or(() -> Optional.ofNullable(mail.getErrorMessage()))
             .map(String::trim)
             .filter(message -> !message.isEmpty());
         long size = mail.getMessageSize();
+        Optional<String> host = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.REMOTE_HOST, String.class).or(() -> remoteHost);
         String trackingId = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.TRACKING_ID, String.class).orElse(mail.getName())
             + (mail.getAttribute(PostinoAttributes.NOTIFICATION).isPresent() ? NOTIFICATION_SUFFIX : "");
         for (MailAddress recipient : mail.getRecipients()) {
             events.publish(new DeliveryEvent(type, now, trackingId, messageId, organisation, user,
                 Optional.ofNullable(mail.getRemoteAddr()), mail.getMaybeSender().asOptional().map(MailAddress::asString),
-                Optional.of(recipient.asString()), size, remoteHost, reply));
+                Optional.of(recipient.asString()), size, host, reply));
         }
     }
 

@@ -24,6 +24,14 @@ class ConfigurationCheckTest {
     }
 
     @Test
+    void namesTheFileAndLineOfABadEventSink() throws Exception {
+        Files.writeString(conf.resolve("eventsinks.xml"), "<eventSinks>\n<jsonLines name=\"a\" file=\"x\" types=\"sent\"/></eventSinks>");
+
+        assertThatThrownBy(() -> ConfigurationCheck.check(conf))
+            .hasMessageContaining("eventsinks.xml:2: sink 'a': unknown event type 'sent'");
+    }
+
+    @Test
     void namesTheFileAndKeyOfABadRateLimitSetting() throws Exception {
         Files.writeString(conf.resolve("ratelimits.properties"), "store=disk\n");
 

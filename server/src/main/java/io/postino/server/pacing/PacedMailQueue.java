@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import io.postino.events.DeliveryEvent;
 import io.postino.events.DeliveryEvents;
 import io.postino.organisations.PostinoAttributes;
+import io.postino.server.delivery.LastSmtpReply;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
@@ -148,13 +149,23 @@ final class PacedMailQueue implements MailQueue {
         } catch (MessagingException e) {
             messageId = Optional.empty();
         }
-        Optional<String> reply = Optional.of(Optional.ofNullable(mail.getErrorMessage()).filter(message -> !message.isBlank())
+        Optional<LastSmtpReply.Reply> remote = remoteReply(mail);
+        Optional<String> reply = Optional.of(remote.map(LastSmtpReply.Reply::text).filter(text -> !text.isBlank())
             .orElse("temporary failure") + "; next attempt in " + delay.toSeconds() + " s");
         for (MailAddress recipient : mail.getRecipients()) {
             events.publish(new DeliveryEvent(DeliveryEvent.Type.DEFERRED, now, trackingId, messageId,
                 AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.ORGANISATION, String.class),
                 AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.USER, String.class), Optional.ofNullable(mail.getRemoteAddr()),
-                mail.getMaybeSender().asOptional().map(MailAddress::asString), Optional.of(recipient.asString()), -1, Optional.empty(), reply));
+                mail.getMaybeSender().asOptional().map(MailAddress::asString), Optional.of(recipient.asString()), -1,
+                remote.map(LastSmtpReply.Reply::host), reply));
+        }
+    }
+
+    private static Optional<LastSmtpReply.Reply> remoteReply(Mail mail) {
+        try {
+            return LastSmtpReply.takeFor(mail.getMessage()).or(LastSmtpReply::take);
+        } catch (MessagingException e) {
+            return LastSmtpReply.take();
         }
     }
 

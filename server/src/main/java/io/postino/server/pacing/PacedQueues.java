@@ -12,7 +12,8 @@ import io.postino.events.DeliveryEvents;
 
 /**
  * The queue factory the mailet container and RemoteDelivery use: the same queues, except that the
- * outgoing one is paced per destination ({@link PacedMailQueue}). WebAdmin keeps the plain
+ * outgoing one is paced per destination ({@link PacedMailQueue}) and what is sent to the spool
+ * right after a delivery attempt carries the remote reply ({@link ReplyStampingQueue}). WebAdmin keeps the plain
  * queues, so browsing and flushing see every mail, waiting or not.
  */
 public final class PacedQueues implements MailQueueFactory<MailQueue> {
@@ -45,6 +46,12 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
     }
 
     private MailQueue decorate(MailQueueName name, MailQueue queue) {
-        return name.equals(paced) ? decorated.computeIfAbsent(queue, any -> new PacedMailQueue(queue, lanes, events)) : queue;
+        if (name.equals(paced)) {
+            return decorated.computeIfAbsent(queue, any -> new PacedMailQueue(queue, lanes, events));
+        }
+        if (name.equals(SPOOL)) {
+            return new ReplyStampingQueue(queue);
+        }
+        return queue;
     }
 }

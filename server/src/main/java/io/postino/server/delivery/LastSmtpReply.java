@@ -1,0 +1,44 @@
+package io.postino.server.delivery;
+
+import java.util.Collections;
+import java.util.Map;
+import java.util.Optional;
+import java.util.WeakHashMap;
+
+import javax.mail.Message;
+
+/**
+ * The remote server's reply to the last delivery attempt, kept for tracking since James 3.8.1
+ * does not keep it: per thread (RemoteDelivery hands the copy of a delivered mail to its
+ * {@code onSuccess} processor in the thread that delivered it) and per message (a mail that failed
+ * is put back in the queue from another thread).
+ */
+public final class LastSmtpReply {
+    /** The host that answered and its reply, e.g. {@code 250 2.0.0 queued as 123}. */
+    public record Reply(String host, String text) {
+    }
+
+    private static final ThreadLocal<Reply> LAST = new ThreadLocal<>();
+    /** Weak keys: a message that is gone takes its reply with it. */
+    private static final Map<Message, Reply> BY_MESSAGE = Collections.synchronizedMap(new WeakHashMap<>());
+
+    private LastSmtpReply() {
+    }
+
+    static void set(Message message, Reply reply) {
+        LAST.set(reply);
+        BY_MESSAGE.put(message, reply);
+    }
+
+    /** The reply to the last attempt to send this very message object, which is then forgotten. */
+    public static Optional<Reply> takeFor(Message message) {
+        return Optional.ofNullable(BY_MESSAGE.remove(message));
+    }
+
+    /** The reply recorded by this thread, if any, which is then forgotten. */
+    public static Optional<Reply> take() {
+        Reply reply = LAST.get();
+        LAST.remove();
+        return Optional.ofNullable(reply);
+    }
+}

@@ -6,16 +6,18 @@ import javax.mail.MessagingException;
 import javax.mail.Session;
 import javax.mail.URLName;
 
-import com.sun.mail.smtp.SMTPTransport;
-
 /**
- * JavaMail's SMTP transport that remembers, per thread, the host it delivered to and the server's
- * last reply ({@link LastSmtpReply}), success or failure, so that tracking can say what the
- * remote server answered. Installed in RemoteDelivery with the JavaMail property
- * {@code <mail.smtp.class>io.postino.server.delivery.ReplyRecordingSmtpTransport</mail.smtp.class>}.
+ * JavaMail's SMTP transport that remembers the host it delivered to and the server's last reply
+ * ({@link LastSmtpReply}), success or failure, so that tracking can say what the remote server
+ * answered. Installed in RemoteDelivery with the JavaMail property
+ * {@code <mail.smtp.class>io.postino.server.delivery.SMTPTransport</mail.smtp.class>} (registered
+ * in META-INF/javamail.providers).
+ *
+ * <p>Named like its parent on purpose: James' RemoteDelivery sends 8-bit mail unchanged only to a
+ * transport whose class name ends with {@code .SMTPTransport}, and converts it to 7-bit otherwise.</p>
  */
-public class ReplyRecordingSmtpTransport extends SMTPTransport {
-    public ReplyRecordingSmtpTransport(Session session, URLName urlName) {
+public class SMTPTransport extends com.sun.mail.smtp.SMTPTransport {
+    public SMTPTransport(Session session, URLName urlName) {
         super(session, urlName);
     }
 

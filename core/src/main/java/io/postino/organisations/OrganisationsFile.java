@@ -14,10 +14,7 @@ import java.util.Set;
 import javax.xml.validation.Schema;
 
 import org.xml.sax.Attributes;
-import org.xml.sax.Locator;
 import org.xml.sax.SAXException;
-import org.xml.sax.SAXParseException;
-import org.xml.sax.helpers.DefaultHandler;
 
 import io.postino.config.ConfigFileException;
 import io.postino.config.SchemaValidatedXml;
@@ -46,14 +43,13 @@ public final class OrganisationsFile {
     }
 
     /** Builds organisations from the (already schema-valid) document, checking cross-references. */
-    private static final class Builder extends DefaultHandler {
+    private static final class Builder extends SchemaValidatedXml.LineAwareHandler {
         private final Path file;
         private final List<Organisation> organisations = new ArrayList<>();
         private final Map<String, Integer> idLines = new HashMap<>();
         private final Map<String, String> domainOwners = new HashMap<>();
         private final Map<String, Integer> domainLines = new HashMap<>();
         private final List<ClaimedNetwork> networks = new ArrayList<>();
-        private Locator locator;
         private final StringBuilder text = new StringBuilder();
 
         private String id;
@@ -73,15 +69,6 @@ public final class OrganisationsFile {
 
         Builder(Path file) {
             this.file = file;
-        }
-
-        @Override
-        public void setDocumentLocator(Locator locator) {
-            this.locator = locator;
-        }
-
-        private int line() {
-            return locator == null ? 0 : locator.getLineNumber();
         }
 
         @Override
@@ -220,16 +207,6 @@ public final class OrganisationsFile {
 
         private static String domainOf(String address) {
             return address.substring(address.lastIndexOf('@') + 1);
-        }
-
-        @Override
-        public void error(SAXParseException e) throws SAXException {
-            throw e;
-        }
-
-        @Override
-        public void fatalError(SAXParseException e) throws SAXException {
-            throw e;
         }
 
         @Override

@@ -74,13 +74,7 @@ class OrganisationsIntegrationTest {
 
     @AfterAll
     void stop() throws Exception {
-        if (postino != null) {
-            postino.stop();
-        }
-        if (sink != null) {
-            sink.close();
-        }
-        TestFiles.deleteRecursively(temporary);
+        TestFiles.stopAll(postino, sink, temporary);
     }
 
     private static String token() {

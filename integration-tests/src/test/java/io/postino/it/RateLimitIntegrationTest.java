@@ -52,13 +52,7 @@ class RateLimitIntegrationTest {
 
     @AfterAll
     void stop() throws Exception {
-        if (postino != null) {
-            postino.stop();
-        }
-        if (sink != null) {
-            sink.close();
-        }
-        TestFiles.deleteRecursively(temporary);
+        TestFiles.stopAll(postino, sink, temporary);
     }
 
     private SmtpClient submission(String user) throws Exception {

@@ -49,13 +49,7 @@ class RelayIntegrationTest {
 
     @AfterAll
     void stop() throws Exception {
-        if (postino != null) {
-            postino.stop();
-        }
-        if (sink != null) {
-            sink.close();
-        }
-        TestFiles.deleteRecursively(temporary);
+        TestFiles.stopAll(postino, sink, temporary);
     }
 
     /** later-*: 451 on the first attempt, then accepted. gone-*: 550. Anything else: 250. */

@@ -25,4 +25,18 @@ final class TestFiles {
             paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
         }
     }
+
+    /** Stops what a test class started and deletes its files; any of them may be null. */
+    static void stopAll(PostinoProcess postino, SmtpSink sink, Path directory) throws Exception {
+        try {
+            if (postino != null) {
+                postino.stop();
+            }
+        } finally {
+            if (sink != null) {
+                sink.close();
+            }
+            deleteRecursively(directory);
+        }
+    }
 }

@@ -60,13 +60,7 @@ class TrackingIntegrationTest {
 
     @AfterAll
     void stop() throws Exception {
-        if (postino != null) {
-            postino.stop();
-        }
-        if (sink != null) {
-            sink.close();
-        }
-        TestFiles.deleteRecursively(temporary);
+        TestFiles.stopAll(postino, sink, temporary);
     }
 
     private static String token() {

@@ -1,19 +1,20 @@
 package io.postino.mailets;
 
-import java.time.Instant;
 import java.util.Optional;
 
 import javax.inject.Inject;
 import javax.mail.MessagingException;
 
-import org.apache.james.core.MailAddress;
 import org.apache.mailet.AttributeName;
 import org.apache.mailet.AttributeUtils;
 import org.apache.mailet.Mail;
 import org.apache.mailet.base.GenericMailet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import io.postino.events.DeliveryEvent;
 import io.postino.events.DeliveryEvents;
+import io.postino.events.TrackedMail;
 import io.postino.organisations.PostinoAttributes;
 
 /**
@@ -38,14 +39,9 @@ import io.postino.organisations.PostinoAttributes;
  * }</pre>
  */
 public class RecordEvent extends GenericMailet {
+    private static final Logger LOGGER = LoggerFactory.getLogger(RecordEvent.class);
     /** What RemoteDelivery's bouncer records as the remote reply (James' Bouncer.DELIVERY_ERROR). */
     static final AttributeName DELIVERY_ERROR = AttributeName.of("delivery-error");
-    /**
-     * A DSN carries the attributes of the mail it reports on, tracking id included: its own steps
-     * are tracked under that id plus this suffix, as a message of its own.
-     */
-    static final String NOTIFICATION_SUFFIX = "-notification";
-
     private final DeliveryEvents events;
     private DeliveryEvent.Type type;
     private Optional<String> remoteHost;
@@ -72,27 +68,24 @@ public class RecordEvent extends GenericMailet {
         remoteHost = Optional.ofNullable(getInitParameter("remoteHost")).map(String::trim).filter(host -> !host.isEmpty());
     }
 
+    /** Tracking must never stop mail: a step that cannot be recorded is logged and skipped. */
     @Override
-    public void service(Mail mail) throws MessagingException {
-        Instant now = Instant.now();
-        Optional<String> messageId = Optional.ofNullable(mail.getMessage().getMessageID());
-        Optional<String> organisation = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.ORGANISATION, String.class)
-            .or(() -> AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.RECIPIENT_ORGANISATION, String.class));
-        Optional<String> user = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.USER, String.class);
+    public void service(Mail mail) {
+        try {
+            record(mail);
+        } catch (RuntimeException e) {
+            LOGGER.warn("Could not record the {} step of mail {}", type.configName(), mail.getName(), e);
+        }
+    }
+
+    private void record(Mail mail) {
         Optional<String> reply = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.REMOTE_REPLY, String.class)
             .or(() -> AttributeUtils.getValueAndCastFromMail(mail, DELIVERY_ERROR, String.class))
             .or(() -> Optional.ofNullable(mail.getErrorMessage()))
             .map(String::trim)
             .filter(message -> !message.isEmpty());
-        long size = mail.getMessageSize();
         Optional<String> host = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.REMOTE_HOST, String.class).or(() -> remoteHost);
-        String trackingId = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.TRACKING_ID, String.class).orElse(mail.getName())
-            + (mail.getAttribute(PostinoAttributes.NOTIFICATION).isPresent() ? NOTIFICATION_SUFFIX : "");
-        for (MailAddress recipient : mail.getRecipients()) {
-            events.publish(new DeliveryEvent(type, now, trackingId, messageId, organisation, user,
-                Optional.ofNullable(mail.getRemoteAddr()), mail.getMaybeSender().asOptional().map(MailAddress::asString),
-                Optional.of(recipient.asString()), size, host, reply));
-        }
+        TrackedMail.events(type, mail, host, reply).forEach(events::publish);
     }
 
     @Override

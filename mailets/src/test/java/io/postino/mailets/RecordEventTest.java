@@ -70,7 +70,7 @@ class RecordEventTest {
 
         mailet("queued").service(mail);
 
-        assertThat(recorded.get(0).mailId()).isEqualTo("m1-notification");
+        assertThat(recorded.get(0).mailId()).isEqualTo("m1" + io.postino.events.TrackedMail.NOTIFICATION_SUFFIX);
     }
 
     @Test

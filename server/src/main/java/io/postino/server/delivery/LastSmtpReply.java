@@ -1,5 +1,7 @@
 package io.postino.server.delivery;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Collections;
 import java.util.Map;
 import java.util.Optional;
@@ -15,8 +17,11 @@ import javax.mail.Message;
  */
 public final class LastSmtpReply {
     /** The host that answered and its reply, e.g. {@code 250 2.0.0 queued as 123}. */
-    public record Reply(String host, String text) {
+    public record Reply(String host, String text, Instant at) {
     }
+
+    /** A thread's reply older than this belongs to an earlier mail: it is not used. */
+    private static final Duration FRESH = Duration.ofSeconds(5);
 
     private static final ThreadLocal<Reply> LAST = new ThreadLocal<>();
     /** Weak keys: a message that is gone takes its reply with it. */
@@ -30,15 +35,21 @@ public final class LastSmtpReply {
         BY_MESSAGE.put(message, reply);
     }
 
-    /** The reply to the last attempt to send this very message object, which is then forgotten. */
+    /** A new delivery attempt starts: what this thread remembered belongs to an earlier mail. */
+    static void forgetThread() {
+        LAST.remove();
+    }
+
+    /** The reply to the last attempt to send this very message object; both memories are cleared. */
     public static Optional<Reply> takeFor(Message message) {
+        LAST.remove();
         return Optional.ofNullable(BY_MESSAGE.remove(message));
     }
 
-    /** The reply recorded by this thread, if any, which is then forgotten. */
+    /** The reply this thread recorded in the last few seconds, if any, which is then forgotten. */
     public static Optional<Reply> take() {
         Reply reply = LAST.get();
         LAST.remove();
-        return Optional.ofNullable(reply);
+        return Optional.ofNullable(reply).filter(fresh -> fresh.at().plus(FRESH).isAfter(Instant.now()));
     }
 }

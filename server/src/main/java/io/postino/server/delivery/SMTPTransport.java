@@ -1,5 +1,7 @@
 package io.postino.server.delivery;
 
+import java.time.Instant;
+
 import javax.mail.Address;
 import javax.mail.Message;
 import javax.mail.MessagingException;
@@ -22,13 +24,19 @@ public class SMTPTransport extends com.sun.mail.smtp.SMTPTransport {
     }
 
     @Override
+    protected synchronized boolean protocolConnect(String host, int port, String user, String password) throws MessagingException {
+        LastSmtpReply.forgetThread();
+        return super.protocolConnect(host, port, user, password);
+    }
+
+    @Override
     public synchronized void sendMessage(Message message, Address[] addresses) throws MessagingException {
         try {
             super.sendMessage(message, addresses);
         } finally {
             String reply = getLastServerResponse();
             String host = getURLName() == null ? null : getURLName().getHost() + (getURLName().getPort() > 0 ? ":" + getURLName().getPort() : "");
-            LastSmtpReply.set(message, new LastSmtpReply.Reply(host, reply == null ? "" : reply.trim()));
+            LastSmtpReply.set(message, new LastSmtpReply.Reply(host, reply == null ? "" : reply.trim(), Instant.now()));
         }
     }
 }

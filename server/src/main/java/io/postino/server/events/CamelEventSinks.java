@@ -8,6 +8,7 @@ import java.nio.file.StandardCopyOption;
 import java.security.InvalidKeyException;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,11 +38,12 @@ import io.postino.events.DeliveryEvents;
 /**
  * Publishes delivery events to the sinks of conf/eventsinks.xml with Apache Camel.
  *
- * <p>Webhooks: each event a webhook wants is written as a JSON file under
- * {@code <data>/events/<sink>/pending}; a Camel route per webhook POSTs those files in order,
- * signed ({@code X-Postino-Signature: sha256=<hex HMAC-SHA256 of the body>}), deletes a file once
- * the receiver answered 2xx, and retries otherwise with exponential backoff; after the last
- * attempt the event goes to {@code <data>/events/<sink>/dead}. A receiver that is down delays
+ * <p>Webhooks: the events a webhook wants are written, as a JSON array of up to {@link #BATCH}
+ * events (what arrived together), to a file under {@code <data>/events/<sink>/pending}; a Camel
+ * route per webhook POSTs those files in order, signed ({@code X-Postino-Signature:
+ * sha256=<hex HMAC-SHA256 of the body>}), deletes a file once the receiver answered 2xx, and
+ * retries otherwise with exponential backoff; after the last attempt the batch goes to
+ * {@code <data>/events/<sink>/dead}. A receiver that is down delays
  * nothing but its own events, and pending events survive a restart because they are files.</p>
  *
  * <p>JSON lines: each event is appended to the sink's file as one line.</p>
@@ -51,6 +53,8 @@ import io.postino.events.DeliveryEvents;
  */
 public class CamelEventSinks implements DeliveryEvents, AutoCloseable {
     private static final Logger LOGGER = LoggerFactory.getLogger(CamelEventSinks.class);
+    /** At most this many events per POST and per file. */
+    static final int BATCH = 500;
 
     private final List<EventSink> sinks;
     private final Path spool;
@@ -86,6 +90,7 @@ public class CamelEventSinks implements DeliveryEvents, AutoCloseable {
                 }
             }
         });
+        camel.getShutdownStrategy().setTimeout(10);
         camel.start();
         this.producer = camel.createProducerTemplate();
         this.dispatcher = new Thread(this::dispatchLoop, "postino-event-sinks");
@@ -95,11 +100,15 @@ public class CamelEventSinks implements DeliveryEvents, AutoCloseable {
 
     private void webhookRoute(RouteBuilder routes, EventSink sink) {
         String url = sink.url().orElseThrow().toString();
-        String endpoint = url + (url.contains("?") ? "&" : "?") + "httpMethod=POST&throwExceptionOnFailure=true";
+        String endpoint = url + (url.contains("?") ? "&" : "?")
+            + "httpMethod=POST&throwExceptionOnFailure=true&connectTimeout=5000&connectionRequestTimeout=5000&responseTimeout=30000&soTimeout=30000";
+        String dead = "direct:dead-" + sink.name();
         byte[] secret = sink.secret().orElseThrow().getBytes(StandardCharsets.UTF_8);
-        routes.from("file:" + pendingDirectory(sink) + "?delete=true&sortBy=file:name&include=.*\\.json&readLock=none&delay=200&maxMessagesPerPoll=100")
+        // eagerMaxMessagesPerPoll=false: sort the whole directory, not the first 100 files found.
+        routes.from("file:" + pendingDirectory(sink) + "?delete=true&sortBy=file:name&include=.*\\.json&readLock=none&delay=200"
+                + "&maxMessagesPerPoll=100&eagerMaxMessagesPerPoll=false")
             .routeId("webhook-" + sink.name())
-            .errorHandler(routes.deadLetterChannel("file:" + deadDirectory(sink))
+            .errorHandler(routes.deadLetterChannel(dead)
                 .maximumRedeliveries(sink.maxAttempts() - 1)
                 .redeliveryDelay(sink.firstRetry().toMillis())
                 .useExponentialBackOff()
@@ -110,6 +119,16 @@ public class CamelEventSinks implements DeliveryEvents, AutoCloseable {
                 .useOriginalMessage())
             .process(exchange -> sign(exchange, secret))
             .to(endpoint);
+        // A batch whose retries were cut short by shutdown stays pending (rollback keeps the file);
+        // only one that used all its attempts becomes a dead letter.
+        routes.from(dead)
+            .routeId("dead-" + sink.name())
+            .process(exchange -> {
+                if (exchange.getContext().isStopping()) {
+                    exchange.setRollbackOnly(true);
+                }
+            })
+            .to("file:" + deadDirectory(sink));
     }
 
     private static void sign(Exchange exchange, byte[] secret) throws NoSuchAlgorithmException, InvalidKeyException {
@@ -120,7 +139,7 @@ public class CamelEventSinks implements DeliveryEvents, AutoCloseable {
         exchange.getMessage().removeHeaders("*");
         exchange.getMessage().setBody(body);
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
-        exchange.getMessage().setHeader("X-Postino-Event-Id", eventId);
+        exchange.getMessage().setHeader("X-Postino-Batch-Id", eventId);
         exchange.getMessage().setHeader("X-Postino-Signature", "sha256=" + HexFormat.of().formatHex(mac.doFinal(body)));
     }
 
@@ -132,37 +151,64 @@ public class CamelEventSinks implements DeliveryEvents, AutoCloseable {
     }
 
     private void dispatchLoop() {
+        List<DeliveryEvent> batch = new ArrayList<>(BATCH);
         while (running || !pending.isEmpty()) {
             try {
-                DeliveryEvent event = pending.poll(200, TimeUnit.MILLISECONDS);
-                if (event != null) {
-                    dispatch(event);
+                DeliveryEvent first = pending.poll(200, TimeUnit.MILLISECONDS);
+                if (first != null) {
+                    batch.add(first);
+                    pending.drainTo(batch, BATCH - 1);
+                    dispatch(batch);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             } catch (IOException | RuntimeException e) {
-                LOGGER.error("An event could not be handed to its sinks", e);
+                LOGGER.error("{} events could not be handed to their sinks", batch.size(), e);
+            } finally {
+                batch.clear();
             }
         }
     }
 
-    private void dispatch(DeliveryEvent event) throws IOException {
-        String id = event.at().toEpochMilli() + "-" + String.format("%012d", sequence.incrementAndGet());
-        String body = json(id, event);
+    /** One file (webhook) or one append (JSON lines) per sink for the whole batch. */
+    private void dispatch(List<DeliveryEvent> batch) throws IOException {
+        List<String> ids = new ArrayList<>(batch.size());
+        List<String> bodies = new ArrayList<>(batch.size());
+        for (DeliveryEvent event : batch) {
+            String id = event.at().toEpochMilli() + "-" + String.format("%012d", sequence.incrementAndGet());
+            ids.add(id);
+            bodies.add(json(id, event));
+        }
         for (EventSink sink : sinks) {
-            if (!sink.wants(event)) {
-                continue;
+            try {
+                handOver(sink, batch, ids, bodies);
+            } catch (IOException | RuntimeException e) {
+                LOGGER.error("Sink {} could not take {} events", sink.name(), batch.size(), e);
             }
-            if (sink.kind() == EventSink.Kind.WEBHOOK) {
-                Path temporary = pendingDirectory(sink).resolve(id + ".json.tmp");
-                Files.writeString(temporary, body, StandardCharsets.UTF_8);
-                Files.move(temporary, pendingDirectory(sink).resolve(id + ".json"), StandardCopyOption.ATOMIC_MOVE);
-            } else {
-                Path file = sink.file().orElseThrow().toAbsolutePath();
-                producer.sendBodyAndHeader("file:" + file.getParent() + "?fileExist=Append", body + "\n", Exchange.FILE_NAME,
-                    file.getFileName().toString());
+        }
+    }
+
+    private void handOver(EventSink sink, List<DeliveryEvent> batch, List<String> ids, List<String> bodies) throws IOException {
+        List<String> wanted = new ArrayList<>();
+        String firstId = null;
+        for (int i = 0; i < batch.size(); i++) {
+            if (sink.wants(batch.get(i))) {
+                wanted.add(bodies.get(i));
+                firstId = firstId == null ? ids.get(i) : firstId;
             }
+        }
+        if (wanted.isEmpty()) {
+            return;
+        }
+        if (sink.kind() == EventSink.Kind.WEBHOOK) {
+            Path temporary = pendingDirectory(sink).resolve(firstId + ".json.tmp");
+            Files.writeString(temporary, "[" + String.join(",", wanted) + "]", StandardCharsets.UTF_8);
+            Files.move(temporary, pendingDirectory(sink).resolve(firstId + ".json"), StandardCopyOption.ATOMIC_MOVE);
+        } else {
+            Path file = sink.file().orElseThrow().toAbsolutePath();
+            producer.sendBodyAndHeader("file:" + file.getParent() + "?fileExist=Append", String.join("\n", wanted) + "\n",
+                Exchange.FILE_NAME, file.getFileName().toString());
         }
     }
 

@@ -18,8 +18,6 @@ import javax.xml.validation.Schema;
 
 import org.apache.james.util.DurationParser;
 import org.xml.sax.Attributes;
-import org.xml.sax.Locator;
-import org.xml.sax.helpers.DefaultHandler;
 
 import io.postino.config.ConfigFileException;
 import io.postino.config.SchemaValidatedXml;
@@ -43,23 +41,13 @@ public final class EventSinksFile {
         return handler.sinks;
     }
 
-    private static final class Handler extends DefaultHandler {
+    private static final class Handler extends SchemaValidatedXml.LineAwareHandler {
         private final Function<String, Path> resolve;
         private final List<EventSink> sinks = new ArrayList<>();
         private final Map<String, Integer> names = new HashMap<>();
-        private Locator locator;
 
         Handler(Function<String, Path> resolve) {
             this.resolve = resolve;
-        }
-
-        @Override
-        public void setDocumentLocator(Locator locator) {
-            this.locator = locator;
-        }
-
-        private int line() {
-            return locator == null ? 0 : locator.getLineNumber();
         }
 
         @Override

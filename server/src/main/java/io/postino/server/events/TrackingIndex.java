@@ -1,5 +1,6 @@
 package io.postino.server.events;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +24,9 @@ import org.apache.lucene.document.LongPoint;
 import org.apache.lucene.document.NumericDocValuesField;
 import org.apache.lucene.document.StoredField;
 import org.apache.lucene.document.StringField;
+import org.apache.lucene.index.CorruptIndexException;
+import org.apache.lucene.index.IndexFormatTooNewException;
+import org.apache.lucene.index.IndexFormatTooOldException;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.Term;
@@ -57,6 +61,7 @@ public class TrackingIndex implements DeliveryEvents, AutoCloseable {
     private static final Duration COMMIT_INTERVAL = Duration.ofSeconds(1);
     private static final Duration PRUNE_INTERVAL = Duration.ofHours(1);
     private static final int BATCH = 1000;
+    private static final int PAGE = 1000;
 
     /** A search: every filter present must match one event of the message. */
     public record TrackingQuery(Optional<String> organisation, Optional<String> sender, Optional<String> recipient,
@@ -94,7 +99,8 @@ public class TrackingIndex implements DeliveryEvents, AutoCloseable {
         Files.createDirectories(directory);
         try {
             return newWriter(directory);
-        } catch (IOException | RuntimeException e) {
+        } catch (CorruptIndexException | IndexFormatTooOldException | IndexFormatTooNewException | EOFException e) {
+            // Only damage moves the index aside; a lock held, a permission or a full disk is an error to fix, not data to discard.
             Path aside = directory.resolveSibling(directory.getFileName() + ".unreadable-" + System.currentTimeMillis());
             LOGGER.error("The tracking index at {} cannot be opened ({}); it is moved to {} and a new one is started. Mail is not affected.",
                 directory, e.toString(), aside);
@@ -189,12 +195,21 @@ public class TrackingIndex implements DeliveryEvents, AutoCloseable {
             Sort newestFirst = new Sort(new SortField("at", SortField.Type.LONG, true));
             int wanted = query.offset() + query.limit();
             Map<String, Boolean> mailIds = new LinkedHashMap<>();
-            TopDocs hits = searcher.search(filter(query), Math.max(1, wanted * 20), newestFirst);
-            for (ScoreDoc hit : hits.scoreDocs) {
-                mailIds.putIfAbsent(searcher.storedFields().document(hit.doc).get("mailId"), true);
-                if (mailIds.size() >= wanted) {
+            Query filter = filter(query);
+            ScoreDoc after = null;
+            // Events, newest first, page by page, until enough distinct messages are found.
+            while (mailIds.size() < wanted) {
+                TopDocs hits = after == null ? searcher.search(filter, PAGE, newestFirst) : searcher.searchAfter(after, filter, PAGE, newestFirst);
+                for (ScoreDoc hit : hits.scoreDocs) {
+                    mailIds.putIfAbsent(searcher.storedFields().document(hit.doc).get("mailId"), true);
+                    if (mailIds.size() >= wanted) {
+                        break;
+                    }
+                }
+                if (hits.scoreDocs.length < PAGE) {
                     break;
                 }
+                after = hits.scoreDocs[hits.scoreDocs.length - 1];
             }
             List<TrackedMessage> messages = new ArrayList<>();
             List<String> ids = new ArrayList<>(mailIds.keySet());

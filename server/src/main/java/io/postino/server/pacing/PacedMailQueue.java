@@ -7,11 +7,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import javax.mail.MessagingException;
 
-import org.apache.james.core.MailAddress;
 import org.apache.james.lifecycle.api.LifecycleUtil;
 import org.apache.james.queue.api.MailQueue;
 import org.apache.james.queue.api.MailQueueName;
-import org.apache.mailet.AttributeUtils;
 import org.apache.mailet.Mail;
 import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
@@ -19,7 +17,7 @@ import org.slf4j.LoggerFactory;
 
 import io.postino.events.DeliveryEvent;
 import io.postino.events.DeliveryEvents;
-import io.postino.organisations.PostinoAttributes;
+import io.postino.events.TrackedMail;
 import io.postino.server.delivery.LastSmtpReply;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -141,31 +139,22 @@ final class PacedMailQueue implements MailQueue {
     @Override
     public void enQueue(Mail mail, Duration delay) throws MailQueueException {
         delegate.enQueue(mail, delay);
-        Instant now = Instant.now();
-        String trackingId = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.TRACKING_ID, String.class).orElse(mail.getName());
-        Optional<String> messageId;
         try {
-            messageId = Optional.ofNullable(mail.getMessage().getMessageID());
-        } catch (MessagingException e) {
-            messageId = Optional.empty();
-        }
-        Optional<LastSmtpReply.Reply> remote = remoteReply(mail);
-        Optional<String> reply = Optional.of(remote.map(LastSmtpReply.Reply::text).filter(text -> !text.isBlank())
-            .orElse("temporary failure") + "; next attempt in " + delay.toSeconds() + " s");
-        for (MailAddress recipient : mail.getRecipients()) {
-            events.publish(new DeliveryEvent(DeliveryEvent.Type.DEFERRED, now, trackingId, messageId,
-                AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.ORGANISATION, String.class),
-                AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.USER, String.class), Optional.ofNullable(mail.getRemoteAddr()),
-                mail.getMaybeSender().asOptional().map(MailAddress::asString), Optional.of(recipient.asString()), -1,
-                remote.map(LastSmtpReply.Reply::host), reply));
+            Optional<LastSmtpReply.Reply> remote = remoteReply(mail);
+            Optional<String> reply = Optional.of(remote.map(LastSmtpReply.Reply::text).filter(text -> !text.isBlank())
+                .orElse("temporary failure") + "; next attempt in " + delay.toSeconds() + " s");
+            TrackedMail.events(DeliveryEvent.Type.DEFERRED, mail, remote.map(LastSmtpReply.Reply::host), reply).forEach(events::publish);
+        } catch (RuntimeException e) {
+            LOGGER.warn("Could not record the deferral of mail {}", mail.getName(), e);
         }
     }
 
+    /** The reply to this very message only: a thread's last reply may be another mail's. */
     private static Optional<LastSmtpReply.Reply> remoteReply(Mail mail) {
         try {
-            return LastSmtpReply.takeFor(mail.getMessage()).or(LastSmtpReply::take);
+            return LastSmtpReply.takeFor(mail.getMessage());
         } catch (MessagingException e) {
-            return LastSmtpReply.take();
+            return Optional.empty();
         }
     }
 

@@ -50,7 +50,7 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
             return decorated.computeIfAbsent(queue, any -> new PacedMailQueue(queue, lanes, events));
         }
         if (name.equals(SPOOL)) {
-            return new ReplyStampingQueue(queue);
+            return new ReplyStampingQueue(queue, events);
         }
         return queue;
     }

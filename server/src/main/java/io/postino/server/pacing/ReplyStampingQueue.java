@@ -1,37 +1,70 @@
 package io.postino.server.pacing;
 
 import java.time.Duration;
+import java.util.Optional;
 
+import org.apache.james.lifecycle.api.LifecycleUtil;
 import org.apache.james.queue.api.MailQueue;
 import org.apache.james.queue.api.MailQueueName;
 import org.apache.mailet.Attribute;
 import org.apache.mailet.AttributeValue;
 import org.apache.mailet.Mail;
 import org.reactivestreams.Publisher;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import io.postino.events.DeliveryEvent;
+import io.postino.events.DeliveryEvents;
+import io.postino.events.TrackedMail;
 import io.postino.organisations.PostinoAttributes;
 import io.postino.server.delivery.LastSmtpReply;
+import reactor.core.publisher.Mono;
 
 /**
- * The spool as the mailet container sends to it: a mail sent from a RemoteDelivery thread right
- * after a delivery attempt (the copy for {@code onSuccess}, a bounce) is stamped with the remote
- * host and reply of that attempt ({@code postino.remoteHost}, {@code postino.remoteReply}), for
- * tracking. Everything else is the spool itself.
+ * The spool as the mailet container sends to it, with two things added for tracking:
+ * <ul>
+ *   <li>the copy RemoteDelivery makes of a delivered mail for its {@code onSuccess} processor
+ *   (state {@value #DELIVERED}) is recorded as {@code delivered}, with the remote host and reply,
+ *   and not spooled: it would only be dropped, and spooling it could fail after the delivery;</li>
+ *   <li>any other mail sent right after a delivery attempt (a bounce) carries the remote host and
+ *   reply ({@code postino.remoteHost}, {@code postino.remoteReply}); stale ones are removed.</li>
+ * </ul>
  */
 final class ReplyStampingQueue implements MailQueue {
-    private final MailQueue delegate;
+    /** RemoteDelivery's {@code onSuccess} processor in mailetcontainer.xml. */
+    static final String DELIVERED = "delivered";
+    private static final Logger LOGGER = LoggerFactory.getLogger(ReplyStampingQueue.class);
 
-    ReplyStampingQueue(MailQueue delegate) {
+    private final MailQueue delegate;
+    private final DeliveryEvents events;
+
+    ReplyStampingQueue(MailQueue delegate, DeliveryEvents events) {
         this.delegate = delegate;
+        this.events = events;
     }
 
-    private static void stamp(Mail mail) {
-        LastSmtpReply.take().ifPresent(reply -> {
-            if (reply.host() != null) {
-                mail.setAttribute(new Attribute(PostinoAttributes.REMOTE_HOST, AttributeValue.of(reply.host())));
+    /** @return true when the mail was a delivered copy, recorded and not to be spooled */
+    private boolean recordOrStamp(Mail mail) {
+        try {
+            Optional<LastSmtpReply.Reply> reply = LastSmtpReply.take();
+            if (DELIVERED.equals(mail.getState())) {
+                TrackedMail.events(DeliveryEvent.Type.DELIVERED, mail, reply.map(LastSmtpReply.Reply::host),
+                    reply.map(LastSmtpReply.Reply::text)).forEach(events::publish);
+                LifecycleUtil.dispose(mail);
+                return true;
             }
-            mail.setAttribute(new Attribute(PostinoAttributes.REMOTE_REPLY, AttributeValue.of(reply.text())));
-        });
+            mail.removeAttribute(PostinoAttributes.REMOTE_HOST);
+            mail.removeAttribute(PostinoAttributes.REMOTE_REPLY);
+            reply.ifPresent(fresh -> {
+                if (fresh.host() != null) {
+                    mail.setAttribute(new Attribute(PostinoAttributes.REMOTE_HOST, AttributeValue.of(fresh.host())));
+                }
+                mail.setAttribute(new Attribute(PostinoAttributes.REMOTE_REPLY, AttributeValue.of(fresh.text())));
+            });
+        } catch (RuntimeException e) {
+            LOGGER.warn("Could not record the remote reply for mail {}", mail.getName(), e);
+        }
+        return false;
     }
 
     @Override
@@ -41,20 +74,21 @@ final class ReplyStampingQueue implements MailQueue {
 
     @Override
     public void enQueue(Mail mail, Duration delay) throws MailQueueException {
-        stamp(mail);
-        delegate.enQueue(mail, delay);
+        if (!recordOrStamp(mail)) {
+            delegate.enQueue(mail, delay);
+        }
     }
 
     @Override
     public void enQueue(Mail mail) throws MailQueueException {
-        stamp(mail);
-        delegate.enQueue(mail);
+        if (!recordOrStamp(mail)) {
+            delegate.enQueue(mail);
+        }
     }
 
     @Override
     public Publisher<Void> enqueueReactive(Mail mail) {
-        stamp(mail);
-        return delegate.enqueueReactive(mail);
+        return recordOrStamp(mail) ? Mono.empty() : delegate.enqueueReactive(mail);
     }
 
     @Override

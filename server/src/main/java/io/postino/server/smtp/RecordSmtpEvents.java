@@ -22,6 +22,8 @@ import org.apache.james.smtpserver.JamesMessageHook;
 import org.apache.james.smtpserver.SMTPConstants;
 import org.apache.james.smtpserver.SendMailHandler;
 import org.apache.mailet.Mail;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import io.postino.events.DeliveryEvent;
 import io.postino.events.DeliveryEvents;
@@ -41,6 +43,7 @@ import io.postino.events.DeliveryEvents;
  * }</pre>
  */
 public class RecordSmtpEvents implements MailHook, RcptHook, HookResultHook {
+    private static final Logger LOGGER = LoggerFactory.getLogger(RecordSmtpEvents.class);
     private static final ProtocolSession.AttachmentKey<MaybeSender> ATTEMPTED_SENDER = ProtocolSession.AttachmentKey.of("postino.attemptedSender", MaybeSender.class);
     private static final ProtocolSession.AttachmentKey<MailAddress> ATTEMPTED_RECIPIENT = ProtocolSession.AttachmentKey.of("postino.attemptedRecipient", MailAddress.class);
 
@@ -65,11 +68,16 @@ public class RecordSmtpEvents implements MailHook, RcptHook, HookResultHook {
 
     @Override
     public HookResult onHookResult(SMTPSession session, HookResult result, long executionTime, Hook hook) {
-        HookReturnCode.Action action = result.getResult().getAction();
-        if (hook instanceof SendMailHandler && action == HookReturnCode.Action.OK) {
-            session.getAttachment(SMTPConstants.MAIL, ProtocolSession.State.Transaction).ifPresent(mail -> received(session, mail));
-        } else if (action == HookReturnCode.Action.DENY || action == HookReturnCode.Action.DENYSOFT) {
-            rejected(session, result, hook);
+        try {
+            HookReturnCode.Action action = result.getResult().getAction();
+            if (hook instanceof SendMailHandler && action == HookReturnCode.Action.OK) {
+                session.getAttachment(SMTPConstants.MAIL, ProtocolSession.State.Transaction).ifPresent(mail -> received(session, mail));
+            } else if (action == HookReturnCode.Action.DENY || action == HookReturnCode.Action.DENYSOFT) {
+                rejected(session, result, hook);
+            }
+        } catch (RuntimeException e) {
+            // Tracking must never change an SMTP answer.
+            LOGGER.warn("Could not record an SMTP event", e);
         }
         return result;
     }

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.InvalidKeyException;
+import java.time.Duration;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.ArrayList;
@@ -55,6 +56,8 @@ public class CamelEventSinks implements DeliveryEvents, AutoCloseable {
     private static final Logger LOGGER = LoggerFactory.getLogger(CamelEventSinks.class);
     /** At most this many events per POST and per file. */
     static final int BATCH = 500;
+    /** How long the first event of a batch waits for others. */
+    private static final Duration LINGER = Duration.ofMillis(200);
 
     private final List<EventSink> sinks;
     private final Path spool;
@@ -156,6 +159,10 @@ public class CamelEventSinks implements DeliveryEvents, AutoCloseable {
             try {
                 DeliveryEvent first = pending.poll(200, TimeUnit.MILLISECONDS);
                 if (first != null) {
+                    // Let what arrives in the next moment join the batch: one file and one POST for many events.
+                    if (running && pending.size() < BATCH - 1) {
+                        Thread.sleep(LINGER.toMillis());
+                    }
                     batch.add(first);
                     pending.drainTo(batch, BATCH - 1);
                     dispatch(batch);

@@ -92,9 +92,11 @@ public class RecordSmtpEvents implements MailHook, RcptHook, HookResultHook {
             messageId = Optional.empty();
             size = -1;
         }
-        Instant now = Instant.now();
+        // When the message was accepted (end of DATA), not now: the spooler may already have queued
+        // it by the time James tells us it is in the spool.
+        Instant accepted = mail.getLastUpdated() == null ? Instant.now() : mail.getLastUpdated().toInstant();
         for (MailAddress recipient : mail.getRecipients()) {
-            events.publish(new DeliveryEvent(DeliveryEvent.Type.RECEIVED, now, mail.getName(), messageId, organisation(session),
+            events.publish(new DeliveryEvent(DeliveryEvent.Type.RECEIVED, accepted, mail.getName(), messageId, organisation(session),
                 user(session), client(session), mail.getMaybeSender().asOptional().map(MailAddress::asString),
                 Optional.of(recipient.asString()), size, Optional.empty(), Optional.of("250 2.6.0 Message received")));
         }

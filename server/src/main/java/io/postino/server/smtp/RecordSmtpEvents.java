@@ -17,6 +17,7 @@ import org.apache.james.protocols.smtp.hook.HookResult;
 import org.apache.james.protocols.smtp.hook.HookResultHook;
 import org.apache.james.protocols.smtp.hook.HookReturnCode;
 import org.apache.james.protocols.smtp.hook.MailHook;
+import org.apache.james.protocols.smtp.hook.MessageHook;
 import org.apache.james.protocols.smtp.hook.RcptHook;
 import org.apache.james.smtpserver.JamesMessageHook;
 import org.apache.james.smtpserver.SMTPConstants;
@@ -31,7 +32,9 @@ import io.postino.events.DeliveryEvents;
 /**
  * Records what the SMTP listeners decide: {@code received} for each recipient of a message James
  * queued, {@code rejected} (or {@code rate-limited}, for EnforceRateLimits' answers) for every
- * MAIL FROM, RCPT TO or message refused by a hook, with the reply. Never changes an answer.
+ * MAIL FROM, RCPT TO or message refused by a hook (the message size check included), with the
+ * reply. Protocol errors (bad sequence, syntax) are not mail and are not recorded. Never changes
+ * an answer.
  *
  * <p>Place it first in the handler chain, so that it sees the address of every MAIL FROM and
  * RCPT TO before another hook refuses it.</p>
@@ -103,7 +106,7 @@ public class RecordSmtpEvents implements MailHook, RcptHook, HookResultHook {
     }
 
     private void rejected(SMTPSession session, HookResult result, Hook hook) {
-        if (!(hook instanceof MailHook || hook instanceof RcptHook || hook instanceof JamesMessageHook)) {
+        if (!(hook instanceof MailHook || hook instanceof RcptHook || hook instanceof JamesMessageHook || hook instanceof MessageHook)) {
             return;
         }
         DeliveryEvent.Type type = hook instanceof EnforceRateLimits ? DeliveryEvent.Type.RATE_LIMITED : DeliveryEvent.Type.REJECTED;
@@ -112,7 +115,7 @@ public class RecordSmtpEvents implements MailHook, RcptHook, HookResultHook {
         List<Optional<String>> recipients;
         if (hook instanceof RcptHook && !(hook instanceof MailHook && isMailStage(session))) {
             recipients = List.of(session.getAttachment(ATTEMPTED_RECIPIENT, ProtocolSession.State.Transaction).map(MailAddress::asString));
-        } else if (hook instanceof JamesMessageHook) {
+        } else if (hook instanceof JamesMessageHook || hook instanceof MessageHook) {
             recipients = session.getAttachment(SMTPSession.RCPT_LIST, ProtocolSession.State.Transaction)
                 .map(list -> list.stream().map(address -> Optional.of(address.asString())).toList())
                 .orElse(List.of(Optional.empty()));

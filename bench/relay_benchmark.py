@@ -107,42 +107,32 @@ LIMITS = """  <limits>
 """
 
 
-IDENTITY_CHECKS = ('<handler class="io.postino.server.smtp.EnforceSenderIdentity"/>',
-                   '<handler class="io.postino.server.smtp.EnforceVisibleSender"/>',
-                   '<handler class="io.postino.server.smtp.StampOrganisation"/>')
+def strip(installation, handlers, mailet_class):
+    """Removes SMTP handlers and every mailet of one class from a private installation's conf."""
+    path = os.path.join(installation, "conf/smtpserver.xml")
+    text = open(path).read()
+    for handler in handlers:
+        text = text.replace(f'<handler class="{handler}"/>', "")
+    open(path, "w").write(text)
+    path = os.path.join(installation, "conf/mailetcontainer.xml")
+    text = open(path).read()
+    opening = f'<mailet match="All" class="{mailet_class}">'
+    while opening in text:
+        start = text.index(opening)
+        end = text.index("</mailet>", start) + len("</mailet>")
+        text = text[:start] + text[end:]
+    open(path, "w").write(text)
 
 
 def without_identity_checks(installation):
     """Baseline for measuring what the organisation checks cost: the hooks and the mailet removed."""
-    path = os.path.join(installation, "conf/smtpserver.xml")
-    text = open(path).read()
-    for handler in IDENTITY_CHECKS:
-        text = text.replace(handler, "")
-    open(path, "w").write(text)
-    path = os.path.join(installation, "conf/mailetcontainer.xml")
-    text = open(path).read()
-    start = text.index('<mailet match="All" class="io.postino.mailets.RejectUnauthorisedSender">')
-    end = text.index("</mailet>", start) + len("</mailet>")
-    open(path, "w").write(text[:start] + text[end:])
-
-
-EVENT_HOOKS = ('<handler class="io.postino.server.smtp.RecordSmtpEvents"/>',)
+    strip(installation, ("io.postino.server.smtp.EnforceSenderIdentity", "io.postino.server.smtp.EnforceVisibleSender",
+                         "io.postino.server.smtp.StampOrganisation"), "io.postino.mailets.RejectUnauthorisedSender")
 
 
 def without_events(installation):
     """Baseline: no event is recorded (no tracking, no sink)."""
-    path = os.path.join(installation, "conf/smtpserver.xml")
-    text = open(path).read()
-    for handler in EVENT_HOOKS:
-        text = text.replace(handler, "")
-    open(path, "w").write(text)
-    path = os.path.join(installation, "conf/mailetcontainer.xml")
-    text = open(path).read()
-    while '<mailet match="All" class="io.postino.mailets.RecordEvent">' in text:
-        start = text.index('<mailet match="All" class="io.postino.mailets.RecordEvent">')
-        end = text.index("</mailet>", start) + len("</mailet>")
-        text = text[:start] + text[end:]
-    open(path, "w").write(text)
+    strip(installation, ("io.postino.server.smtp.RecordSmtpEvents",), "io.postino.mailets.RecordEvent")
 
 
 class Receiver:

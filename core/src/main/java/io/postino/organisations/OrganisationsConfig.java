@@ -10,8 +10,6 @@ import java.util.stream.Collectors;
 
 /** One loaded, validated version of organisations.xml: immutable, safe to share between threads. */
 public final class OrganisationsConfig {
-    public static final OrganisationsConfig EMPTY = new OrganisationsConfig(List.of());
-
     private final Map<String, Organisation> byId;
     private final Map<String, Organisation> byDomain;
     private final List<Limit> defaultLimits;

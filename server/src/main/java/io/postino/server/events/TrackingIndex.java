@@ -73,7 +73,6 @@ public class TrackingIndex implements DeliveryEvents, AutoCloseable {
     public record TrackedMessage(String mailId, List<DeliveryEvent> events) {
     }
 
-    private final Path directory;
     private final Duration retention;
     private final Clock clock;
     private final BlockingQueue<DeliveryEvent> pending;
@@ -84,7 +83,6 @@ public class TrackingIndex implements DeliveryEvents, AutoCloseable {
     private volatile boolean running = true;
 
     public TrackingIndex(Path directory, Duration retention, int queueCapacity, Clock clock) throws IOException {
-        this.directory = directory;
         this.retention = retention;
         this.clock = clock;
         this.pending = new ArrayBlockingQueue<>(queueCapacity);
@@ -275,10 +273,6 @@ public class TrackingIndex implements DeliveryEvents, AutoCloseable {
             Optional.ofNullable(document.get("sender")), Optional.ofNullable(document.get("recipient")),
             document.getField("size").numericValue().longValue(), Optional.ofNullable(document.get("remoteHost")),
             Optional.ofNullable(document.get("reply")));
-    }
-
-    public Path directory() {
-        return directory;
     }
 
     @Override

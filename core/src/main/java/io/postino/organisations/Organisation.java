@@ -4,6 +4,7 @@ import java.net.InetAddress;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -19,6 +20,9 @@ public final class Organisation {
     private final Map<String, Set<String>> allowedAddresses;
     private final List<Limit> limits;
     private final Map<String, List<Limit>> userLimits;
+    private final Optional<String> postmaster;
+    private final Optional<String> abuse;
+    private final List<RelayDomain> relayDomains;
 
     /** An organisation without limits of its own (the defaults apply). */
     public Organisation(String id, String name, Set<String> domains, List<Cidr> trustedNetworks,
@@ -41,6 +45,31 @@ public final class Organisation {
         this.allowedAddresses = Map.copyOf(allowedAddresses);
         this.limits = List.copyOf(limits);
         this.userLimits = Map.copyOf(userLimits);
+        this.postmaster = Optional.empty();
+        this.abuse = Optional.empty();
+        this.relayDomains = List.of();
+    }
+
+    private Organisation(Organisation base, Optional<String> postmaster, Optional<String> abuse, List<RelayDomain> relayDomains) {
+        this.id = base.id;
+        this.name = base.name;
+        this.domains = base.domains;
+        this.trustedNetworks = base.trustedNetworks;
+        this.identityPolicy = base.identityPolicy;
+        this.allowedAddresses = base.allowedAddresses;
+        this.limits = base.limits;
+        this.userLimits = base.userLimits;
+        this.postmaster = postmaster;
+        this.abuse = abuse;
+        this.relayDomains = List.copyOf(relayDomains);
+    }
+
+    /**
+     * This organisation with what it receives: where {@code postmaster@} and {@code abuse@} of its
+     * domains go, and its relay domains.
+     */
+    public Organisation withInbound(Optional<String> postmaster, Optional<String> abuse, List<RelayDomain> relayDomains) {
+        return new Organisation(this, postmaster, abuse, relayDomains);
     }
 
     public String id() {
@@ -76,6 +105,21 @@ public final class Organisation {
     /** Login (lower case) to the limits declared for that user alone. */
     public Map<String, List<Limit>> userLimits() {
         return userLimits;
+    }
+
+    /** Where mail for {@code postmaster@} its domains goes; empty: to the server's postmaster. */
+    public Optional<String> postmaster() {
+        return postmaster;
+    }
+
+    /** Where mail for {@code abuse@} its domains goes; empty: to the server's postmaster. */
+    public Optional<String> abuse() {
+        return abuse;
+    }
+
+    /** Inbound domains whose mailboxes live on the organisation's own server. */
+    public List<RelayDomain> relayDomains() {
+        return relayDomains;
     }
 
     public boolean ownsDomain(String domain) {

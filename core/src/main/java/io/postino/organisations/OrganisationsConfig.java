@@ -12,6 +12,7 @@ import java.util.stream.Collectors;
 public final class OrganisationsConfig {
     private final Map<String, Organisation> byId;
     private final Map<String, Organisation> byDomain;
+    private final Map<String, Map.Entry<Organisation, RelayDomain>> relayDomains;
     private final List<Limit> defaultLimits;
     private final Map<String, Pacing> destinations;
 
@@ -28,12 +29,15 @@ public final class OrganisationsConfig {
         this.destinations = pacing;
         Map<String, Organisation> ids = new LinkedHashMap<>();
         Map<String, Organisation> domains = new LinkedHashMap<>();
+        Map<String, Map.Entry<Organisation, RelayDomain>> relays = new LinkedHashMap<>();
         for (Organisation organisation : organisations) {
             ids.put(organisation.id(), organisation);
             organisation.domains().forEach(domain -> domains.put(domain, organisation));
+            organisation.relayDomains().forEach(relay -> relays.put(relay.domain(), Map.entry(organisation, relay)));
         }
         this.byId = ids;
         this.byDomain = domains;
+        this.relayDomains = relays;
     }
 
     /** The defaults of every user, organisation and client ({@code <limits>} at the top of the file). */
@@ -97,6 +101,19 @@ public final class OrganisationsConfig {
 
     public Optional<Organisation> owningDomain(String domain) {
         return Optional.ofNullable(byDomain.get(domain.toLowerCase(Locale.ROOT)));
+    }
+
+    /** The relay domain of that name and the organisation it belongs to. */
+    public Optional<Map.Entry<Organisation, RelayDomain>> relayDomain(String domain) {
+        return Optional.ofNullable(relayDomains.get(domain.toLowerCase(Locale.ROOT)));
+    }
+
+    /**
+     * The organisation that answers for a domain: the one sending as it or receiving for it
+     * (relay domain).
+     */
+    public Optional<Organisation> answeringFor(String domain) {
+        return owningDomain(domain).or(() -> relayDomain(domain).map(Map.Entry::getKey));
     }
 
     /** The organisation of a user is the one that owns the domain of its login. */

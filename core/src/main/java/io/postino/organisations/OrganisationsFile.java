@@ -8,6 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 
@@ -63,6 +64,13 @@ public final class OrganisationsFile {
         private final List<Limit> defaultLimits = new ArrayList<>();
         private final List<Pacing> destinations = new ArrayList<>();
         private final Map<String, Integer> destinationLines = new HashMap<>();
+        private final Map<String, String> relayOwners = new HashMap<>();
+        private final Map<String, Integer> relayLines = new HashMap<>();
+        private Optional<String> postmaster;
+        private Optional<String> abuse;
+        private List<RelayDomain> relayDomains;
+        private int postmasterLine;
+        private int abuseLine;
         private LimitsSection limitsSection;
         private List<Limit> organisationLimits;
         private Map<String, List<Limit>> userLimits;
@@ -99,6 +107,18 @@ public final class OrganisationsFile {
                     allowedLines = new HashMap<>();
                     organisationLimits = List.of();
                     userLimits = Map.of();
+                    postmaster = Optional.empty();
+                    abuse = Optional.empty();
+                    relayDomains = new ArrayList<>();
+                    break;
+                case "relayDomain":
+                    relayDomain(attributes);
+                    break;
+                case "postmaster":
+                    postmasterLine = line();
+                    break;
+                case "abuse":
+                    abuseLine = line();
                     break;
                 case "identity":
                     String value = attributes.getValue("policy");
@@ -140,6 +160,37 @@ public final class OrganisationsFile {
             destinations.add(new Pacing(domain, connections, perMinute));
         }
 
+        private void relayDomain(Attributes attributes) throws ProblemAtLine {
+            String domain = attributes.getValue("name").trim().toLowerCase(Locale.ROOT);
+            String owner = domainOwners.get(domain);
+            if (owner != null && !owner.equals(id)) {
+                throw new ProblemAtLine(line(), "relay domain '" + domain + "' belongs to organisation '" + owner
+                    + "' (line " + domainLines.get(domain) + "): a domain belongs to at most one organisation");
+            }
+            String relayOwner = relayOwners.putIfAbsent(domain, id);
+            if (relayOwner != null) {
+                throw new ProblemAtLine(line(), "relay domain '" + domain + "' is already declared by organisation '" + relayOwner
+                    + "' on line " + relayLines.get(domain));
+            }
+            relayLines.put(domain, line());
+            String port = attributes.getValue("port");
+            relayDomains.add(new RelayDomain(domain, attributes.getValue("host").trim(), port == null ? 25 : Integer.parseInt(port.trim())));
+        }
+
+        private void checkRoleAddress(String role, Optional<String> address, int roleLine) throws ProblemAtLine {
+            if (address.isEmpty()) {
+                return;
+            }
+            String target = address.get();
+            String local = target.substring(0, target.lastIndexOf('@'));
+            String domain = domainOf(target);
+            boolean ours = domains.contains(domain) || relayDomains.stream().anyMatch(relay -> relay.domain().equals(domain));
+            if (ours && (local.equals("postmaster") || local.equals("abuse"))) {
+                throw new ProblemAtLine(roleLine, role + " '" + target + "' is itself an address Postino answers for"
+                    + " (postmaster@ and abuse@ of organisation '" + id + "'): the mail would loop; give a mailbox");
+            }
+        }
+
         private static OptionalInt optionalInt(String value) {
             return value == null ? OptionalInt.empty() : OptionalInt.of(Integer.parseInt(value.trim()));
         }
@@ -167,8 +218,19 @@ public final class OrganisationsFile {
                         throw new ProblemAtLine(line(), "domain '" + domain + "' already belongs to organisation '" + owner
                             + "' (line " + domainLines.get(domain) + "): a domain belongs to at most one organisation");
                     }
+                    String relayOwner = relayOwners.get(domain);
+                    if (relayOwner != null && !relayOwner.equals(id)) {
+                        throw new ProblemAtLine(line(), "domain '" + domain + "' is a relay domain of organisation '" + relayOwner
+                            + "' (line " + relayLines.get(domain) + "): a domain belongs to at most one organisation");
+                    }
                     domainLines.put(domain, line());
                     domains.add(domain);
+                    break;
+                case "postmaster":
+                    postmaster = Optional.of(value.toLowerCase(Locale.ROOT));
+                    break;
+                case "abuse":
+                    abuse = Optional.of(value.toLowerCase(Locale.ROOT));
                     break;
                 case "trustedNetwork":
                     Cidr network;
@@ -196,7 +258,10 @@ public final class OrganisationsFile {
                     allowed.get(login).add(address);
                     break;
                 case "organisation":
-                    organisations.add(new Organisation(id, name, domains, trustedNetworks, policy, allowed, organisationLimits, userLimits));
+                    checkRoleAddress("postmaster", postmaster, postmasterLine);
+                    checkRoleAddress("abuse", abuse, abuseLine);
+                    organisations.add(new Organisation(id, name, domains, trustedNetworks, policy, allowed, organisationLimits, userLimits)
+                        .withInbound(postmaster, abuse, relayDomains));
                     id = null;
                     break;
                 default:

@@ -22,6 +22,11 @@ public final class PostinoAttributes {
     public static final AttributeName REMOTE_HOST = AttributeName.of("postino.remoteHost");
     /** That host's last reply, e.g. {@code 250 2.0.0 queued} (a String). */
     public static final AttributeName REMOTE_REPLY = AttributeName.of("postino.remoteReply");
+    /**
+     * The recipients the remote server refused at RCPT TO in the last delivery attempt, each with
+     * its reply, e.g. {@code 550 5.1.1 no such user} (a map of address to String).
+     */
+    public static final AttributeName FAILED_RECIPIENTS = AttributeName.of("postino.failedRecipients");
     /** Marks a notification Postino generates itself (the bounces processor sets it before DSNBounce). */
     public static final AttributeName NOTIFICATION = AttributeName.of("postino.notification");
 

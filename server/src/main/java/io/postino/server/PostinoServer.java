@@ -25,6 +25,7 @@ import io.postino.server.modules.OperationsModule;
 import io.postino.server.modules.OrganisationsModule;
 import io.postino.server.modules.EventsModule;
 import io.postino.server.modules.RateLimitModule;
+import io.postino.server.modules.RecipientsModule;
 import io.postino.server.pacing.DestinationPacingModule;
 
 /**
@@ -50,7 +51,8 @@ public final class PostinoServer {
         new OperationsModule(),
         new OrganisationsModule(),
         new RateLimitModule(),
-        new EventsModule());
+        new EventsModule(),
+        new RecipientsModule());
 
     private static final Module EMBEDDED_BACKENDS = Modules.combine(
         new JpaDataModule(),
@@ -66,6 +68,8 @@ public final class PostinoServer {
                 // Creates the TLS keystore named in smtpserver.xml when it does not exist yet.
                 new RunArgumentsModule(new String[]{"--generate-keystore"}),
                 // RemoteDelivery's outgoing queue, paced per destination domain.
-                new DestinationPacingModule());
+                new DestinationPacingModule(),
+                // Mail for relay domains is delivered to the organisation's own server.
+                RecipientsModule.DELIVERY_ROUTING);
     }
 }

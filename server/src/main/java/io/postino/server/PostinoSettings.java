@@ -24,6 +24,7 @@ public final class PostinoSettings {
         BIND("POSTINO_BIND", "postino.bind", "0.0.0.0", "address the SMTP listeners bind to"),
         DATA_DIR("POSTINO_DATA_DIR", "postino.data.dir", "<installation>/var", "directory holding the queue, database, TLS keystore and repositories"),
         SMARTHOST("POSTINO_SMARTHOST", "postino.smarthost", "", "host:port to deliver all mail to instead of MX lookups (empty: MX)"),
+        DNS_SERVERS("POSTINO_DNS_SERVERS", "postino.dns.servers", "", "DNS servers for recipient checks, host or host:port, comma-separated (empty: /etc/resolv.conf)"),
         HOSTNAME("POSTINO_HOSTNAME", "postino.hostname", "<this machine's host name>", "name in the SMTP greeting, HELO to other servers and Message-IDs");
 
         final String environment;

@@ -16,8 +16,14 @@ import javax.mail.Message;
  * is put back in the queue from another thread).
  */
 public final class LastSmtpReply {
-    /** The host that answered and its reply, e.g. {@code 250 2.0.0 queued as 123}. */
-    public record Reply(String host, String text, Instant at) {
+    /**
+     * The host that answered and its reply, e.g. {@code 250 2.0.0 queued as 123}, and the
+     * recipients it refused at RCPT TO with their replies.
+     */
+    public record Reply(String host, String text, Instant at, Map<String, String> failedRecipients) {
+        public Reply(String host, String text, Instant at) {
+            this(host, text, at, Map.of());
+        }
     }
 
     /** A thread's reply older than this belongs to an earlier mail: it is not used. */

@@ -1,17 +1,22 @@
 package io.postino.server.delivery;
 
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import javax.mail.Address;
 import javax.mail.Message;
 import javax.mail.MessagingException;
+import javax.mail.SendFailedException;
 import javax.mail.Session;
 import javax.mail.URLName;
 
+import com.sun.mail.smtp.SMTPAddressFailedException;
+
 /**
- * JavaMail's SMTP transport that remembers the host it delivered to and the server's last reply
- * ({@link LastSmtpReply}), success or failure, so that tracking can say what the remote server
- * answered. Installed in RemoteDelivery with the JavaMail property
+ * JavaMail's SMTP transport that remembers the host it delivered to, the server's last reply
+ * and the recipients it refused ({@link LastSmtpReply}), success or failure, so that tracking can
+ * say what the remote server answered and suppression lists learn which addresses bounced. Installed in RemoteDelivery with the JavaMail property
  * {@code <mail.smtp.class>io.postino.server.delivery.SMTPTransport</mail.smtp.class>} (registered
  * in META-INF/javamail.providers).
  *
@@ -31,12 +36,29 @@ public class SMTPTransport extends com.sun.mail.smtp.SMTPTransport {
 
     @Override
     public synchronized void sendMessage(Message message, Address[] addresses) throws MessagingException {
+        Map<String, String> refused = new LinkedHashMap<>();
         try {
             super.sendMessage(message, addresses);
+        } catch (SendFailedException e) {
+            refusedRecipients(e, refused);
+            throw e;
         } finally {
             String reply = getLastServerResponse();
             String host = getURLName() == null ? null : getURLName().getHost() + (getURLName().getPort() > 0 ? ":" + getURLName().getPort() : "");
-            LastSmtpReply.set(message, new LastSmtpReply.Reply(host, reply == null ? "" : reply.trim(), Instant.now()));
+            LastSmtpReply.set(message, new LastSmtpReply.Reply(host, reply == null ? "" : reply.trim(), Instant.now(), Map.copyOf(refused)));
+        }
+    }
+
+    /** JavaMail chains one SMTPAddressFailedException per recipient refused at RCPT TO. */
+    private static void refusedRecipients(MessagingException failure, Map<String, String> refused) {
+        Exception next = failure;
+        for (int depth = 0; next instanceof MessagingException && depth < 10_000; depth++) {
+            if (next instanceof SMTPAddressFailedException) {
+                SMTPAddressFailedException address = (SMTPAddressFailedException) next;
+                refused.put(address.getAddress().getAddress(), address.getMessage() == null ? String.valueOf(address.getReturnCode())
+                    : address.getMessage().trim());
+            }
+            next = ((MessagingException) next).getNextException();
         }
     }
 }

@@ -116,6 +116,11 @@ public class OrganisationRoutes implements Routes {
         identity.put("allowedAddresses", organisation.allowedAddresses().entrySet().stream()
             .collect(Collectors.toMap(Map.Entry::getKey, entry -> new TreeSet<>(entry.getValue()), (a, b) -> a, java.util.TreeMap::new)));
         body.put("identity", identity);
+        body.put("postmaster", organisation.postmaster().orElse(null));
+        body.put("abuse", organisation.abuse().orElse(null));
+        body.put("relayDomains", organisation.relayDomains().stream()
+            .map(relay -> Map.of("domain", relay.domain(), "host", relay.host(), "port", relay.port()))
+            .collect(Collectors.toList()));
         body.put("users", usersOf(organisation).size());
         return body;
     }

@@ -1,6 +1,8 @@
 package io.postino.server.pacing;
 
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 
 import org.apache.james.lifecycle.api.LifecycleUtil;
@@ -27,7 +29,8 @@ import reactor.core.publisher.Mono;
  *   (state {@value #DELIVERED}) is recorded as {@code delivered}, with the remote host and reply,
  *   and not spooled: it would only be dropped, and spooling it could fail after the delivery;</li>
  *   <li>any other mail sent right after a delivery attempt (a bounce) carries the remote host and
- *   reply ({@code postino.remoteHost}, {@code postino.remoteReply}); stale ones are removed.</li>
+ *   reply ({@code postino.remoteHost}, {@code postino.remoteReply}) and the recipients refused at
+ *   RCPT TO ({@code postino.failedRecipients}); stale ones are removed.</li>
  * </ul>
  */
 final class ReplyStampingQueue implements MailQueue {
@@ -55,7 +58,13 @@ final class ReplyStampingQueue implements MailQueue {
             }
             mail.removeAttribute(PostinoAttributes.REMOTE_HOST);
             mail.removeAttribute(PostinoAttributes.REMOTE_REPLY);
+            mail.removeAttribute(PostinoAttributes.FAILED_RECIPIENTS);
             reply.ifPresent(fresh -> {
+                if (!fresh.failedRecipients().isEmpty()) {
+                    Map<String, AttributeValue<?>> failed = new LinkedHashMap<>();
+                    fresh.failedRecipients().forEach((address, text) -> failed.put(address, AttributeValue.of(text)));
+                    mail.setAttribute(new Attribute(PostinoAttributes.FAILED_RECIPIENTS, AttributeValue.of(failed)));
+                }
                 if (fresh.host() != null) {
                     mail.setAttribute(new Attribute(PostinoAttributes.REMOTE_HOST, AttributeValue.of(fresh.host())));
                 }

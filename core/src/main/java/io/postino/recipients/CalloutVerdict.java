@@ -1,0 +1,23 @@
+package io.postino.recipients;
+
+/**
+ * What an organisation's internal server answered when asked whether it accepts a recipient.
+ *
+ * @param outcome accepted, refused (5xx) or unknown (unreachable, 4xx, timeout)
+ * @param reply the server's reply to RCPT, or what went wrong
+ */
+public record CalloutVerdict(Outcome outcome, String reply) {
+    public enum Outcome { ACCEPTED, REFUSED, UNKNOWN }
+
+    public static CalloutVerdict accepted(String reply) {
+        return new CalloutVerdict(Outcome.ACCEPTED, reply);
+    }
+
+    public static CalloutVerdict refused(String reply) {
+        return new CalloutVerdict(Outcome.REFUSED, reply);
+    }
+
+    public static CalloutVerdict unknown(String reason) {
+        return new CalloutVerdict(Outcome.UNKNOWN, reason);
+    }
+}

@@ -1,0 +1,188 @@
+package io.postino.server.recipients;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.ExtendedResolver;
+import org.xbill.DNS.MXRecord;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Resolver;
+import org.xbill.DNS.SOARecord;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.TextParseException;
+import org.xbill.DNS.Type;
+
+import com.github.benmanes.caffeine.cache.AsyncCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+
+import io.postino.recipients.DomainVerdict;
+import io.postino.recipients.RecipientDomains;
+
+/**
+ * Can a domain receive mail? Asks DNS for its MX records, and for A/AAAA when it has none (the
+ * implicit MX of RFC 5321 §5.1); a lone MX of "." is a null MX (RFC 7505). Uses dnsjava directly,
+ * the library James' DNS service is built on, because that service cannot tell a domain that does
+ * not exist from one without records, nor report a null MX.
+ *
+ * <p>Answers are cached for their DNS TTL (that of the SOA for negative answers) bounded by
+ * {@code dns.minTtl}/{@code dns.maxTtl}; failures are not cached. Concurrent checks of one domain
+ * share one lookup.</p>
+ */
+public final class DnsRecipientDomains implements RecipientDomains {
+    private static final Logger LOGGER = LoggerFactory.getLogger(DnsRecipientDomains.class);
+
+    private record Answer(DomainVerdict verdict, Duration ttl) {
+    }
+
+    private final Resolver resolver;
+    private final Duration timeout;
+    private final Duration minTtl;
+    private final Duration maxTtl;
+    private final AsyncCache<String, Answer> cache;
+
+    public DnsRecipientDomains(RecipientSettings settings) {
+        this.timeout = settings.dnsTimeout();
+        this.minTtl = settings.dnsMinTtl();
+        this.maxTtl = settings.dnsMaxTtl();
+        this.resolver = resolver(settings);
+        this.cache = Caffeine.newBuilder()
+            .maximumSize(100_000)
+            .expireAfter(new Expiry<String, Answer>() {
+                @Override
+                public long expireAfterCreate(String domain, Answer answer, long now) {
+                    return answer.ttl().toNanos();
+                }
+
+                @Override
+                public long expireAfterUpdate(String domain, Answer answer, long now, long current) {
+                    return answer.ttl().toNanos();
+                }
+
+                @Override
+                public long expireAfterRead(String domain, Answer answer, long now, long current) {
+                    return current;
+                }
+            })
+            .buildAsync();
+    }
+
+    private static Resolver resolver(RecipientSettings settings) {
+        ExtendedResolver resolver;
+        if (settings.dnsServers().isEmpty()) {
+            resolver = new ExtendedResolver();
+        } else {
+            resolver = new ExtendedResolver(settings.dnsServers().stream()
+                .map(server -> new SimpleResolver(new java.net.InetSocketAddress(server.getHostString(), server.getPort())))
+                .collect(Collectors.toList()));
+        }
+        resolver.setTimeout(settings.dnsTimeout());
+        resolver.setRetries(1);
+        return resolver;
+    }
+
+    @Override
+    public DomainVerdict check(String domain) {
+        String key = domain.toLowerCase(java.util.Locale.ROOT);
+        if (key.startsWith("[")) {
+            return DomainVerdict.DELIVERABLE; // an address literal: nothing to look up
+        }
+        CompletableFuture<Answer> answer = cache.get(key, (name, executor) -> lookUp(name));
+        try {
+            return answer.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS).verdict();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return DomainVerdict.TEMPORARY_FAILURE;
+        } catch (ExecutionException | TimeoutException e) {
+            return DomainVerdict.TEMPORARY_FAILURE;
+        }
+    }
+
+    private CompletableFuture<Answer> lookUp(String domain) {
+        Name name;
+        try {
+            name = Name.fromString(domain, Name.root);
+        } catch (TextParseException e) {
+            return CompletableFuture.completedFuture(new Answer(DomainVerdict.NO_SUCH_DOMAIN, minTtl));
+        }
+        return query(name, Type.MX).thenCompose(mx -> {
+            if (mx.getRcode() == Rcode.NXDOMAIN) {
+                return done(DomainVerdict.NO_SUCH_DOMAIN, negativeTtl(mx));
+            }
+            if (mx.getRcode() != Rcode.NOERROR) {
+                return failed(domain, "MX lookup answered " + Rcode.string(mx.getRcode()));
+            }
+            List<MXRecord> exchanges = records(mx, Type.MX).stream().map(MXRecord.class::cast).collect(Collectors.toList());
+            if (!exchanges.isEmpty()) {
+                boolean onlyNull = exchanges.stream().allMatch(exchange -> exchange.getTarget().equals(Name.root));
+                return done(onlyNull ? DomainVerdict.NULL_MX : DomainVerdict.DELIVERABLE, smallestTtl(exchanges));
+            }
+            return addresses(name, Type.A).thenCompose(a -> a.isPresent() ? done(DomainVerdict.DELIVERABLE, a.get())
+                : addresses(name, Type.AAAA).thenCompose(aaaa -> aaaa.isPresent() ? done(DomainVerdict.DELIVERABLE, aaaa.get())
+                    : done(DomainVerdict.NO_MAIL_SERVER, negativeTtl(mx))));
+        }).exceptionally(error -> {
+            LOGGER.info("DNS lookup of {} failed: {}", domain, error.getMessage());
+            return new Answer(DomainVerdict.TEMPORARY_FAILURE, Duration.ZERO);
+        });
+    }
+
+    /** The TTL of the records of this type, or empty when there are none. */
+    private CompletableFuture<Optional<Duration>> addresses(Name name, int type) {
+        return query(name, type).thenApply(response -> {
+            if (response.getRcode() != Rcode.NOERROR) {
+                throw new IllegalStateException(Type.string(type) + " lookup answered " + Rcode.string(response.getRcode()));
+            }
+            List<Record> records = records(response, type);
+            return records.isEmpty() ? Optional.empty() : Optional.of(smallestTtl(records));
+        });
+    }
+
+    private CompletableFuture<Message> query(Name name, int type) {
+        Message query = Message.newQuery(Record.newRecord(name, type, DClass.IN));
+        return resolver.sendAsync(query).toCompletableFuture().orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private static List<Record> records(Message response, int type) {
+        return response.getSection(Section.ANSWER).stream().filter(record -> record.getType() == type).collect(Collectors.toList());
+    }
+
+    private Duration smallestTtl(List<? extends Record> records) {
+        return bounded(Duration.ofSeconds(records.stream().mapToLong(Record::getTTL).min().orElse(0)));
+    }
+
+    /** RFC 2308: a negative answer lives for the smaller of the SOA's TTL and its minimum field. */
+    private Duration negativeTtl(Message response) {
+        return response.getSection(Section.AUTHORITY).stream()
+            .filter(SOARecord.class::isInstance)
+            .map(SOARecord.class::cast)
+            .findFirst()
+            .map(soa -> bounded(Duration.ofSeconds(Math.min(soa.getTTL(), soa.getMinimum()))))
+            .orElse(minTtl);
+    }
+
+    private Duration bounded(Duration ttl) {
+        return ttl.compareTo(minTtl) < 0 ? minTtl : ttl.compareTo(maxTtl) > 0 ? maxTtl : ttl;
+    }
+
+    private static CompletableFuture<Answer> done(DomainVerdict verdict, Duration ttl) {
+        return CompletableFuture.completedFuture(new Answer(verdict, ttl));
+    }
+
+    private static CompletableFuture<Answer> failed(String domain, String why) {
+        LOGGER.info("DNS lookup of {} failed: {}", domain, why);
+        return CompletableFuture.completedFuture(new Answer(DomainVerdict.TEMPORARY_FAILURE, Duration.ZERO));
+    }
+}

@@ -1,0 +1,173 @@
+package io.postino.server.recipients;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import javax.sql.DataSource;
+
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.LoadingCache;
+
+import io.postino.recipients.Suppression;
+import io.postino.recipients.SuppressionList;
+
+/**
+ * Suppression lists in the database Postino already uses for domains and users (the embedded H2
+ * by default, PostgreSQL when scaled out), in one table with portable SQL. Lookups are cached for
+ * {@code suppression.cacheTtl}; changes made through this node clear its cache at once.
+ */
+public final class JdbcSuppressionList implements SuppressionList {
+    /** The database cannot be read or written; callers answer with a temporary failure. */
+    public static final class StoreUnavailableException extends RuntimeException {
+        StoreUnavailableException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private record Key(String organisation, String address) {
+    }
+
+    private static final String TABLE = "POSTINO_SUPPRESSION";
+
+    private final DataSource dataSource;
+    private final Clock clock;
+    private final LoadingCache<Key, Optional<Suppression>> cache;
+
+    public JdbcSuppressionList(DataSource dataSource, Duration cacheTtl, Clock clock) {
+        this.dataSource = dataSource;
+        this.clock = clock;
+        this.cache = Caffeine.newBuilder()
+            .maximumSize(cacheTtl.isZero() ? 0 : 100_000)
+            .expireAfterWrite(cacheTtl)
+            .build(key -> select(key.organisation(), key.address()));
+        createTable();
+    }
+
+    private void createTable() {
+        try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {
+            statement.execute("CREATE TABLE IF NOT EXISTS " + TABLE + " ("
+                + "ORGANISATION VARCHAR(64) NOT NULL, "
+                + "ADDRESS VARCHAR(320) NOT NULL, "
+                + "REASON VARCHAR(16) NOT NULL, "
+                + "DETAIL VARCHAR(1000) NOT NULL, "
+                + "CREATED_AT BIGINT NOT NULL, "
+                + "EXPIRES_AT BIGINT, "
+                + "PRIMARY KEY (ORGANISATION, ADDRESS))");
+        } catch (SQLException e) {
+            throw new StoreUnavailableException("Cannot create the suppression table " + TABLE + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Optional<Suppression> find(String organisation, String address) {
+        try {
+            return cache.get(new Key(organisation, Suppression.normalise(address)))
+                .filter(suppression -> suppression.activeAt(clock.instant()));
+        } catch (StoreUnavailableException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new StoreUnavailableException("Cannot read the suppression list: " + e.getMessage(), e);
+        }
+    }
+
+    private Optional<Suppression> select(String organisation, String address) {
+        try (Connection connection = dataSource.getConnection();
+             PreparedStatement statement = connection.prepareStatement("SELECT ORGANISATION, ADDRESS, REASON, DETAIL, CREATED_AT, EXPIRES_AT FROM "
+                 + TABLE + " WHERE ORGANISATION = ? AND ADDRESS = ?")) {
+            statement.setString(1, organisation);
+            statement.setString(2, address);
+            try (ResultSet rows = statement.executeQuery()) {
+                return rows.next() ? Optional.of(read(rows)) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new StoreUnavailableException("Cannot read the suppression list: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void add(Suppression suppression) {
+        try (Connection connection = dataSource.getConnection()) {
+            connection.setAutoCommit(false);
+            try (PreparedStatement delete = connection.prepareStatement("DELETE FROM " + TABLE + " WHERE ORGANISATION = ? AND ADDRESS = ?");
+                 PreparedStatement insert = connection.prepareStatement("INSERT INTO " + TABLE
+                     + " (ORGANISATION, ADDRESS, REASON, DETAIL, CREATED_AT, EXPIRES_AT) VALUES (?, ?, ?, ?, ?, ?)")) {
+                delete.setString(1, suppression.organisation());
+                delete.setString(2, suppression.address());
+                delete.executeUpdate();
+                insert.setString(1, suppression.organisation());
+                insert.setString(2, suppression.address());
+                insert.setString(3, suppression.reason());
+                String detail = suppression.detail();
+                insert.setString(4, detail.length() > 1000 ? detail.substring(0, 1000) : detail);
+                insert.setLong(5, suppression.createdAt().toEpochMilli());
+                if (suppression.expiresAt().isPresent()) {
+                    insert.setLong(6, suppression.expiresAt().get().toEpochMilli());
+                } else {
+                    insert.setNull(6, Types.BIGINT);
+                }
+                insert.executeUpdate();
+                connection.commit();
+            } catch (SQLException e) {
+                connection.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new StoreUnavailableException("Cannot write the suppression list: " + e.getMessage(), e);
+        } finally {
+            cache.invalidate(new Key(suppression.organisation(), suppression.address()));
+        }
+    }
+
+    @Override
+    public boolean remove(String organisation, String address) {
+        String normalised = Suppression.normalise(address);
+        try (Connection connection = dataSource.getConnection();
+             PreparedStatement statement = connection.prepareStatement("DELETE FROM " + TABLE + " WHERE ORGANISATION = ? AND ADDRESS = ?")) {
+            statement.setString(1, organisation);
+            statement.setString(2, normalised);
+            return statement.executeUpdate() > 0;
+        } catch (SQLException e) {
+            throw new StoreUnavailableException("Cannot write the suppression list: " + e.getMessage(), e);
+        } finally {
+            cache.invalidate(new Key(organisation, normalised));
+        }
+    }
+
+    @Override
+    public List<Suppression> list(String organisation, int offset, int limit) {
+        try (Connection connection = dataSource.getConnection();
+             PreparedStatement statement = connection.prepareStatement("SELECT ORGANISATION, ADDRESS, REASON, DETAIL, CREATED_AT, EXPIRES_AT FROM "
+                 + TABLE + " WHERE ORGANISATION = ? AND (EXPIRES_AT IS NULL OR EXPIRES_AT > ?) ORDER BY ADDRESS OFFSET ? ROWS FETCH NEXT ? ROWS ONLY")) {
+            statement.setString(1, organisation);
+            statement.setLong(2, clock.millis());
+            statement.setInt(3, offset);
+            statement.setInt(4, limit);
+            List<Suppression> page = new ArrayList<>();
+            try (ResultSet rows = statement.executeQuery()) {
+                while (rows.next()) {
+                    page.add(read(rows));
+                }
+            }
+            return page;
+        } catch (SQLException e) {
+            throw new StoreUnavailableException("Cannot read the suppression list: " + e.getMessage(), e);
+        }
+    }
+
+    private static Suppression read(ResultSet row) throws SQLException {
+        long expires = row.getLong(6);
+        Optional<Instant> expiresAt = row.wasNull() ? Optional.empty() : Optional.of(Instant.ofEpochMilli(expires));
+        return new Suppression(row.getString(1), row.getString(2), row.getString(3), row.getString(4),
+            Instant.ofEpochMilli(row.getLong(5)), expiresAt);
+    }
+}

@@ -1,0 +1,73 @@
+package io.postino.server.recipients;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import javax.inject.Inject;
+
+import org.apache.james.dnsservice.api.DNSService;
+import org.apache.james.dnsservice.api.TemporaryResolutionException;
+import org.apache.james.dnsservice.dnsjava.DNSJavaService;
+
+import io.postino.organisations.Organisation;
+import io.postino.organisations.Organisations;
+import io.postino.organisations.RelayDomain;
+
+/**
+ * James' DNS service, except that the mail exchanger of a relay domain is the organisation's
+ * internal server ({@code host:port}, which RemoteDelivery understands), so that mail accepted
+ * for a relay domain is delivered there rather than to the domain's public MX. Every other lookup
+ * goes to DNS.
+ */
+public final class RelayDomainRouting implements DNSService {
+    private final DNSJavaService dns;
+    private final Organisations organisations;
+
+    @Inject
+    public RelayDomainRouting(DNSJavaService dns, Organisations organisations) {
+        this.dns = dns;
+        this.organisations = organisations;
+    }
+
+    @Override
+    public Collection<String> findMXRecords(String hostname) throws TemporaryResolutionException {
+        Optional<Map.Entry<Organisation, RelayDomain>> relay = organisations.current().relayDomain(stripDot(hostname));
+        if (relay.isPresent()) {
+            return List.of(relay.get().getValue().hostAndPort());
+        }
+        return dns.findMXRecords(hostname);
+    }
+
+    private static String stripDot(String hostname) {
+        return hostname.endsWith(".") ? hostname.substring(0, hostname.length() - 1) : hostname;
+    }
+
+    @Override
+    public Collection<String> findTXTRecords(String hostname) {
+        return dns.findTXTRecords(hostname);
+    }
+
+    @Override
+    public Collection<InetAddress> getAllByName(String host) throws UnknownHostException {
+        return dns.getAllByName(host);
+    }
+
+    @Override
+    public InetAddress getByName(String host) throws UnknownHostException {
+        return dns.getByName(host);
+    }
+
+    @Override
+    public InetAddress getLocalHost() throws UnknownHostException {
+        return dns.getLocalHost();
+    }
+
+    @Override
+    public String getHostName(InetAddress addr) {
+        return dns.getHostName(addr);
+    }
+}

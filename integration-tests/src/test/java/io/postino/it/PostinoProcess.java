@@ -55,6 +55,7 @@ final class PostinoProcess implements AutoCloseable {
         environment.put("POSTINO_DATA_DIR", dataDirectory.toString());
         environment.put("POSTINO_SMARTHOST", "127.0.0.1:" + smarthostPort);
         environment.put("POSTINO_HOSTNAME", "postino.test");
+        environment.put("POSTINO_DNS_SERVERS", SharedDns.address());
         environment.put("JAVA_OPTS", "-Xms128m -Xmx512m");
     }
 
@@ -67,7 +68,14 @@ final class PostinoProcess implements AutoCloseable {
     }
 
     static PostinoProcess start(Path installation, Path dataDirectory, String bind, int smarthostPort) throws Exception {
+        return start(installation, dataDirectory, bind, smarthostPort, Map.of());
+    }
+
+    /** @param overrides environment variables to set or replace, e.g. POSTINO_DNS_SERVERS */
+    static PostinoProcess start(Path installation, Path dataDirectory, String bind, int smarthostPort,
+                                Map<String, String> overrides) throws Exception {
         PostinoProcess postino = new PostinoProcess(installation, dataDirectory, bind, smarthostPort);
+        postino.environment.putAll(overrides);
         postino.launch();
         return postino;
     }

@@ -26,6 +26,7 @@ import io.postino.organisations.OrganisationsFile;
 import io.postino.server.events.EventSinksFile;
 import io.postino.server.modules.EventsModule;
 import io.postino.server.ratelimit.RateLimitSettings;
+import io.postino.server.recipients.RecipientSettings;
 
 /**
  * Checks the configuration directory before James reads it, so that a broken file stops
@@ -69,6 +70,7 @@ final class ConfigurationCheck {
             checkSmtpListeners(confDirectory.resolve("smtpserver.xml"), problems);
             checkOrganisations(confDirectory.resolve("organisations.xml"), problems);
             checkRateLimits(confDirectory.resolve(RateLimitSettings.FILE), problems);
+            checkRecipients(confDirectory.resolve(RecipientSettings.FILE), problems);
             checkEventSinks(confDirectory.resolve(EventsModule.EVENT_SINKS), problems);
         }
         if (!problems.isEmpty()) {
@@ -120,6 +122,19 @@ final class ConfigurationCheck {
         }
         try {
             RateLimitSettings.from(new Configurations().properties(file.toFile()));
+        } catch (ConfigurationException e) {
+            problems.add(file + ": cannot be read: " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            problems.add(file + ": " + e.getMessage());
+        }
+    }
+
+    private static void checkRecipients(Path file, List<String> problems) {
+        if (!Files.exists(file)) {
+            return;
+        }
+        try {
+            RecipientSettings.from(new Configurations().properties(file.toFile()));
         } catch (ConfigurationException e) {
             problems.add(file + ": cannot be read: " + e.getMessage());
         } catch (IllegalArgumentException e) {

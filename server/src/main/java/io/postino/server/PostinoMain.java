@@ -36,10 +36,11 @@ public final class PostinoMain {
         PostinoSettings settings;
         try {
             settings = PostinoSettings.from(System.getenv(), home);
+            // The files refer to these (${sys:postino.*}): set before the files are checked.
+            settings.systemProperties().forEach(System::setProperty);
             ConfigurationCheck.check(home.resolve("conf"));
             ListenerPorts.checkAvailable(settings);
             Files.createDirectories(settings.dataDirectory());
-            settings.systemProperties().forEach(System::setProperty);
             System.setProperty("postino.tls.secret", TlsSecret.loadOrCreate(settings.dataDirectory()));
         } catch (ConfigurationCheck.ConfigurationProblem | PostinoSettings.InvalidSettingException e) {
             fail(EXIT_BAD_CONFIGURATION, e.getMessage());

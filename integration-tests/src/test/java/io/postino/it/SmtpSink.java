@@ -13,6 +13,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -42,6 +44,7 @@ final class SmtpSink implements AutoCloseable {
     private final ExecutorService connections = Executors.newCachedThreadPool();
     private final List<Message> messages = new CopyOnWriteArrayList<>();
     private final AtomicInteger connectionCount = new AtomicInteger();
+    private final Map<String, AtomicInteger> recipientQueries = new ConcurrentHashMap<>();
     private volatile Function<String, String> recipientReply = recipient -> "250 2.1.5 OK";
 
     private SmtpSink(int port) throws IOException {
@@ -78,6 +81,12 @@ final class SmtpSink implements AutoCloseable {
 
     int connectionCount() {
         return connectionCount.get();
+    }
+
+    /** How many times a client sent RCPT TO for this address (deliveries and callouts alike). */
+    int recipientQueries(String address) {
+        AtomicInteger count = recipientQueries.get(address.toLowerCase());
+        return count == null ? 0 : count.get();
     }
 
     List<Message> awaitMessages(Predicate<Message> which, int count, Duration timeout) throws InterruptedException {
@@ -137,6 +146,7 @@ final class SmtpSink implements AutoCloseable {
                     reply(out, "250 2.1.0 OK");
                 } else if (upper.startsWith("RCPT TO:")) {
                     String recipient = address(line.substring(8));
+                    recipientQueries.computeIfAbsent(recipient.toLowerCase(), any -> new AtomicInteger()).incrementAndGet();
                     String answer = recipientReply.apply(recipient);
                     if (answer.startsWith("2")) {
                         recipients.add(recipient);

@@ -17,8 +17,9 @@ final class TestFiles {
         return Files.createTempDirectory(base, prefix + "-");
     }
 
+    /** Run with -Dpostino.keepTestFiles=true to keep them, logs included, for a post-mortem. */
     static void deleteRecursively(Path directory) throws IOException {
-        if (directory == null || !Files.exists(directory)) {
+        if (directory == null || !Files.exists(directory) || Boolean.getBoolean("postino.keepTestFiles")) {
             return;
         }
         try (Stream<Path> paths = Files.walk(directory)) {

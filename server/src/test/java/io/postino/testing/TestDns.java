@@ -6,11 +6,11 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.xbill.DNS.AAAARecord;
@@ -87,6 +87,12 @@ public final class TestDns implements AutoCloseable {
         }
     }
 
+    /** The name exists but has no records: every query gets an empty answer (NODATA). */
+    public TestDns exists(String domain) {
+        records.computeIfAbsent(key(domain), any -> new CopyOnWriteArrayList<>());
+        return this;
+    }
+
     /** The name does not exist: NXDOMAIN. */
     public TestDns nxdomain(String domain) {
         missing.add(key(domain));
@@ -115,7 +121,7 @@ public final class TestDns implements AutoCloseable {
     }
 
     private TestDns add(Record record) {
-        records.computeIfAbsent(key(record.getName().toString()), any -> new ArrayList<>()).add(record);
+        records.computeIfAbsent(key(record.getName().toString()), any -> new CopyOnWriteArrayList<>()).add(record);
         return this;
     }
 

@@ -3,8 +3,18 @@ package io.postino.recipients;
 import java.util.List;
 import java.util.Optional;
 
-/** Each organisation's suppressed recipients, kept in the database. */
+/**
+ * Each organisation's suppressed recipients, kept in the database. Every method throws
+ * {@link UnavailableException} when the list cannot be read or written.
+ */
 public interface SuppressionList {
+    /** The list cannot be read or written just now; callers answer with a temporary failure. */
+    class UnavailableException extends RuntimeException {
+        public UnavailableException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     /** The suppression of this address for this organisation, if one is in force (not expired). */
     Optional<Suppression> find(String organisation, String address);
 

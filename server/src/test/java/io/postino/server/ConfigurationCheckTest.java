@@ -40,6 +40,14 @@ class ConfigurationCheckTest {
     }
 
     @Test
+    void namesTheFileAndKeyOfABadRecipientSetting() throws Exception {
+        Files.writeString(conf.resolve("recipients.properties"), "dns.check=true\ncallout.timeout=forever\n");
+
+        assertThatThrownBy(() -> ConfigurationCheck.check(conf))
+            .hasMessageContaining("recipients.properties: callout.timeout must be a duration such as 500ms, 10s or 1h, got 'forever'");
+    }
+
+    @Test
     void namesFileLineAndReasonOfAnInvalidOrganisationsFile() throws Exception {
         Files.writeString(conf.resolve("organisations.xml"), "<organisations>\n<organisation id=\"acme\">\n</organisation>\n</organisations>");
 

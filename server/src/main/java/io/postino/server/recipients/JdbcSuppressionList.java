@@ -27,13 +27,6 @@ import io.postino.recipients.SuppressionList;
  * {@code suppression.cacheTtl}; changes made through this node clear its cache at once.
  */
 public final class JdbcSuppressionList implements SuppressionList {
-    /** The database cannot be read or written; callers answer with a temporary failure. */
-    public static final class StoreUnavailableException extends RuntimeException {
-        StoreUnavailableException(String message, Throwable cause) {
-            super(message, cause);
-        }
-    }
-
     private record Key(String organisation, String address) {
     }
 
@@ -64,7 +57,7 @@ public final class JdbcSuppressionList implements SuppressionList {
                 + "EXPIRES_AT BIGINT, "
                 + "PRIMARY KEY (ORGANISATION, ADDRESS))");
         } catch (SQLException e) {
-            throw new StoreUnavailableException("Cannot create the suppression table " + TABLE + ": " + e.getMessage(), e);
+            throw new UnavailableException("Cannot create the suppression table " + TABLE + ": " + e.getMessage(), e);
         }
     }
 
@@ -73,10 +66,10 @@ public final class JdbcSuppressionList implements SuppressionList {
         try {
             return cache.get(new Key(organisation, Suppression.normalise(address)))
                 .filter(suppression -> suppression.activeAt(clock.instant()));
-        } catch (StoreUnavailableException e) {
+        } catch (UnavailableException e) {
             throw e;
         } catch (RuntimeException e) {
-            throw new StoreUnavailableException("Cannot read the suppression list: " + e.getMessage(), e);
+            throw new UnavailableException("Cannot read the suppression list: " + e.getMessage(), e);
         }
     }
 
@@ -90,7 +83,7 @@ public final class JdbcSuppressionList implements SuppressionList {
                 return rows.next() ? Optional.of(read(rows)) : Optional.empty();
             }
         } catch (SQLException e) {
-            throw new StoreUnavailableException("Cannot read the suppression list: " + e.getMessage(), e);
+            throw new UnavailableException("Cannot read the suppression list: " + e.getMessage(), e);
         }
     }
 
@@ -122,7 +115,7 @@ public final class JdbcSuppressionList implements SuppressionList {
                 throw e;
             }
         } catch (SQLException e) {
-            throw new StoreUnavailableException("Cannot write the suppression list: " + e.getMessage(), e);
+            throw new UnavailableException("Cannot write the suppression list: " + e.getMessage(), e);
         } finally {
             cache.invalidate(new Key(suppression.organisation(), suppression.address()));
         }
@@ -137,7 +130,7 @@ public final class JdbcSuppressionList implements SuppressionList {
             statement.setString(2, normalised);
             return statement.executeUpdate() > 0;
         } catch (SQLException e) {
-            throw new StoreUnavailableException("Cannot write the suppression list: " + e.getMessage(), e);
+            throw new UnavailableException("Cannot write the suppression list: " + e.getMessage(), e);
         } finally {
             cache.invalidate(new Key(organisation, normalised));
         }
@@ -160,7 +153,7 @@ public final class JdbcSuppressionList implements SuppressionList {
             }
             return page;
         } catch (SQLException e) {
-            throw new StoreUnavailableException("Cannot read the suppression list: " + e.getMessage(), e);
+            throw new UnavailableException("Cannot read the suppression list: " + e.getMessage(), e);
         }
     }
 

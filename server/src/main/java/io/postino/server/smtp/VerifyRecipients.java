@@ -30,7 +30,6 @@ import io.postino.recipients.RecipientDomains;
 import io.postino.recipients.RelayRecipients;
 import io.postino.recipients.Suppression;
 import io.postino.recipients.SuppressionList;
-import io.postino.server.recipients.JdbcSuppressionList;
 import io.postino.server.recipients.RecipientSettings;
 
 /**
@@ -90,7 +89,7 @@ public class VerifyRecipients implements RcptHook {
             Optional<Suppression> suppression;
             try {
                 suppression = suppressions.find(sending.get(), recipient.asString());
-            } catch (JdbcSuppressionList.StoreUnavailableException e) {
+            } catch (SuppressionList.UnavailableException e) {
                 LOGGER.warn("Suppression list unavailable: {}", e.getMessage());
                 return reply(HookReturnCode.denySoft(), "451", "4.3.0", "Cannot check the suppression list just now; try again later");
             }

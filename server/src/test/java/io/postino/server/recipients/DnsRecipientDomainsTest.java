@@ -1,0 +1,99 @@
+package io.postino.server.recipients;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import org.apache.commons.configuration2.BaseConfiguration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.postino.recipients.DomainVerdict;
+import io.postino.testing.TestDns;
+
+/** Against a real DNS server on 127.0.0.1. */
+class DnsRecipientDomainsTest {
+    private TestDns dns;
+    private DnsRecipientDomains domains;
+
+    @BeforeEach
+    void start() throws Exception {
+        dns = TestDns.start()
+            .mx("mx.test", 10, "mail.mx.test")
+            .mx("twomx.test", 10, "a.twomx.test").mx("twomx.test", 20, "b.twomx.test")
+            .a("aonly.test", "192.0.2.1")
+            .aaaa("aaaaonly.test", "2001:db8::1")
+            .nullMx("nullmx.test")
+            .nxdomain("nxdomain.test")
+            .exists("nomail.test")
+            .silent("slow.test");
+        domains = new DnsRecipientDomains(settings(Map.of("dns.servers", dns.address(), "dns.timeout", "500ms")));
+    }
+
+    private static RecipientSettings settings(Map<String, String> values) {
+        BaseConfiguration configuration = new BaseConfiguration();
+        values.forEach(configuration::addProperty);
+        return RecipientSettings.from(configuration);
+    }
+
+    @AfterEach
+    void stop() {
+        dns.close();
+    }
+
+    @Test
+    void judgesEachKindOfDomain() {
+        assertThat(domains.check("mx.test")).isEqualTo(DomainVerdict.DELIVERABLE);
+        assertThat(domains.check("twomx.test")).isEqualTo(DomainVerdict.DELIVERABLE);
+        assertThat(domains.check("aonly.test")).isEqualTo(DomainVerdict.DELIVERABLE);
+        assertThat(domains.check("aaaaonly.test")).isEqualTo(DomainVerdict.DELIVERABLE);
+        assertThat(domains.check("nullmx.test")).isEqualTo(DomainVerdict.NULL_MX);
+        assertThat(domains.check("nxdomain.test")).isEqualTo(DomainVerdict.NO_SUCH_DOMAIN);
+        assertThat(domains.check("nomail.test")).isEqualTo(DomainVerdict.NO_MAIL_SERVER);
+        assertThat(domains.check("slow.test")).isEqualTo(DomainVerdict.TEMPORARY_FAILURE);
+        assertThat(domains.check("[192.0.2.1]")).as("address literal").isEqualTo(DomainVerdict.DELIVERABLE);
+    }
+
+    @Test
+    void answersAreCachedButFailuresAreNot() {
+        domains.check("MX.test");
+        domains.check("mx.test");
+        domains.check("nxdomain.test");
+        domains.check("nxdomain.test");
+        domains.check("slow.test");
+        int slowQueries = dns.queries("slow.test");
+        domains.check("slow.test");
+
+        assertThat(dns.queries("mx.test")).isEqualTo(1);
+        assertThat(dns.queries("nxdomain.test")).isEqualTo(1);
+        assertThat(dns.queries("slow.test")).isGreaterThan(slowQueries);
+    }
+
+    @Test
+    void concurrentChecksShareOneLookup() throws Exception {
+        List<CompletableFuture<DomainVerdict>> checks = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            checks.add(CompletableFuture.supplyAsync(() -> domains.check("aonly.test")));
+        }
+        for (CompletableFuture<DomainVerdict> check : checks) {
+            assertThat(check.get()).isEqualTo(DomainVerdict.DELIVERABLE);
+        }
+
+        assertThat(dns.queries("aonly.test")).as("one MX and one A query").isEqualTo(2);
+    }
+
+    @Test
+    void aZeroMaximumTtlMeansNoCache() {
+        DnsRecipientDomains uncached = new DnsRecipientDomains(settings(Map.of("dns.servers", dns.address(),
+            "dns.minTtl", "0s", "dns.maxTtl", "0s")));
+
+        uncached.check("mx.test");
+        uncached.check("mx.test");
+
+        assertThat(dns.queries("mx.test")).isEqualTo(2);
+    }
+}

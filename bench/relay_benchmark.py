@@ -10,7 +10,7 @@ Usage: bench/relay_benchmark.py [--messages 5000] [--sessions 20] [--size 5120] 
                                 [--no-identity-checks]
 Build first (mvn -B -q install -DskipTests). Everything listens on 127.0.0.1 only.
 """
-import argparse, asyncio, os, shutil, signal, smtplib, socket, statistics, subprocess, sys, tempfile, threading, time
+import argparse, asyncio, os, re, shutil, signal, smtplib, socket, statistics, subprocess, sys, tempfile, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -19,6 +19,35 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class Dns:
+    """A DNS server on loopback for the server's recipient checks: every name has an A record
+    (127.0.0.1) and no MX, so every recipient domain is deliverable (through the sink)."""
+
+    def __init__(self):
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.queries = 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                query, client = self.socket.recvfrom(4096)
+            except OSError:
+                return
+            self.queries += 1
+            end = 12
+            while query[end] != 0:
+                end += query[end] + 1
+            question = query[12:end + 5]
+            qtype = int.from_bytes(query[end + 1:end + 3], "big")
+            answers = 1 if qtype == 1 else 0
+            header = query[:2] + b"\x85\x80" + b"\x00\x01" + answers.to_bytes(2, "big") + b"\x00\x00\x00\x00"
+            answer = b"\xc0\x0c\x00\x01\x00\x01" + (3600).to_bytes(4, "big") + b"\x00\x04" + bytes([127, 0, 0, 1]) if answers else b""
+            self.socket.sendto(header + question + answer, client)
 
 
 class Sink:
@@ -116,11 +145,9 @@ def strip(installation, handlers, mailet_class):
     open(path, "w").write(text)
     path = os.path.join(installation, "conf/mailetcontainer.xml")
     text = open(path).read()
-    opening = f'<mailet match="All" class="{mailet_class}">'
-    while opening in text:
-        start = text.index(opening)
-        end = text.index("</mailet>", start) + len("</mailet>")
-        text = text[:start] + text[end:]
+    pattern = re.compile(r'<mailet match="(?:[^"]*' + re.escape(mailet_class) + r'[^"]*)" class="[^"]*"\s*(/>|>.*?</mailet>)'
+                         r'|<mailet match="[^"]*" class="' + re.escape(mailet_class) + r'"\s*(/>|>.*?</mailet>)', re.S)
+    text = pattern.sub("", text)
     open(path, "w").write(text)
 
 
@@ -128,6 +155,11 @@ def without_identity_checks(installation):
     """Baseline for measuring what the organisation checks cost: the hooks and the mailet removed."""
     strip(installation, ("io.postino.server.smtp.EnforceSenderIdentity", "io.postino.server.smtp.EnforceVisibleSender",
                          "io.postino.server.smtp.StampOrganisation"), "io.postino.mailets.RejectUnauthorisedSender")
+
+
+def without_recipient_checks(installation):
+    """Baseline: no RCPT verification (DNS, suppression list, callouts) and no suppression matcher."""
+    strip(installation, ("io.postino.server.smtp.VerifyRecipients",), "io.postino.matchers.IsSuppressedRecipient")
 
 
 def without_events(installation):
@@ -176,10 +208,11 @@ def private_installation(distribution, data, limits):
 
 def run_once(args, distribution):
     sink = Sink()
+    dns = Dns()
     data = tempfile.mkdtemp(prefix="postino-bench-")
     ports = {k: free_port() for k in ("SMTP", "SUBMISSION", "SMTPS", "WEBADMIN")}
     env = dict(os.environ, POSTINO_BIND="127.0.0.1", POSTINO_DATA_DIR=data, POSTINO_SMARTHOST=f"127.0.0.1:{sink.port}",
-               POSTINO_HOSTNAME="bench.test", JAVA_OPTS=args.java_opts,
+               POSTINO_HOSTNAME="bench.test", JAVA_OPTS=args.java_opts, POSTINO_DNS_SERVERS=f"127.0.0.1:{dns.port}",
                **{f"POSTINO_{k}_PORT": str(v) for k, v in ports.items()})
     installation = private_installation(distribution, data, args.limits)
     receiver = None
@@ -192,6 +225,8 @@ def run_once(args, distribution):
                     f'secret="bench-secret-0123456789"/></eventSinks>\n')
     if args.no_identity_checks:
         without_identity_checks(installation)
+    if args.no_recipient_checks:
+        without_recipient_checks(installation)
     log = open(os.path.join(data, "console.log"), "w")
     server = subprocess.Popen(["bash", os.path.join(installation, "bin/postino")], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -266,6 +301,8 @@ def main():
                         help="off: no events recorded; tracking: the shipped index; webhook: tracking plus a signed webhook of every event")
     parser.add_argument("--no-identity-checks", action="store_true",
                         help="baseline: run without the organisation hooks and mailet, to measure their cost")
+    parser.add_argument("--no-recipient-checks", action="store_true",
+                        help="baseline: run without RCPT verification (DNS, suppression lists) to measure its cost")
     parser.add_argument("--distribution", default=os.path.join(ROOT, "distribution/target/postino-0.1.0-SNAPSHOT/postino-0.1.0-SNAPSHOT"))
     args = parser.parse_args()
     if not os.path.exists(os.path.join(args.distribution, "bin/postino")):

@@ -56,6 +56,8 @@ class Sink:
     def __init__(self):
         self.port = free_port()
         self.count = 0
+        # X-Probe header value -> when its message arrived (time.perf_counter()), for latency probes
+        self.arrivals = {}
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         threading.Thread(target=self._run, daemon=True).start()
@@ -80,8 +82,15 @@ class Sink:
                 elif cmd == b"DATA":
                     writer.write(b"354 go\r\n")
                     await writer.drain()
-                    while (await reader.readline()) not in (b".\r\n", b""):
-                        pass
+                    probe = None
+                    while True:
+                        data = await reader.readline()
+                        if data in (b".\r\n", b""):
+                            break
+                        if data.startswith(b"X-Probe: "):
+                            probe = data[9:].strip().decode()
+                    if probe:
+                        self.arrivals[probe] = time.perf_counter()
                     self.count += 1
                     writer.write(b"250 ok\r\n")
                 elif cmd == b"QUIT":

@@ -165,10 +165,15 @@ final class PostinoProcess implements AutoCloseable {
     }
 
     /** Makes every delayed mail of the outgoing queue due now, as an operator's flush does. */
+    /** Flushes the delayed mail of the outgoing queue and of its per-organisation queues (outgoing.acme, ...). */
     void flushOutgoingQueue() throws IOException, InterruptedException {
-        HttpResponse<String> response = webAdmin("PATCH", "/mailQueues/outgoing/mails?delayed=true", "{\"delayed\": false}");
-        if (response.statusCode() != 204) {
-            throw new IOException("flush failed: " + response.statusCode() + " " + response.body());
+        String queues = webAdmin("GET", "/mailQueues", null).body();
+        java.util.regex.Matcher names = java.util.regex.Pattern.compile("\"(outgoing(\\.[a-z0-9_\\-]+)?)\"").matcher(queues);
+        while (names.find()) {
+            HttpResponse<String> response = webAdmin("PATCH", "/mailQueues/" + names.group(1) + "/mails?delayed=true", "{\"delayed\": false}");
+            if (response.statusCode() != 204) {
+                throw new IOException("flush of " + names.group(1) + " failed: " + response.statusCode() + " " + response.body());
+            }
         }
     }
 

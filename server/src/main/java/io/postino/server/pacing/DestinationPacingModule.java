@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 import javax.annotation.PreDestroy;
 import javax.inject.Singleton;
@@ -17,6 +18,7 @@ import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 
 import io.postino.events.DeliveryEvents;
+import io.postino.organisations.Organisation;
 import io.postino.organisations.Organisations;
 
 /**
@@ -66,7 +68,8 @@ public class DestinationPacingModule extends AbstractModule {
     @Provides
     @Singleton
     MailQueueFactory<?> pacedQueues(MailQueueFactory<? extends ManageableMailQueue> queues, DestinationLanes lanes, Janitor janitor,
-                                    DeliveryEvents events) {
-        return new PacedQueues(queues, OUTGOING, lanes, events);
+                                    DeliveryEvents events, Organisations organisations) {
+        return new PacedQueues(queues, OUTGOING, lanes, events,
+            () -> organisations.current().organisations().stream().map(Organisation::id).collect(Collectors.toList()));
     }
 }

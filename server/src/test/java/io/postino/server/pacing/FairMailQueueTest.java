@@ -1,0 +1,155 @@
+package io.postino.server.pacing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.james.queue.api.MailQueue;
+import org.apache.james.queue.api.MailQueueFactory;
+import org.apache.james.queue.api.MailQueueName;
+import org.apache.mailet.Attribute;
+import org.apache.mailet.AttributeValue;
+import org.apache.mailet.Mail;
+import org.apache.mailet.base.test.FakeMail;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.reactivestreams.Publisher;
+
+import io.postino.organisations.PostinoAttributes;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+class FairMailQueueTest {
+    @TempDir
+    Path directory;
+
+    /** A queue whose dequeue blocks for up to 50 ms, like James' JMS queue (10 s there). */
+    private static final class BlockingQueue implements MailQueue {
+        private final MailQueueName name;
+        private final LinkedBlockingQueue<Mail> mails = new LinkedBlockingQueue<>();
+
+        private BlockingQueue(MailQueueName name) {
+            this.name = name;
+        }
+
+        @Override
+        public MailQueueName getName() {
+            return name;
+        }
+
+        @Override
+        public void enQueue(Mail mail, Duration delay) {
+            mails.add(mail);
+        }
+
+        @Override
+        public void enQueue(Mail mail) {
+            mails.add(mail);
+        }
+
+        @Override
+        public Publisher<Void> enqueueReactive(Mail mail) {
+            return Mono.fromRunnable(() -> mails.add(mail));
+        }
+
+        @Override
+        public Publisher<MailQueueItem> deQueue() {
+            return Mono.defer(() -> {
+                try {
+                    Mail mail = mails.poll(50, TimeUnit.MILLISECONDS);
+                    return mail == null ? Mono.<MailQueueItem>empty() : Mono.<MailQueueItem>just(new Item(mail));
+                } catch (InterruptedException e) {
+                    return Mono.empty();
+                }
+            }).repeat();
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    private record Item(Mail mail) implements MailQueue.MailQueueItem {
+        @Override
+        public Mail getMail() {
+            return mail;
+        }
+
+        @Override
+        public void done(CompletionStatus success) {
+        }
+    }
+
+    private static final class Queues implements MailQueueFactory<MailQueue> {
+        private final ConcurrentHashMap<MailQueueName, BlockingQueue> queues = new ConcurrentHashMap<>();
+
+        @Override
+        public Optional<MailQueue> getQueue(MailQueueName name, PrefetchCount count) {
+            return Optional.ofNullable(queues.get(name));
+        }
+
+        @Override
+        public MailQueue createQueue(MailQueueName name, PrefetchCount count) {
+            return queues.computeIfAbsent(name, BlockingQueue::new);
+        }
+
+        @Override
+        public Set<MailQueueName> listCreatedMailQueues() {
+            return queues.keySet();
+        }
+    }
+
+    private static Mail mail(String name, String organisation) throws Exception {
+        FakeMail.Builder builder = FakeMail.builder().name(name);
+        if (organisation != null) {
+            builder.attribute(new Attribute(PostinoAttributes.ORGANISATION, AttributeValue.of(organisation)));
+        }
+        return builder.build();
+    }
+
+    @Test
+    void eachOrganisationHasItsQueueAndTheyAreReadInTurn() throws Exception {
+        Queues queues = new Queues();
+        FairMailQueue fair = new FairMailQueue(queues, queues.createQueue(MailQueueName.of("outgoing")), List.of("a", "b"),
+            Optional.of(directory.resolve("known.txt")));
+        for (int i = 0; i < 300; i++) {
+            fair.enQueue(mail("a-" + i, "a"));
+        }
+        fair.enQueue(mail("b-1", "b"));
+        fair.enQueue(mail("inbound-1", null));
+        Thread.sleep(200);
+
+        List<String> first = Flux.from(fair.deQueue()).limitRate(1).take(6).map(item -> item.getMail().getName())
+            .collectList().block(Duration.ofSeconds(10));
+
+        assertThat(queues.listCreatedMailQueues()).extracting(MailQueueName::asString)
+            .containsExactlyInAnyOrder("outgoing", "outgoing.a", "outgoing.b");
+        assertThat(first).as("b's mail and the inbound one are not behind a's 300").contains("b-1", "inbound-1");
+        assertThat(queues.queues.get(MailQueueName.of("outgoing.a")).mails).hasSizeGreaterThan(290);
+    }
+
+    @Test
+    void queuesOfOrganisationsNoLongerConfiguredAreStillReadAfterARestart() throws Exception {
+        Path known = directory.resolve("known.txt");
+        Queues queues = new Queues();
+        FairMailQueue before = new FairMailQueue(queues, queues.createQueue(MailQueueName.of("spool")), List.of(), Optional.of(known));
+        before.enQueue(mail("gone-1", "gone"));
+        assertThat(Files.readAllLines(known)).containsExactly("gone");
+
+        FairMailQueue after = new FairMailQueue(queues, queues.createQueue(MailQueueName.of("spool")), List.of("other"), Optional.of(known));
+        List<String> names = new ArrayList<>();
+        Flux.from(after.deQueue()).take(1).map(item -> item.getMail().getName()).doOnNext(names::add).blockLast(Duration.ofSeconds(10));
+
+        assertThat(names).containsExactly("gone-1");
+        assertThat(Files.readAllLines(known)).containsExactly("gone", "other");
+    }
+}

@@ -134,7 +134,8 @@ public final class SenderIdentity {
             return Verdict.allowed(null);
         }
         String domain = sender.get().getDomain().asString();
-        return config.owningDomain(domain)
+        // A relay domain's addresses are the organisation's own mailboxes: the Internet may not use them either.
+        return config.answeringFor(domain)
             .map(owner -> new Verdict(null, "Sender domain " + domain + " belongs to organisation " + owner.id()
                 + " on this server; log in (SMTP AUTH) to send as it", true))
             .orElseGet(() -> Verdict.allowed(null));

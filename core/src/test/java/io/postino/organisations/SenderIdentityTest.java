@@ -140,6 +140,17 @@ class SenderIdentityTest {
     }
 
     @Test
+    void strangersMayNotUseAnOrganisationsRelayDomainEither() throws Exception {
+        OrganisationsConfig config = new OrganisationsConfig(List.of(ACME.withInbound(java.util.Optional.empty(), java.util.Optional.empty(),
+            List.of(new RelayDomain("corp.acme.test", "10.0.0.5", 25)))));
+
+        SenderIdentity.Verdict verdict = SenderIdentity.forStranger(config, sender("ceo@corp.acme.test"));
+
+        assertThat(verdict.isAllowed()).isFalse();
+        assertThat(verdict.refusal()).hasValueSatisfying(text -> assertThat(text).contains("Sender domain corp.acme.test belongs to organisation acme"));
+    }
+
+    @Test
     void strangersMayUseOtherDomainsAndTheNullSenderForNoOrganisation() throws Exception {
         assertThat(SenderIdentity.forStranger(CONFIG, sender("someone@example.org")).isAllowed()).isTrue();
         assertThat(SenderIdentity.forStranger(CONFIG, sender("someone@example.org")).organisation()).isEmpty();

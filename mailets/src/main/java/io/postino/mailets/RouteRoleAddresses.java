@@ -68,15 +68,21 @@ public class RouteRoleAddresses extends GenericMailet {
         }
     }
 
+    private boolean isRoleAddress(MailAddress address) {
+        return ROLES.contains(address.getLocalPart().toLowerCase(Locale.ROOT))
+            && (organisations.current().answeringFor(address.getDomain().asString()).isPresent()
+                || getMailetContext().isLocalServer(address.getDomain()));
+    }
+
     @Override
     public void service(Mail mail) throws MessagingException {
         Set<MailAddress> recipients = new LinkedHashSet<>();
+        Set<MailAddress> looping = new LinkedHashSet<>();
         boolean routed = false;
         for (MailAddress recipient : mail.getRecipients()) {
             String role = recipient.getLocalPart().toLowerCase(Locale.ROOT);
             Optional<Organisation> organisation = organisations.current().answeringFor(recipient.getDomain().asString());
-            boolean served = organisation.isPresent() || getMailetContext().isLocalServer(recipient.getDomain());
-            if (!ROLES.contains(role) || !served) {
+            if (!isRoleAddress(recipient)) {
                 recipients.add(recipient);
                 continue;
             }
@@ -85,13 +91,29 @@ public class RouteRoleAddresses extends GenericMailet {
                 Optional<String> configured = organisation.flatMap(owner -> role.equals("postmaster") ? owner.postmaster() : owner.abuse());
                 targets = List.of(configured.isPresent() ? new MailAddress(configured.get()) : getMailetContext().getPostmaster());
             }
+            for (MailAddress target : targets) {
+                if (isRoleAddress(target)) {
+                    // e.g. the server's postmaster is postmaster@ a served domain: it would come back here forever
+                    LOGGER.error("Mail {} for {} would go to {}, itself an address Postino answers for: kept in the error repository;"
+                        + " set <postmaster> in mailetcontainer.xml (or the organisation's) to a real mailbox",
+                        mail.getName(), recipient.asString(), target.asString());
+                    looping.add(recipient);
+                } else {
+                    recipients.add(target);
+                }
+            }
             LOGGER.info("Mail {} for {} goes to {}", mail.getName(), recipient.asString(), targets);
-            recipients.addAll(targets);
             routed = true;
+        }
+        if (!looping.isEmpty()) {
+            Mail kept = mail.duplicate();
+            kept.setRecipients(looping);
+            kept.setErrorMessage("postmaster@/abuse@ would be routed to an address Postino answers for itself (a loop)");
+            getMailetContext().sendMail(kept, Mail.ERROR);
         }
         if (routed) {
             mail.setRecipients(recipients);
-            mail.setState(processor);
+            mail.setState(recipients.isEmpty() ? Mail.GHOST : processor);
         }
     }
 

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -33,10 +34,11 @@ import io.postino.recipients.SuppressionList;
 /**
  * Adds to the sending organisation's suppression list the recipients whose delivery failed
  * permanently because the address is bad: the remote server refused them at RCPT TO
- * ({@code postino.failedRecipients}) with a listed enhanced status code, or with a listed basic
- * code when the reply has no enhanced code. When the server refused the whole message instead
- * (after DATA), its reply ({@code postino.remoteReply}) is judged the same way for every recipient
- * of the bounced mail. Policy refusals (5.7.x), full mailboxes (5.2.2) and content refusals
+ * ({@code postino.failedRecipients}, recipients of this bounce only) with a listed enhanced status
+ * code, or with a listed basic code when the reply has no enhanced code. When the server refused
+ * the whole message instead (at MAIL FROM or after DATA), its reply ({@code postino.remoteReply})
+ * suppresses every recipient of the bounced mail only with a listed enhanced code: a bare
+ * "550 rejected" there may be about the sender or the content. Policy refusals (5.7.x), full mailboxes (5.2.2) and content refusals
  * (5.6.x) do not suppress by default. Mail without an organisation, and Postino's own
  * notifications, are skipped. Never changes the mail.
  *
@@ -114,14 +116,18 @@ public class SuppressFailedRecipients extends GenericMailet {
         if (organisation.isEmpty() || notification) {
             return;
         }
+        Set<String> recipients = mail.getRecipients().stream().map(recipient -> Suppression.normalise(recipient.asString()))
+            .collect(Collectors.toSet());
         Map<String, String> refused = refusedRecipients(mail);
-        if (refused.isEmpty()) {
+        refused.keySet().removeIf(address -> !recipients.contains(Suppression.normalise(address)));
+        boolean wholeMessage = refused.isEmpty();
+        if (wholeMessage) {
             AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.REMOTE_REPLY, String.class)
                 .ifPresent(reply -> mail.getRecipients().forEach(recipient -> refused.put(recipient.asString(), reply)));
         }
         Instant now = clock.instant();
         for (Map.Entry<String, String> failure : refused.entrySet()) {
-            if (!isBadAddress(failure.getValue())) {
+            if (!isBadAddress(failure.getValue(), !wholeMessage)) {
                 continue;
             }
             try {
@@ -148,15 +154,18 @@ public class SuppressFailedRecipients extends GenericMailet {
         return refused;
     }
 
-    /** Whether a remote reply says the address itself is bad. */
-    boolean isBadAddress(String reply) {
+    /**
+     * Whether a remote reply says the address itself is bad. A basic code alone counts only in the
+     * answer to RCPT TO: after MAIL FROM or DATA, "550 rejected" may be about anything.
+     */
+    boolean isBadAddress(String reply, boolean toRcpt) {
         Matcher matcher = REPLY.matcher(reply);
         if (!matcher.find() || !matcher.group(1).startsWith("5")) {
             return false;
         }
         String status = matcher.group(2);
         if (status == null) {
-            return basicCodes.contains(matcher.group(1));
+            return toRcpt && basicCodes.contains(matcher.group(1));
         }
         return statusCodes.stream().anyMatch(code -> code.endsWith(".*")
             ? status.startsWith(code.substring(0, code.length() - 1))

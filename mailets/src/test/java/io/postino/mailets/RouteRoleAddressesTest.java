@@ -95,6 +95,21 @@ class RouteRoleAddressesTest {
     }
 
     @Test
+    void aTargetThatIsItselfARoleAddressIsKeptAsAnErrorInsteadOfLooping() throws Exception {
+        FakeMailContext context = FakeMailContext.builder().postmaster(new MailAddress("postmaster@localhost")).build();
+        RouteRoleAddresses mailet = new RouteRoleAddresses(ORGANISATIONS, aliases());
+        mailet.init(FakeMailetConfig.builder().mailetName("RouteRoleAddresses").mailetContext(context).build());
+        Mail mail = mail("postmaster@beta.test", "postmaster@acme.test");
+
+        mailet.service(mail);
+
+        assertThat(mail.getRecipients()).containsExactly(new MailAddress("ops@acme-hq.test"));
+        assertThat(context.getSentMails()).hasSize(1);
+        assertThat(context.getSentMails().get(0).getRecipients()).containsExactly(new MailAddress("postmaster@beta.test"));
+        assertThat(context.getSentMails().get(0).getState()).isEqualTo(Mail.ERROR);
+    }
+
+    @Test
     void aBlankProcessorIsRefused() {
         assertThatThrownBy(() -> mailet(" ")).hasMessageContaining("<processor> must name a processor");
     }

@@ -81,6 +81,21 @@ class SuppressFailedRecipientsTest {
     }
 
     @Test
+    void aWholeMessageRefusalWithoutEnhancedCodeSuppressesNobody() throws Exception {
+        mailet(Map.of()).service(bounce("acme", Map.of(), "550 rejected as spam", "bob@example.com", "carol@example.com"));
+
+        assertThat(list.list("acme", 0, 10)).isEmpty();
+    }
+
+    @Test
+    void onlyRecipientsOfTheBounceAreSuppressed() throws Exception {
+        mailet(Map.of()).service(bounce("acme", Map.of("other@example.com", "550 5.1.1 unknown", "bob@example.com", "550 5.1.1 unknown"),
+            null, "bob@example.com"));
+
+        assertThat(list.list("acme", 0, 10)).extracting(Suppression::address).containsExactly("bob@example.com");
+    }
+
+    @Test
     void skipsMailWithoutOrganisationAndNotifications() throws Exception {
         mailet(Map.of()).service(bounce(null, Map.of("bob@example.com", "550 5.1.1 unknown"), null, "bob@example.com"));
         Mail notification = bounce("acme", Map.of("bob@example.com", "550 5.1.1 unknown"), null, "bob@example.com");

@@ -3,7 +3,7 @@ package io.postino.server.modules;
 import java.io.FileNotFoundException;
 import java.time.Clock;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -44,6 +44,8 @@ public class RecipientsModule extends AbstractModule {
     public static final Module DELIVERY_ROUTING = binder -> binder.bind(DNSService.class).to(RelayDomainRouting.class);
 
     private static final int CALLOUT_THREADS = 32;
+    /** Probes waiting for a thread; beyond this, RCPTs to relay domains get 450 at once. */
+    private static final int CALLOUT_QUEUE = 1000;
 
     @Override
     protected void configure() {
@@ -74,9 +76,10 @@ public class RecipientsModule extends AbstractModule {
 
     @Provides
     @Singleton
-    RelayRecipients relayRecipients(RecipientSettings settings) {
+    CalloutRelayRecipients callouts(RecipientSettings settings) {
         AtomicInteger count = new AtomicInteger();
-        ExecutorService executor = new ThreadPoolExecutor(CALLOUT_THREADS, CALLOUT_THREADS, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+        ExecutorService executor = new ThreadPoolExecutor(CALLOUT_THREADS, CALLOUT_THREADS, 60, TimeUnit.SECONDS,
+            new ArrayBlockingQueue<>(CALLOUT_QUEUE),
             task -> {
                 Thread thread = new Thread(task, "postino-callout-" + count.incrementAndGet());
                 thread.setDaemon(true);
@@ -86,10 +89,16 @@ public class RecipientsModule extends AbstractModule {
         return CalloutRelayRecipients.create(settings, System.getProperty("postino.hostname", "localhost"), executor);
     }
 
+    @Provides
+    @Singleton
+    RelayRecipients relayRecipients(CalloutRelayRecipients callouts) {
+        return callouts;
+    }
+
     /** In the database of conf/james-database.properties, beside James' domains and users. */
     @Provides
     @Singleton
-    SuppressionList suppressions(PropertiesProvider properties, RecipientSettings settings) throws FileNotFoundException, ConfigurationException {
+    JdbcSuppressionList suppressions(PropertiesProvider properties, RecipientSettings settings) throws FileNotFoundException, ConfigurationException {
         Configuration database = properties.getConfiguration("james-database");
         BasicDataSource dataSource = new BasicDataSource();
         dataSource.setDriverClassName(database.getString("database.driverClassName"));
@@ -98,5 +107,11 @@ public class RecipientsModule extends AbstractModule {
         dataSource.setPassword(database.getString("database.password", ""));
         dataSource.setMaxTotal(16);
         return new JdbcSuppressionList(dataSource, settings.suppressionCacheTtl(), Clock.systemUTC());
+    }
+
+    @Provides
+    @Singleton
+    SuppressionList suppressionList(JdbcSuppressionList suppressions) {
+        return suppressions;
     }
 }

@@ -102,7 +102,8 @@ public final class DnsRecipientDomains implements RecipientDomains {
         }
         CompletableFuture<Answer> answer = cache.get(key, (name, executor) -> lookUp(name));
         try {
-            return answer.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS).verdict();
+            // the MX lookup, then A and AAAA together: two lookups one after the other at most
+            return answer.get(2 * timeout.toMillis() + 1000, TimeUnit.MILLISECONDS).verdict();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return DomainVerdict.TEMPORARY_FAILURE;
@@ -130,9 +131,12 @@ public final class DnsRecipientDomains implements RecipientDomains {
                 boolean onlyNull = exchanges.stream().allMatch(exchange -> exchange.getTarget().equals(Name.root));
                 return done(onlyNull ? DomainVerdict.NULL_MX : DomainVerdict.DELIVERABLE, smallestTtl(exchanges));
             }
-            return addresses(name, Type.A).thenCompose(a -> a.isPresent() ? done(DomainVerdict.DELIVERABLE, a.get())
-                : addresses(name, Type.AAAA).thenCompose(aaaa -> aaaa.isPresent() ? done(DomainVerdict.DELIVERABLE, aaaa.get())
-                    : done(DomainVerdict.NO_MAIL_SERVER, negativeTtl(mx))));
+            // No MX: an A or AAAA record stands for one (RFC 5321 §5.1); both are asked at once.
+            CompletableFuture<Optional<Duration>> a = addresses(name, Type.A);
+            CompletableFuture<Optional<Duration>> aaaa = addresses(name, Type.AAAA);
+            return a.thenCombine(aaaa, (v4, v6) -> v4.or(() -> v6)
+                .map(ttl -> new Answer(DomainVerdict.DELIVERABLE, ttl))
+                .orElseGet(() -> new Answer(DomainVerdict.NO_MAIL_SERVER, negativeTtl(mx))));
         }).exceptionally(error -> {
             LOGGER.info("DNS lookup of {} failed: {}", domain, error.getMessage());
             return new Answer(DomainVerdict.TEMPORARY_FAILURE, Duration.ZERO);

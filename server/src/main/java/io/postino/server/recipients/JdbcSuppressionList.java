@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
+import javax.annotation.PreDestroy;
 import javax.sql.DataSource;
 
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -87,37 +88,78 @@ public final class JdbcSuppressionList implements SuppressionList {
         }
     }
 
+    /**
+     * Update, else insert; a concurrent insert of the same address (two bounces at once) turns
+     * into an update. Portable SQL: H2 and PostgreSQL alike.
+     */
     @Override
     public void add(Suppression suppression) {
         try (Connection connection = dataSource.getConnection()) {
-            connection.setAutoCommit(false);
-            try (PreparedStatement delete = connection.prepareStatement("DELETE FROM " + TABLE + " WHERE ORGANISATION = ? AND ADDRESS = ?");
-                 PreparedStatement insert = connection.prepareStatement("INSERT INTO " + TABLE
-                     + " (ORGANISATION, ADDRESS, REASON, DETAIL, CREATED_AT, EXPIRES_AT) VALUES (?, ?, ?, ?, ?, ?)")) {
-                delete.setString(1, suppression.organisation());
-                delete.setString(2, suppression.address());
-                delete.executeUpdate();
-                insert.setString(1, suppression.organisation());
-                insert.setString(2, suppression.address());
-                insert.setString(3, suppression.reason());
-                String detail = suppression.detail();
-                insert.setString(4, detail.length() > 1000 ? detail.substring(0, 1000) : detail);
-                insert.setLong(5, suppression.createdAt().toEpochMilli());
-                if (suppression.expiresAt().isPresent()) {
-                    insert.setLong(6, suppression.expiresAt().get().toEpochMilli());
-                } else {
-                    insert.setNull(6, Types.BIGINT);
+            if (update(connection, suppression) == 0) {
+                try {
+                    insert(connection, suppression);
+                } catch (SQLException e) {
+                    if (e.getSQLState() == null || !e.getSQLState().startsWith("23")) {
+                        throw e;
+                    }
+                    update(connection, suppression);
                 }
-                insert.executeUpdate();
-                connection.commit();
-            } catch (SQLException e) {
-                connection.rollback();
-                throw e;
             }
         } catch (SQLException e) {
             throw new UnavailableException("Cannot write the suppression list: " + e.getMessage(), e);
         } finally {
             cache.invalidate(new Key(suppression.organisation(), suppression.address()));
+        }
+    }
+
+    private static int update(Connection connection, Suppression suppression) throws SQLException {
+        try (PreparedStatement update = connection.prepareStatement("UPDATE " + TABLE
+            + " SET REASON = ?, DETAIL = ?, CREATED_AT = ?, EXPIRES_AT = ? WHERE ORGANISATION = ? AND ADDRESS = ?")) {
+            update.setString(1, suppression.reason());
+            update.setString(2, detail(suppression));
+            update.setLong(3, suppression.createdAt().toEpochMilli());
+            expiry(update, 4, suppression);
+            update.setString(5, suppression.organisation());
+            update.setString(6, suppression.address());
+            return update.executeUpdate();
+        }
+    }
+
+    private static void insert(Connection connection, Suppression suppression) throws SQLException {
+        try (PreparedStatement insert = connection.prepareStatement("INSERT INTO " + TABLE
+            + " (ORGANISATION, ADDRESS, REASON, DETAIL, CREATED_AT, EXPIRES_AT) VALUES (?, ?, ?, ?, ?, ?)")) {
+            insert.setString(1, suppression.organisation());
+            insert.setString(2, suppression.address());
+            insert.setString(3, suppression.reason());
+            insert.setString(4, detail(suppression));
+            insert.setLong(5, suppression.createdAt().toEpochMilli());
+            expiry(insert, 6, suppression);
+            insert.executeUpdate();
+        }
+    }
+
+    private static String detail(Suppression suppression) {
+        String detail = suppression.detail();
+        return detail.length() > 1000 ? detail.substring(0, 1000) : detail;
+    }
+
+    private static void expiry(PreparedStatement statement, int index, Suppression suppression) throws SQLException {
+        if (suppression.expiresAt().isPresent()) {
+            statement.setLong(index, suppression.expiresAt().get().toEpochMilli());
+        } else {
+            statement.setNull(index, Types.BIGINT);
+        }
+    }
+
+    /** Closes the connection pool, when it is one; called when the server stops. */
+    @PreDestroy
+    public void close() {
+        if (dataSource instanceof AutoCloseable) {
+            try {
+                ((AutoCloseable) dataSource).close();
+            } catch (Exception e) {
+                // stopping anyway
+            }
         }
     }
 

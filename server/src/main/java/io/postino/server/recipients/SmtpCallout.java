@@ -11,6 +11,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import io.postino.organisations.RelayDomain;
 import io.postino.recipients.CalloutVerdict;
@@ -23,6 +26,7 @@ import io.postino.recipients.CalloutVerdict;
 final class SmtpCallout {
     private static final int MAX_LINE = 4096;
     private static final int MAX_LINES = 100;
+    private static final Pattern REPLY = Pattern.compile("^([2-5]\\d\\d)[ -]?(?:([2-5]\\.\\d{1,3}\\.\\d{1,3})\\b)?");
 
     private final String heloName;
     private final Optional<String> sender;
@@ -58,15 +62,29 @@ final class SmtpCallout {
             if (rcpt.startsWith("2")) {
                 return CalloutVerdict.accepted(rcpt);
             }
-            if (rcpt.startsWith("5")) {
+            if (saysNoSuchMailbox(rcpt)) {
                 return CalloutVerdict.refused(rcpt);
             }
             return CalloutVerdict.unknown(server + " answered: " + rcpt);
         } catch (SocketTimeoutException e) {
-            return CalloutVerdict.unknown(server + " did not answer within " + timeout.toSeconds() + " s");
+            return CalloutVerdict.unreachable(server + " did not answer within " + timeout.toSeconds() + " s");
         } catch (IOException e) {
-            return CalloutVerdict.unknown(server + " could not be reached (" + e.getMessage() + ")");
+            return CalloutVerdict.unreachable(server + " could not be reached (" + e.getMessage() + ")");
         }
+    }
+
+    /**
+     * Only an answer about the mailbox itself proves it does not exist: an enhanced code 5.1.x, or
+     * 550/551/553 without an enhanced code. A policy refusal (5.7.x: the probe's sender refused,
+     * TLS required, relaying denied) says nothing about the recipient and is "unknown".
+     */
+    static boolean saysNoSuchMailbox(String reply) {
+        Matcher matcher = REPLY.matcher(reply);
+        if (!matcher.find() || !matcher.group(1).startsWith("5")) {
+            return false;
+        }
+        String status = matcher.group(2);
+        return status == null ? Set.of("550", "551", "553").contains(matcher.group(1)) : status.startsWith("5.1.");
     }
 
     private void quietly(Socket socket, BufferedReader in, OutputStream out, Instant deadline) {

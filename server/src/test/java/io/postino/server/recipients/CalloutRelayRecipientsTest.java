@@ -84,7 +84,64 @@ class CalloutRelayRecipientsTest {
     }
 
     @Test
-    void aProbeThatHangsIsUnknownAfterTheTimeout() {
+    void anUnreachableServerIsNotAskedAgainForAWhile() {
+        CalloutRelayRecipients recipients = recipients((relay, address) -> CalloutVerdict.unreachable("10.0.0.5:25 could not be reached"),
+            Duration.ofSeconds(5));
+
+        recipients.verify(CORP, "alice@corp.test");
+        CalloutVerdict second = recipients.verify(CORP, "bob@corp.test");
+
+        assertThat(probes).hasValue(1);
+        assertThat(second.outcome()).isEqualTo(CalloutVerdict.Outcome.UNREACHABLE);
+        assertThat(second.reply()).contains("could not be reached", "not asked again yet");
+        assertThat(recipients(( relay, address) -> CalloutVerdict.accepted("250 OK"), Duration.ofSeconds(5))
+            .verify(new RelayDomain("other.test", "10.0.0.6", 25), "x@other.test").outcome())
+            .as("another server is asked").isEqualTo(CalloutVerdict.Outcome.ACCEPTED);
+    }
+
+    @Test
+    void aFullProbeQueueAnswersUnknownAtOnce() {
+        java.util.concurrent.ThreadPoolExecutor tiny = new java.util.concurrent.ThreadPoolExecutor(1, 1, 1, TimeUnit.SECONDS,
+            new java.util.concurrent.ArrayBlockingQueue<>(1));
+        CountDownLatch release = new CountDownLatch(1);
+        try {
+            CalloutRelayRecipients recipients = new CalloutRelayRecipients((relay, address) -> {
+                try {
+                    release.await(5, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return CalloutVerdict.accepted("250 OK");
+            }, tiny, Duration.ofSeconds(5), Duration.ofHours(1), Duration.ofMinutes(10));
+            CompletableFuture.runAsync(() -> recipients.verify(CORP, "a@corp.test"), executor);
+            CompletableFuture.runAsync(() -> recipients.verify(CORP, "b@corp.test"), executor);
+            Thread.sleep(300);
+
+            CalloutVerdict third = recipients.verify(CORP, "c@corp.test");
+
+            assertThat(third.outcome()).isEqualTo(CalloutVerdict.Outcome.UNKNOWN);
+            assertThat(third.reply()).contains("too many recipient checks");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            release.countDown();
+            tiny.shutdownNow();
+        }
+    }
+
+    @Test
+    void onlyAnAnswerAboutTheMailboxProvesItDoesNotExist() {
+        assertThat(SmtpCallout.saysNoSuchMailbox("550 5.1.1 <x@corp.test>: user unknown")).isTrue();
+        assertThat(SmtpCallout.saysNoSuchMailbox("550 no such user")).isTrue();
+        assertThat(SmtpCallout.saysNoSuchMailbox("553 5.1.3 bad address syntax")).isTrue();
+        assertThat(SmtpCallout.saysNoSuchMailbox("550 5.7.1 sender <> refused")).isFalse();
+        assertThat(SmtpCallout.saysNoSuchMailbox("530 5.7.0 must issue STARTTLS first")).isFalse();
+        assertThat(SmtpCallout.saysNoSuchMailbox("554 transaction failed")).isFalse();
+        assertThat(SmtpCallout.saysNoSuchMailbox("450 4.2.0 try later")).isFalse();
+    }
+
+    @Test
+    void aProbeThatHangsIsUnreachableAfterTheTimeout() {
         CalloutRelayRecipients recipients = recipients((relay, address) -> {
             try {
                 Thread.sleep(10_000);
@@ -96,7 +153,7 @@ class CalloutRelayRecipientsTest {
 
         CalloutVerdict verdict = recipients.verify(CORP, "alice@corp.test");
 
-        assertThat(verdict.outcome()).isEqualTo(CalloutVerdict.Outcome.UNKNOWN);
+        assertThat(verdict.outcome()).isEqualTo(CalloutVerdict.Outcome.UNREACHABLE);
         assertThat(verdict.reply()).contains("10.0.0.5:25 did not answer");
     }
 }

@@ -84,6 +84,25 @@ class JdbcSuppressionListTest {
     }
 
     @Test
+    void concurrentAddsOfOneAddressAllSucceed() throws Exception {
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            java.util.List<java.util.concurrent.Future<?>> adds = new java.util.ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                String address = "same-" + (i % 5) + "@example.com";
+                adds.add(threads.submit(() -> list.add(suppression("acme", address, Optional.empty()))));
+            }
+            for (java.util.concurrent.Future<?> add : adds) {
+                add.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+
+        assertThat(list.list("acme", 0, 10)).hasSize(5);
+    }
+
+    @Test
     void anExpiredSuppressionNoLongerApplies() {
         list.add(suppression("acme", "brief@example.com", Optional.of(NOW.plusSeconds(60))));
         assertThat(list.find("acme", "brief@example.com")).isPresent();

@@ -43,6 +43,8 @@ class RecipientsIntegrationTest {
     private TestDns dns;
     private SmtpSink smarthost;
     private SmtpSink internal;
+    /** Accepts connections and never says a word: a black-holed internal server. */
+    private java.net.ServerSocket silent;
     private PostinoProcess postino;
 
     @BeforeAll
@@ -59,7 +61,9 @@ class RecipientsIntegrationTest {
             .a("elsewhere.test", "127.0.0.1")
             .a("postino.test", "127.0.0.1");
         smarthost = SmtpSink.start().replyToRecipients(recipient -> recipient.startsWith("gone-") ? "550 5.1.1 no such user here" : "250 2.1.5 OK");
-        internal = SmtpSink.start().replyToRecipients(recipient -> recipient.startsWith("nobody") ? "550 5.1.1 unknown mailbox" : "250 2.1.5 OK");
+        internal = SmtpSink.start().replyToRecipients(recipient -> recipient.startsWith("nobody") ? "550 5.1.1 unknown mailbox"
+            : recipient.startsWith("policy") ? "550 5.7.1 relaying denied for this client" : "250 2.1.5 OK");
+        silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
         int closedPort = PostinoProcess.freePort();
         String organisations = "<organisations>\n"
             + "  <organisation id=\"acme\" name=\"Acme\">\n"
@@ -73,12 +77,14 @@ class RecipientsIntegrationTest {
             + "    <domain>beta.test</domain>\n"
             + "    <trustedNetwork>" + BETA + "</trustedNetwork>\n"
             + "    <relayDomain name=\"down.beta.test\" host=\"127.0.0.1\" port=\"" + closedPort + "\"/>\n"
+            + "    <relayDomain name=\"silent.beta.test\" host=\"127.0.0.1\" port=\"" + silent.getLocalPort() + "\"/>\n"
             + "  </organisation>\n"
             + "</organisations>\n";
         installation = Installations.copyWithOrganisations(temporary.resolve("postino"), organisations);
         Installations.replaceInFile(installation.resolve("conf/smtpserver.xml"),
             "<authorizedAddresses>127.0.0.0/8</authorizedAddresses>", "<authorizedAddresses>127.0.0.1/32</authorizedAddresses>");
         Installations.replaceInFile(installation.resolve("conf/recipients.properties"), "dns.timeout=5s", "dns.timeout=1s");
+        Installations.replaceInFile(installation.resolve("conf/recipients.properties"), "callout.timeout=10s", "callout.timeout=2s");
         postino = startPostino();
         assertThat(postino.webAdmin("PUT", "/domains/beta.test", null).statusCode()).isEqualTo(204);
     }
@@ -92,6 +98,7 @@ class RecipientsIntegrationTest {
     void stop() throws Exception {
         TestFiles.stopAll(postino, smarthost, temporary);
         internal.close();
+        silent.close();
         dns.close();
     }
 
@@ -218,6 +225,27 @@ class RecipientsIntegrationTest {
 
         assertThat(reply.code()).isEqualTo(450);
         assertThat(reply.text()).contains("4.4.1", "Cannot verify", "try again later");
+    }
+
+    @Test
+    void aPolicyRefusalByTheInternalServerIsNotTakenForAnUnknownMailbox() throws Exception {
+        SmtpClient.Reply reply = rcptFrom(STRANGER, "someone@outside.test", "policy-" + token().substring(0, 8) + "@corp.acme.test");
+
+        assertThat(reply.code()).isEqualTo(450);
+        assertThat(reply.text()).contains("4.4.1");
+    }
+
+    @Test
+    void aServerThatNeverAnswersIsNotWaitedForAgainAtEveryRcpt() throws Exception {
+        Instant first = Instant.now();
+        assertThat(rcptFrom(STRANGER, "someone@outside.test", "a@silent.beta.test").code()).isEqualTo(450);
+        Duration firstTook = Duration.between(first, Instant.now());
+        Instant second = Instant.now();
+        assertThat(rcptFrom(STRANGER, "someone@outside.test", "b@silent.beta.test").code()).isEqualTo(450);
+        Duration secondTook = Duration.between(second, Instant.now());
+
+        assertThat(firstTook).as("the probe waited for callout.timeout").isGreaterThanOrEqualTo(Duration.ofMillis(1900));
+        assertThat(secondTook).as("answered from memory").isLessThan(Duration.ofSeconds(1));
     }
 
     @Test

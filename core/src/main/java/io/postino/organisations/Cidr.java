@@ -21,6 +21,11 @@ public final class Cidr {
         this.text = text;
     }
 
+    /** Whether the text is an IPv4 or IPv6 address, without looking anything up in DNS. */
+    public static boolean isAddressLiteral(String text) {
+        return InetAddresses.isInetAddress(text);
+    }
+
     /** @throws IllegalArgumentException with a sentence saying what is wrong */
     public static Cidr parse(String text) {
         String trimmed = text.trim();

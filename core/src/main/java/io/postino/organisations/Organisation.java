@@ -23,6 +23,9 @@ public final class Organisation {
     private final Optional<String> postmaster;
     private final Optional<String> abuse;
     private final List<RelayDomain> relayDomains;
+    private final Optional<String> route;
+    private final Map<String, String> routeOverrides;
+    private final boolean dkimRequired;
 
     /** An organisation without limits of its own (the defaults apply). */
     public Organisation(String id, String name, Set<String> domains, List<Cidr> trustedNetworks,
@@ -48,9 +51,13 @@ public final class Organisation {
         this.postmaster = Optional.empty();
         this.abuse = Optional.empty();
         this.relayDomains = List.of();
+        this.route = Optional.empty();
+        this.routeOverrides = Map.of();
+        this.dkimRequired = false;
     }
 
-    private Organisation(Organisation base, Optional<String> postmaster, Optional<String> abuse, List<RelayDomain> relayDomains) {
+    private Organisation(Organisation base, Optional<String> postmaster, Optional<String> abuse, List<RelayDomain> relayDomains,
+                         Optional<String> route, Map<String, String> routeOverrides, boolean dkimRequired) {
         this.id = base.id;
         this.name = base.name;
         this.domains = base.domains;
@@ -62,6 +69,9 @@ public final class Organisation {
         this.postmaster = postmaster;
         this.abuse = abuse;
         this.relayDomains = List.copyOf(relayDomains);
+        this.route = route;
+        this.routeOverrides = Map.copyOf(routeOverrides);
+        this.dkimRequired = dkimRequired;
     }
 
     /**
@@ -69,7 +79,35 @@ public final class Organisation {
      * domains go, and its relay domains.
      */
     public Organisation withInbound(Optional<String> postmaster, Optional<String> abuse, List<RelayDomain> relayDomains) {
-        return new Organisation(this, postmaster, abuse, relayDomains);
+        return new Organisation(this, postmaster, abuse, relayDomains, route, routeOverrides, dkimRequired);
+    }
+
+    /**
+     * This organisation with its way out: its default route, routes per destination domain (lower
+     * case), and whether its mail must be DKIM-signed.
+     */
+    public Organisation withDelivery(Optional<String> route, Map<String, String> routeOverrides, boolean dkimRequired) {
+        return new Organisation(this, postmaster, abuse, relayDomains, route, routeOverrides, dkimRequired);
+    }
+
+    /** The route of its mail, by name; empty: the server's default (MX, or POSTINO_SMARTHOST). */
+    public Optional<String> route() {
+        return route;
+    }
+
+    /** Destination domain (lower case) to the name of the route its mail takes there. */
+    public Map<String, String> routeOverrides() {
+        return routeOverrides;
+    }
+
+    /** The name of the route for mail to this recipient domain, if the organisation chose one. */
+    public Optional<String> routeTo(String domain) {
+        return Optional.ofNullable(routeOverrides.get(domain.toLowerCase(Locale.ROOT))).or(() -> route);
+    }
+
+    /** Mail of a sender domain without a DKIM key is refused rather than sent unsigned. */
+    public boolean dkimRequired() {
+        return dkimRequired;
     }
 
     public String id() {

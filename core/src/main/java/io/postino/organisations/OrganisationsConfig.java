@@ -13,6 +13,7 @@ public final class OrganisationsConfig {
     private final Map<String, Organisation> byId;
     private final Map<String, Organisation> byDomain;
     private final Map<String, Map.Entry<Organisation, RelayDomain>> relayDomains;
+    private final Map<String, Route> routes;
     private final List<Limit> defaultLimits;
     private final Map<String, Pacing> destinations;
 
@@ -23,6 +24,14 @@ public final class OrganisationsConfig {
 
     /** The caller guarantees unique ids, domains and destinations (the parser checks them). */
     public OrganisationsConfig(List<Organisation> organisations, List<Limit> defaultLimits, List<Pacing> destinations) {
+        this(organisations, defaultLimits, destinations, List.of());
+    }
+
+    /** The caller also guarantees unique route names, and that every route referenced exists. */
+    public OrganisationsConfig(List<Organisation> organisations, List<Limit> defaultLimits, List<Pacing> destinations, List<Route> routes) {
+        Map<String, Route> named = new LinkedHashMap<>();
+        routes.forEach(route -> named.put(route.name(), route));
+        this.routes = named;
         this.defaultLimits = List.copyOf(defaultLimits);
         Map<String, Pacing> pacing = new LinkedHashMap<>();
         destinations.forEach(rule -> pacing.put(rule.domain(), rule));
@@ -101,6 +110,19 @@ public final class OrganisationsConfig {
 
     public Optional<Organisation> owningDomain(String domain) {
         return Optional.ofNullable(byDomain.get(domain.toLowerCase(Locale.ROOT)));
+    }
+
+    public List<Route> routes() {
+        return List.copyOf(routes.values());
+    }
+
+    public Optional<Route> route(String name) {
+        return Optional.ofNullable(routes.get(name));
+    }
+
+    /** The route an organisation's mail to this recipient domain takes; empty: the server's default. */
+    public Optional<Route> routeFor(Organisation organisation, String domain) {
+        return organisation.routeTo(domain).flatMap(this::route);
     }
 
     /** The relay domain of that name and the organisation it belongs to. */

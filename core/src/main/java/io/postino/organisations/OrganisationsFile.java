@@ -37,7 +37,7 @@ public final class OrganisationsFile {
         } catch (ConfigFileException e) {
             throw new OrganisationsException(e.file(), e.line(), e.reason());
         }
-        return new OrganisationsConfig(builder.organisations, builder.defaultLimits, builder.destinations);
+        return new OrganisationsConfig(builder.organisations, builder.defaultLimits, builder.destinations, builder.routes);
     }
 
     private record ClaimedNetwork(String organisation, Cidr network, int line) {
@@ -69,6 +69,15 @@ public final class OrganisationsFile {
         private Optional<String> postmaster;
         private Optional<String> abuse;
         private List<RelayDomain> relayDomains;
+        private final List<Route> routes = new ArrayList<>();
+        private final Map<String, Integer> routeLines = new LinkedHashMap<>();
+        private Attributes routeAttributes;
+        private int routeLine;
+        private List<Route.Source> routeSources;
+        private Optional<String> routing;
+        private Map<String, String> overrides;
+        private Map<String, Integer> overrideLines;
+        private boolean dkimRequired;
         private int postmasterLine;
         private int abuseLine;
         private LimitsSection limitsSection;
@@ -110,6 +119,41 @@ public final class OrganisationsFile {
                     postmaster = Optional.empty();
                     abuse = Optional.empty();
                     relayDomains = new ArrayList<>();
+                    routing = Optional.empty();
+                    overrides = new LinkedHashMap<>();
+                    overrideLines = new HashMap<>();
+                    dkimRequired = false;
+                    break;
+                case "route":
+                    routeAttributes = new org.xml.sax.helpers.AttributesImpl(attributes);
+                    routeLine = line();
+                    routeSources = new ArrayList<>();
+                    break;
+                case "source":
+                    String address = attributes.getValue("address").trim();
+                    if (!Cidr.isAddressLiteral(address)) {
+                        throw new ProblemAtLine(line(), "source address '" + address + "' must be an IPv4 or IPv6 address of this machine");
+                    }
+                    routeSources.add(new Route.Source(address, attributes.getValue("helo").trim().toLowerCase(Locale.ROOT)));
+                    break;
+                case "routing":
+                    routing = Optional.ofNullable(attributes.getValue("route")).map(String::trim);
+                    if (routing.isPresent()) {
+                        checkRoute(routing.get(), line());
+                    }
+                    break;
+                case "override":
+                    String overridden = attributes.getValue("domain").trim().toLowerCase(Locale.ROOT);
+                    String via = attributes.getValue("route").trim();
+                    checkRoute(via, line());
+                    Integer before = overrideLines.putIfAbsent(overridden, line());
+                    if (before != null) {
+                        throw new ProblemAtLine(line(), "destination '" + overridden + "' already has a route on line " + before);
+                    }
+                    overrides.put(overridden, via);
+                    break;
+                case "dkim":
+                    dkimRequired = "true".equals(attributes.getValue("required"));
                     break;
                 case "relayDomain":
                     relayDomain(attributes);
@@ -158,6 +202,45 @@ public final class OrganisationsFile {
                 throw new ProblemAtLine(line(), "destination '" + domain + "' needs connections or messagesPerMinute (or both)");
             }
             destinations.add(new Pacing(domain, connections, perMinute));
+        }
+
+        private void checkRoute(String name, int line) throws ProblemAtLine {
+            if (!routeLines.containsKey(name)) {
+                throw new ProblemAtLine(line, "route '" + name + "' is not defined in <routes>"
+                    + (routeLines.isEmpty() ? " (there is none)" : " (routes: " + String.join(", ", routeLines.keySet()) + ")"));
+            }
+        }
+
+        /** A {@code <route>} is complete at its end tag, once its sources are read. */
+        private void endRoute() throws ProblemAtLine {
+            String routeName = routeAttributes.getValue("name").trim();
+            Integer earlier = routeLines.putIfAbsent(routeName, routeLine);
+            if (earlier != null) {
+                throw new ProblemAtLine(routeLine, "route '" + routeName + "' is already defined on line " + earlier);
+            }
+            Route.Kind kind = Route.Kind.valueOf(routeAttributes.getValue("kind").trim().toUpperCase(Locale.ROOT));
+            Optional<String> host = Optional.ofNullable(routeAttributes.getValue("host")).map(String::trim);
+            Optional<String> port = Optional.ofNullable(routeAttributes.getValue("port")).map(String::trim);
+            Optional<String> username = Optional.ofNullable(routeAttributes.getValue("username")).map(String::trim);
+            Optional<String> password = Optional.ofNullable(routeAttributes.getValue("password"));
+            String tlsValue = Optional.ofNullable(routeAttributes.getValue("tls")).map(String::trim).orElse("opportunistic");
+            Route.Tls tls = Route.Tls.valueOf(tlsValue.toUpperCase(Locale.ROOT));
+            if (kind == Route.Kind.SMARTHOST && host.isEmpty()) {
+                throw new ProblemAtLine(routeLine, "route '" + routeName + "' is a smarthost route and needs host (and port, default 25)");
+            }
+            if (kind == Route.Kind.MX && (host.isPresent() || port.isPresent() || username.isPresent())) {
+                throw new ProblemAtLine(routeLine, "route '" + routeName + "' delivers to the recipients' MX hosts: host, port and username"
+                    + " belong to smarthost routes");
+            }
+            if (kind == Route.Kind.MX && tls == Route.Tls.IMPLICIT) {
+                throw new ProblemAtLine(routeLine, "route '" + routeName + "': tls=\"implicit\" is for a smarthost on port 465; MX hosts speak STARTTLS");
+            }
+            if (username.isPresent() != password.isPresent()) {
+                throw new ProblemAtLine(routeLine, "route '" + routeName + "' needs both username and password, or neither");
+            }
+            routes.add(new Route(routeName, kind, host, kind == Route.Kind.MX ? 0 : port.map(Integer::parseInt).orElse(25), tls,
+                username, password, routeSources));
+            routeAttributes = null;
         }
 
         private void relayDomain(Attributes attributes) throws ProblemAtLine {
@@ -226,6 +309,9 @@ public final class OrganisationsFile {
                     domainLines.put(domain, line());
                     domains.add(domain);
                     break;
+                case "route":
+                    endRoute();
+                    break;
                 case "postmaster":
                     postmaster = Optional.of(value.toLowerCase(Locale.ROOT));
                     break;
@@ -261,7 +347,8 @@ public final class OrganisationsFile {
                     checkRoleAddress("postmaster", postmaster, postmasterLine);
                     checkRoleAddress("abuse", abuse, abuseLine);
                     organisations.add(new Organisation(id, name, domains, trustedNetworks, policy, allowed, organisationLimits, userLimits)
-                        .withInbound(postmaster, abuse, relayDomains));
+                        .withInbound(postmaster, abuse, relayDomains)
+                        .withDelivery(routing, overrides, dkimRequired));
                     id = null;
                     break;
                 default:

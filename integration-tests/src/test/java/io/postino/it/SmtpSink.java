@@ -33,7 +33,8 @@ final class SmtpSink implements AutoCloseable {
      * A message as it arrived: envelope, raw content (CRLF line ends, unstuffed), the client's
      * address, when its connection was opened and when its DATA ended.
      */
-    record Message(String sender, List<String> recipients, byte[] content, String clientAddress, Instant connectedAt, Instant receivedAt) {
+    record Message(String sender, List<String> recipients, byte[] content, String clientAddress, Instant connectedAt, Instant receivedAt,
+                   String helo) {
         String text() {
             return new String(content, StandardCharsets.UTF_8);
         }
@@ -129,6 +130,7 @@ final class SmtpSink implements AutoCloseable {
             OutputStream out = socket.getOutputStream();
             reply(out, "220 sink ESMTP");
             String sender = null;
+            String helo = null;
             List<String> recipients = new ArrayList<>();
             for (int commands = 0; commands < 10_000; commands++) {
                 String line = SmtpLines.readLine(in);
@@ -137,8 +139,10 @@ final class SmtpSink implements AutoCloseable {
                 }
                 String upper = line.toUpperCase();
                 if (upper.startsWith("EHLO")) {
+                    helo = line.substring(4).trim();
                     reply(out, "250-sink\r\n250-8BITMIME\r\n250 PIPELINING");
                 } else if (upper.startsWith("HELO")) {
+                    helo = line.substring(4).trim();
                     reply(out, "250 sink");
                 } else if (upper.startsWith("MAIL FROM:")) {
                     sender = address(line.substring(10));
@@ -159,7 +163,7 @@ final class SmtpSink implements AutoCloseable {
                     }
                     reply(out, "354 go ahead");
                     byte[] content = readData(in);
-                    messages.add(new Message(sender, List.copyOf(recipients), content, socket.getInetAddress().getHostAddress(), connectedAt, Instant.now()));
+                    messages.add(new Message(sender, List.copyOf(recipients), content, socket.getInetAddress().getHostAddress(), connectedAt, Instant.now(), helo));
                     reply(out, "250 2.0.0 queued");
                 } else if (upper.equals("RSET")) {
                     sender = null;

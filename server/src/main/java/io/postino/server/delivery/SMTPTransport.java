@@ -3,6 +3,8 @@ package io.postino.server.delivery;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
 
 import javax.mail.Address;
 import javax.mail.Message;
@@ -12,6 +14,8 @@ import javax.mail.Session;
 import javax.mail.URLName;
 
 import com.sun.mail.smtp.SMTPAddressFailedException;
+
+import io.postino.organisations.Route;
 
 /**
  * JavaMail's SMTP transport that remembers the host it delivered to, the server's last reply
@@ -24,13 +28,43 @@ import com.sun.mail.smtp.SMTPAddressFailedException;
  * transport whose class name ends with {@code .SMTPTransport}, and converts it to 7-bit otherwise.</p>
  */
 public class SMTPTransport extends com.sun.mail.smtp.SMTPTransport {
+    private final Optional<Route> route;
+
     public SMTPTransport(Session session, URLName urlName) {
-        super(session, urlName);
+        super(implicitTlsIfRouted(session), urlName);
+        this.route = CurrentDelivery.route();
     }
 
+    /** JavaMail decides on implicit TLS when the transport is created: the route must say so before. */
+    private static Session implicitTlsIfRouted(Session session) {
+        CurrentDelivery.route().filter(route -> route.tls() == Route.Tls.IMPLICIT)
+            .ifPresent(route -> session.getProperties().put("mail.smtp.ssl.enable", "true"));
+        return session;
+    }
+
+    /**
+     * Applies the mail's route (organisations.xml {@code <routes>}), if it has one: its smarthost
+     * and credentials, its TLS policy, and the next of its source addresses with its HELO name.
+     */
     @Override
     protected synchronized boolean protocolConnect(String host, int port, String user, String password) throws MessagingException {
         LastSmtpReply.forgetThread();
+        if (route.isEmpty()) {
+            return super.protocolConnect(host, port, user, password);
+        }
+        Route routed = route.get();
+        Properties properties = session.getProperties();
+        CurrentDelivery.nextSource(routed).ifPresent(source -> {
+            properties.put("mail.smtp.localaddress", source.address());
+            properties.put("mail.smtps.localaddress", source.address());
+            setLocalHost(source.helo());
+        });
+        setStartTLS(routed.tls() == Route.Tls.OPPORTUNISTIC || routed.tls() == Route.Tls.REQUIRED);
+        setRequireStartTLS(routed.tls() == Route.Tls.REQUIRED);
+        if (routed.kind() == Route.Kind.SMARTHOST) {
+            properties.put("mail.smtp.auth", String.valueOf(routed.username().isPresent()));
+            return super.protocolConnect(routed.host().orElse(host), routed.port(), routed.username().orElse(null), routed.password().orElse(null));
+        }
         return super.protocolConnect(host, port, user, password);
     }
 

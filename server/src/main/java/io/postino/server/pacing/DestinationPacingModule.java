@@ -5,7 +5,6 @@ import java.time.Instant;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 
 import javax.annotation.PreDestroy;
 import javax.inject.Singleton;
@@ -18,7 +17,6 @@ import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
 
 import io.postino.events.DeliveryEvents;
-import io.postino.organisations.Organisation;
 import io.postino.organisations.Organisations;
 
 /**
@@ -69,7 +67,6 @@ public class DestinationPacingModule extends AbstractModule {
     @Singleton
     MailQueueFactory<?> pacedQueues(MailQueueFactory<? extends ManageableMailQueue> queues, DestinationLanes lanes, Janitor janitor,
                                     DeliveryEvents events, Organisations organisations) {
-        return new PacedQueues(queues, OUTGOING, lanes, events,
-            () -> organisations.current().organisations().stream().map(Organisation::id).collect(Collectors.toList()));
+        return new PacedQueues(queues, OUTGOING, lanes, events, organisations::current);
     }
 }

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 
 import javax.mail.MessagingException;
 
@@ -18,6 +19,8 @@ import org.slf4j.LoggerFactory;
 import io.postino.events.DeliveryEvent;
 import io.postino.events.DeliveryEvents;
 import io.postino.events.TrackedMail;
+import io.postino.organisations.Route;
+import io.postino.server.delivery.CurrentDelivery;
 import io.postino.server.delivery.LastSmtpReply;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -41,11 +44,14 @@ final class PacedMailQueue implements MailQueue {
     /** The delegate's dequeue blocks (JMS receive): it runs here, never on Reactor's shared threads. */
     private final Scheduler dequeueThread;
     private final DeliveryEvents events;
+    private final Function<Mail, Optional<Route>> routes;
 
-    PacedMailQueue(MailQueue delegate, DestinationLanes lanes, DeliveryEvents events) {
+    /** @param routes the route of a mail, set for RemoteDelivery's transport while it delivers the mail */
+    PacedMailQueue(MailQueue delegate, DestinationLanes lanes, DeliveryEvents events, Function<Mail, Optional<Route>> routes) {
         this.delegate = delegate;
         this.lanes = lanes;
         this.events = events;
+        this.routes = routes;
         this.dequeueThread = Schedulers.newSingle("postino-" + delegate.getName().asString() + "-dequeue", true);
     }
 
@@ -69,7 +75,7 @@ final class PacedMailQueue implements MailQueue {
                 return retryLater(item);
             }
             if (admission.admitted()) {
-                return Mono.just(new PacedItem(item, admission));
+                return Mono.just(new PacedItem(item, admission, routes));
             }
             if (admission.inMemory()) {
                 return Mono.delay(admission.delay()).then(admit(item, admission));
@@ -102,24 +108,38 @@ final class PacedMailQueue implements MailQueue {
         }).subscribeOn(Schedulers.boundedElastic()).onErrorResume(e -> Mono.empty());
     }
 
-    /** Gives the destinations' connections back, once, when RemoteDelivery is done with the mail. */
+    /**
+     * Gives the destinations' connections back, once, when RemoteDelivery is done with the mail.
+     * RemoteDelivery takes the mail, delivers it and marks it done on one thread: the mail's
+     * route is set for that thread ({@link CurrentDelivery}) in between.
+     */
     private static final class PacedItem implements MailQueueItem {
         private final MailQueueItem item;
         private final DestinationLanes.Admission admission;
+        private final Function<Mail, Optional<Route>> routes;
         private final AtomicBoolean released = new AtomicBoolean();
 
-        private PacedItem(MailQueueItem item, DestinationLanes.Admission admission) {
+        private PacedItem(MailQueueItem item, DestinationLanes.Admission admission, Function<Mail, Optional<Route>> routes) {
             this.item = item;
             this.admission = admission;
+            this.routes = routes;
         }
 
         @Override
         public Mail getMail() {
-            return item.getMail();
+            Mail mail = item.getMail();
+            try {
+                CurrentDelivery.set(routes.apply(mail));
+            } catch (RuntimeException e) {
+                LOGGER.error("Cannot find the route of {}; it takes the default route", mail.getName(), e);
+                CurrentDelivery.clear();
+            }
+            return mail;
         }
 
         @Override
         public void done(CompletionStatus status) throws MailQueueException {
+            CurrentDelivery.clear();
             try {
                 item.done(status);
             } finally {

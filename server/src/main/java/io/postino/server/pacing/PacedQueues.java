@@ -1,17 +1,25 @@
 package io.postino.server.pacing;
 
 import java.nio.file.Path;
-import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 
 import org.apache.james.queue.api.MailQueue;
 import org.apache.james.queue.api.MailQueueFactory;
 import org.apache.james.queue.api.MailQueueName;
 
+import org.apache.mailet.AttributeUtils;
+import org.apache.mailet.Mail;
+
 import io.postino.events.DeliveryEvents;
+import io.postino.organisations.Organisation;
+import io.postino.organisations.OrganisationsConfig;
+import io.postino.organisations.PostinoAttributes;
+import io.postino.organisations.Route;
 
 /**
  * The queue factory the mailet container and RemoteDelivery use: the same queues, except that the
@@ -25,12 +33,12 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
     private final MailQueueName paced;
     private final DestinationLanes lanes;
     private final DeliveryEvents events;
-    private final Supplier<Collection<String>> organisations;
+    private final Supplier<OrganisationsConfig> organisations;
     private final ConcurrentHashMap<MailQueueName, MailQueue> decorated = new ConcurrentHashMap<>();
 
-    /** @param organisations the ids of the organisations, whose queues are read from the start */
+    /** @param organisations the organisations in force: their queues are read from the start, their routes taken */
     PacedQueues(MailQueueFactory<? extends MailQueue> delegate, MailQueueName paced, DestinationLanes lanes, DeliveryEvents events,
-                Supplier<Collection<String>> organisations) {
+                Supplier<OrganisationsConfig> organisations) {
         this.delegate = delegate;
         this.paced = paced;
         this.lanes = lanes;
@@ -55,7 +63,7 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
 
     private MailQueue decorate(MailQueueName name, MailQueue queue) {
         if (name.equals(paced)) {
-            return decorated.computeIfAbsent(name, any -> new PacedMailQueue(fair(queue), lanes, events));
+            return decorated.computeIfAbsent(name, any -> new PacedMailQueue(fair(queue), lanes, events, this::routeOf));
         }
         if (name.equals(SPOOL)) {
             return decorated.computeIfAbsent(name, any -> new ReplyStampingQueue(fair(queue), events));
@@ -66,6 +74,16 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
     private MailQueue fair(MailQueue queue) {
         Optional<Path> known = Optional.ofNullable(System.getProperty("postino.data.dir"))
             .map(directory -> Path.of(directory, "store", "organisation-queues-" + queue.getName().asString() + ".txt"));
-        return new FairMailQueue(delegate, queue, organisations.get(), known);
+        List<String> ids = organisations.get().organisations().stream().map(Organisation::id).collect(Collectors.toList());
+        return new FairMailQueue(delegate, queue, ids, known);
+    }
+
+    /** The route of the organisation that sent the mail, for the domain of its (first) recipient. */
+    private Optional<Route> routeOf(Mail mail) {
+        OrganisationsConfig config = organisations.get();
+        Optional<String> domain = mail.getRecipients().stream().findFirst().map(recipient -> recipient.getDomain().asString());
+        return AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.ORGANISATION, String.class)
+            .flatMap(config::byId)
+            .flatMap(organisation -> domain.flatMap(to -> config.routeFor(organisation, to)));
     }
 }

@@ -16,12 +16,14 @@ import org.apache.james.dnsservice.dnsjava.DNSJavaService;
 import io.postino.organisations.Organisation;
 import io.postino.organisations.Organisations;
 import io.postino.organisations.RelayDomain;
+import io.postino.organisations.Route;
+import io.postino.server.delivery.CurrentDelivery;
 
 /**
- * James' DNS service, except that the mail exchanger of a relay domain is the organisation's
- * internal server ({@code host:port}, which RemoteDelivery understands), so that mail accepted
- * for a relay domain is delivered there rather than to the domain's public MX. Every other lookup
- * goes to DNS.
+ * James' DNS service, except for RemoteDelivery's MX lookups: the mail exchanger of a relay domain
+ * is the organisation's internal server, and that of any domain for mail on a smarthost route
+ * ({@link CurrentDelivery}) is the smarthost ({@code host:port}, which RemoteDelivery
+ * understands). Every other lookup goes to DNS.
  */
 public final class RelayDomainRouting implements DNSService {
     private final DNSJavaService dns;
@@ -38,6 +40,10 @@ public final class RelayDomainRouting implements DNSService {
         Optional<Map.Entry<Organisation, RelayDomain>> relay = organisations.current().relayDomain(stripDot(hostname));
         if (relay.isPresent()) {
             return List.of(relay.get().getValue().hostAndPort());
+        }
+        Optional<Route> route = CurrentDelivery.route().filter(routed -> routed.kind() == Route.Kind.SMARTHOST);
+        if (route.isPresent()) {
+            return List.of(route.get().host().orElseThrow() + ":" + route.get().port());
         }
         return dns.findMXRecords(hostname);
     }

@@ -19,6 +19,7 @@ import org.apache.james.server.core.configuration.Configuration;
 import com.google.inject.Module;
 import com.google.inject.util.Modules;
 
+import io.postino.server.modules.DkimModule;
 import io.postino.server.modules.EmbeddedQueueModule;
 import io.postino.server.modules.JpaDataModule;
 import io.postino.server.modules.OperationsModule;
@@ -52,7 +53,8 @@ public final class PostinoServer {
         new OrganisationsModule(),
         new RateLimitModule(),
         new EventsModule(),
-        new RecipientsModule());
+        new RecipientsModule(),
+        new DkimModule());
 
     private static final Module EMBEDDED_BACKENDS = Modules.combine(
         new JpaDataModule(),

@@ -1,0 +1,143 @@
+package io.postino.server.dkim;
+
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+import javax.inject.Inject;
+
+import org.apache.james.webadmin.Routes;
+import org.apache.james.webadmin.utils.ErrorResponder;
+import org.apache.james.webadmin.utils.JsonTransformer;
+import org.eclipse.jetty.http.HttpStatus;
+
+import io.postino.dkim.DkimKey;
+import io.postino.dkim.DkimKeys;
+import io.postino.organisations.Organisations;
+import spark.Request;
+import spark.Response;
+import spark.Service;
+
+/**
+ * WebAdmin for DKIM keys of the organisations' sender domains.
+ * <ul>
+ *   <li>{@code GET /dkim/domains/{domain}}: its keys, newest (signing) first, each with the DNS
+ *   name and TXT record to publish.</li>
+ *   <li>{@code POST /dkim/domains/{domain}/keys?selector=s20261129&bits=2048}: generates an RSA
+ *   key pair (2048 bits by default; 3072 or 4096 on request), which signs from now on; 201 with
+ *   the record to publish. Publish it before sending.</li>
+ *   <li>{@code DELETE /dkim/domains/{domain}/keys/{selector}}: 204, or 404.</li>
+ * </ul>
+ */
+public class DkimRoutes implements Routes {
+    private static final String BASE = "/dkim/domains";
+    private static final List<Integer> SIZES = List.of(2048, 3072, 4096);
+    /** TXT strings are at most 255 characters (RFC 1035 §3.3.14). */
+    private static final int TXT_STRING = 255;
+
+    private final DkimKeys keys;
+    private final Organisations organisations;
+    private final JsonTransformer json;
+
+    @Inject
+    public DkimRoutes(DkimKeys keys, Organisations organisations, JsonTransformer json) {
+        this.keys = keys;
+        this.organisations = organisations;
+        this.json = json;
+    }
+
+    @Override
+    public String getBasePath() {
+        return BASE;
+    }
+
+    @Override
+    public void define(Service service) {
+        service.get(BASE + "/:domain", (request, response) -> keys.keys(domain(request)).stream().map(DkimRoutes::view)
+            .collect(Collectors.toList()), json);
+        service.post(BASE + "/:domain/keys", this::generate, json);
+        service.delete(BASE + "/:domain/keys/:selector", this::delete);
+    }
+
+    private Object generate(Request request, Response response) {
+        String domain = domain(request);
+        String algorithm = Optional.ofNullable(request.queryParams("algorithm")).orElse("rsa").toLowerCase(Locale.ROOT);
+        if (!algorithm.equals("rsa")) {
+            throw error(HttpStatus.BAD_REQUEST_400, ErrorResponder.ErrorType.INVALID_ARGUMENT,
+                "algorithm '" + algorithm + "' is not supported: Postino signs rsa-sha256 (Apache jDKIM 0.3 has no ed25519)");
+        }
+        String selector = Optional.ofNullable(request.queryParams("selector"))
+            .orElse("s" + LocalDate.now(ZoneOffset.UTC).format(DateTimeFormatter.BASIC_ISO_DATE));
+        if (!selector.matches("[a-z0-9]([a-z0-9\\-]{0,61}[a-z0-9])?")) {
+            throw error(HttpStatus.BAD_REQUEST_400, ErrorResponder.ErrorType.INVALID_ARGUMENT,
+                "selector '" + selector + "' must be a DNS label: lower-case letters, digits and '-'");
+        }
+        int bits;
+        try {
+            bits = Integer.parseInt(Optional.ofNullable(request.queryParams("bits")).orElse("2048"));
+        } catch (NumberFormatException e) {
+            bits = -1;
+        }
+        if (!SIZES.contains(bits)) {
+            throw error(HttpStatus.BAD_REQUEST_400, ErrorResponder.ErrorType.INVALID_ARGUMENT,
+                "bits must be 2048, 3072 or 4096, got '" + request.queryParams("bits") + "'");
+        }
+        try {
+            DkimKey key = keys.generate(domain, selector, bits);
+            response.status(HttpStatus.CREATED_201);
+            return view(key);
+        } catch (IllegalArgumentException e) {
+            throw error(HttpStatus.CONFLICT_409, ErrorResponder.ErrorType.INVALID_ARGUMENT, e.getMessage());
+        }
+    }
+
+    private Object delete(Request request, Response response) {
+        String domain = domain(request);
+        if (!keys.delete(domain, request.params("selector"))) {
+            throw error(HttpStatus.NOT_FOUND_404, ErrorResponder.ErrorType.NOT_FOUND,
+                "domain " + domain + " has no DKIM key with selector '" + request.params("selector") + "'");
+        }
+        response.status(HttpStatus.NO_CONTENT_204);
+        return "";
+    }
+
+    private String domain(Request request) {
+        String domain = request.params("domain").toLowerCase(Locale.ROOT);
+        if (organisations.current().owningDomain(domain).isEmpty()) {
+            throw error(HttpStatus.NOT_FOUND_404, ErrorResponder.ErrorType.NOT_FOUND,
+                domain + " is not a sender domain of any organisation (organisations.xml <domain>)");
+        }
+        return domain;
+    }
+
+    private static Map<String, Object> view(DkimKey key) {
+        Map<String, Object> view = new LinkedHashMap<>();
+        view.put("domain", key.domain());
+        view.put("selector", key.selector());
+        view.put("algorithm", key.algorithm());
+        view.put("createdAt", key.createdAt().toString());
+        view.put("dnsName", key.dnsName());
+        view.put("txt", key.txtRecord());
+        view.put("zoneLine", key.dnsName() + ". IN TXT ( " + quoted(key.txtRecord()) + " )");
+        return view;
+    }
+
+    private static String quoted(String record) {
+        List<String> parts = new ArrayList<>();
+        for (int start = 0; start < record.length(); start += TXT_STRING) {
+            parts.add("\"" + record.substring(start, Math.min(record.length(), start + TXT_STRING)) + "\"");
+        }
+        return String.join(" ", parts);
+    }
+
+    private static RuntimeException error(int status, ErrorResponder.ErrorType type, String message) {
+        return ErrorResponder.builder().statusCode(status).type(type).message("%s", message).haltError();
+    }
+}

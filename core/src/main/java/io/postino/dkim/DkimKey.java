@@ -4,20 +4,50 @@ import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.Locale;
 
 /**
  * A DKIM signing key of a sender domain and what to publish for it in DNS.
  *
  * @param domain the signing domain (d=), lower case
  * @param selector the selector (s=)
+ * @param algorithm RSA (rsa-sha256) or Ed25519 (ed25519-sha256, RFC 8463)
  * @param privateKey signs; never leaves the server
  * @param publicKey published in DNS as {@link #txtRecord()} at {@link #dnsName()}
  * @param createdAt when it was generated
  */
-public record DkimKey(String domain, String selector, PrivateKey privateKey, PublicKey publicKey, Instant createdAt) {
-    /** The signature algorithm, as in the a= tag. */
-    public String algorithm() {
-        return "rsa-sha256";
+public record DkimKey(String domain, String selector, Algorithm algorithm, PrivateKey privateKey, PublicKey publicKey, Instant createdAt) {
+    public enum Algorithm {
+        RSA("rsa-sha256", "rsa"),
+        ED25519("ed25519-sha256", "ed25519");
+
+        private final String signatureAlgorithm;
+        private final String keyType;
+
+        Algorithm(String signatureAlgorithm, String keyType) {
+            this.signatureAlgorithm = signatureAlgorithm;
+            this.keyType = keyType;
+        }
+
+        /** The a= tag of signatures made with such a key. */
+        public String signatureAlgorithm() {
+            return signatureAlgorithm;
+        }
+
+        /** The k= tag of its DNS record, and the name used in WebAdmin. */
+        public String keyType() {
+            return keyType;
+        }
+
+        /** @throws IllegalArgumentException for anything but rsa or ed25519 */
+        public static Algorithm of(String keyType) {
+            for (Algorithm algorithm : values()) {
+                if (algorithm.keyType.equals(keyType.toLowerCase(Locale.ROOT))) {
+                    return algorithm;
+                }
+            }
+            throw new IllegalArgumentException("algorithm must be rsa or ed25519, got '" + keyType + "'");
+        }
     }
 
     /** Where the public key is published: {@code <selector>._domainkey.<domain>}. */
@@ -25,8 +55,12 @@ public record DkimKey(String domain, String selector, PrivateKey privateKey, Pub
         return selector + "._domainkey." + domain;
     }
 
-    /** The TXT record to publish (RFC 6376 §3.6.1): {@code v=DKIM1; k=rsa; p=<public key>}. */
+    /**
+     * The TXT record to publish (RFC 6376 §3.6.1): {@code v=DKIM1; k=rsa; p=<SubjectPublicKeyInfo>},
+     * or for Ed25519 (RFC 8463 §4) {@code v=DKIM1; k=ed25519; p=<the 32-byte key>}.
+     */
     public String txtRecord() {
-        return "v=DKIM1; k=rsa; p=" + Base64.getEncoder().encodeToString(publicKey.getEncoded());
+        byte[] published = algorithm == Algorithm.ED25519 ? Ed25519DkimProvider.rawPublicKey(publicKey) : publicKey.getEncoded();
+        return "v=DKIM1; k=" + algorithm.keyType() + "; p=" + Base64.getEncoder().encodeToString(published);
     }
 }

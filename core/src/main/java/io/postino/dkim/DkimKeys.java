@@ -1,22 +1,25 @@
 package io.postino.dkim;
 
 import java.util.List;
-import java.util.Optional;
 
 /** DKIM keys of the sender domains, per domain and selector. */
 public interface DkimKeys {
-    /** The key mail of this From: domain is signed with: the newest one. */
-    Optional<DkimKey> signingKey(String domain);
+    /**
+     * The keys mail of this From: domain is signed with: the newest of each algorithm, so a domain
+     * with an RSA and an Ed25519 key gets both signatures (dual signing, RFC 8463 §1).
+     */
+    List<DkimKey> signingKeys(String domain);
 
     /** Every key of the domain, newest first. */
     List<DkimKey> keys(String domain);
 
     /**
-     * Generates and stores a new RSA key pair; it signs from now on.
+     * Generates and stores a new key pair; it signs from now on.
      *
+     * @param bits RSA key size; ignored for Ed25519
      * @throws IllegalArgumentException when the selector is already used for the domain, or not a DNS label
      */
-    DkimKey generate(String domain, String selector, int bits);
+    DkimKey generate(String domain, String selector, DkimKey.Algorithm algorithm, int bits);
 
     /** @return false when the domain had no key with that selector */
     boolean delete(String domain, String selector);

@@ -22,6 +22,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import io.postino.mailets.DkimVerification;
+
 /**
  * DKIM signing over real SMTP: a key generated through WebAdmin signs acme's mail, the signature
  * verifies with Apache jDKIM against the TXT record WebAdmin returned, and fails once the body is
@@ -35,6 +37,7 @@ class DkimIntegrationTest {
         + "  <organisation id=\"acme\"><domain>acme.test</domain><trustedNetwork>127.0.0.22</trustedNetwork></organisation>\n"
         + "  <organisation id=\"beta\"><domain>beta.test</domain><trustedNetwork>127.0.0.23</trustedNetwork><dkim required=\"true\"/></organisation>\n"
         + "  <organisation id=\"gamma\"><domain>gamma.test</domain><trustedNetwork>127.0.0.24</trustedNetwork></organisation>\n"
+        + "  <organisation id=\"delta\"><domain>delta.test</domain><trustedNetwork>127.0.0.25</trustedNetwork></organisation>\n"
         + "</organisations>\n";
 
     private Path temporary;
@@ -81,9 +84,9 @@ class DkimIntegrationTest {
         return matcher.group(1);
     }
 
-    /** jDKIM's verifier, asking "DNS" for exactly the record WebAdmin told us to publish. */
+    /** jDKIM's verifier (able to read Ed25519 keys), asking "DNS" for exactly the records WebAdmin told us to publish. */
     private static List<SignatureRecord> verify(byte[] message, Map<String, String> dns) throws Exception {
-        DKIMVerifier verifier = new DKIMVerifier((method, selector, domain) -> {
+        DKIMVerifier verifier = DkimVerification.verifier((method, selector, domain) -> {
             String record = dns.get(selector + "._domainkey." + domain);
             if (record == null) {
                 throw new PermFailException("no key for " + selector + "._domainkey." + domain);
@@ -121,6 +124,30 @@ class DkimIntegrationTest {
     }
 
     @Test
+    void rsaAndEd25519KeysTogetherSignTwiceAndBothSignaturesVerify() throws Exception {
+        HttpResponse<String> rsa = postino.webAdmin("POST", "/dkim/domains/delta.test/keys?selector=r1", null);
+        HttpResponse<String> ed25519 = postino.webAdmin("POST", "/dkim/domains/delta.test/keys?selector=e1&algorithm=ed25519", null);
+        assertThat(ed25519.statusCode()).as(ed25519.body()).isEqualTo(201);
+        assertThat(field(ed25519.body(), "algorithm")).isEqualTo("ed25519-sha256");
+        assertThat(field(ed25519.body(), "txt")).matches("v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=");
+        Map<String, String> dns = Map.of(field(rsa.body(), "dnsName"), field(rsa.body(), "txt"),
+            field(ed25519.body(), "dnsName"), field(ed25519.body(), "txt"));
+
+        String token = UUID.randomUUID().toString();
+        SmtpClient.expect(send("127.0.0.25", "app@delta.test", token, "dual " + token), 250);
+        SmtpSink.Message delivered = arrived(token);
+
+        assertThat(delivered.text()).contains("a=ed25519-sha256", "s=e1", "a=rsa-sha256", "s=r1");
+        assertThat(verify(delivered.content(), dns)).extracting(record -> record.getSelector().toString()).containsExactlyInAnyOrder("e1", "r1");
+        assertThat(verify(delivered.content(), Map.of(field(ed25519.body(), "dnsName"), field(ed25519.body(), "txt"),
+            field(rsa.body(), "dnsName"), field(ed25519.body(), "txt").replace("k=ed25519", "k=rsa"))))
+            .as("with the RSA record wrong, only the Ed25519 signature holds")
+            .extracting(record -> record.getSelector().toString()).containsExactly("e1");
+        byte[] altered = delivered.text().replace("dual " + token, "duel " + token).getBytes(StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> verify(altered, dns)).isInstanceOf(PermFailException.class);
+    }
+
+    @Test
     void anOrganisationRequiringSigningIsRefusedUntilItsDomainHasAKey() throws Exception {
         SmtpClient.Reply refused = send("127.0.0.23", "app@beta.test", UUID.randomUUID().toString(), "body");
         assertThat(refused.code()).isEqualTo(550);
@@ -144,7 +171,7 @@ class DkimIntegrationTest {
     void webAdminRefusesWhatItCannotDo() throws Exception {
         assertThat(postino.webAdmin("POST", "/dkim/domains/unknown.test/keys", null).statusCode()).isEqualTo(404);
         assertThat(postino.webAdmin("POST", "/dkim/domains/gamma.test/keys?bits=1024", null).statusCode()).isEqualTo(400);
-        assertThat(postino.webAdmin("POST", "/dkim/domains/gamma.test/keys?algorithm=ed25519", null).body()).contains("not supported");
+        assertThat(postino.webAdmin("POST", "/dkim/domains/gamma.test/keys?algorithm=dsa", null).body()).contains("algorithm must be rsa or ed25519");
         assertThat(postino.webAdmin("POST", "/dkim/domains/gamma.test/keys?selector=Bad_Selector", null).statusCode()).isEqualTo(400);
         assertThat(postino.webAdmin("POST", "/dkim/domains/gamma.test/keys?selector=g1", null).statusCode()).isEqualTo(201);
         assertThat(postino.webAdmin("POST", "/dkim/domains/gamma.test/keys?selector=g1", null).statusCode()).as("selector taken").isEqualTo(409);

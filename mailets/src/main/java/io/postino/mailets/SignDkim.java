@@ -28,15 +28,19 @@ import org.apache.mailet.base.GenericMailet;
 
 import io.postino.dkim.DkimKey;
 import io.postino.dkim.DkimKeys;
+import io.postino.dkim.Ed25519DkimProvider;
 
 /**
- * Signs mail with the DKIM key of its From: domain (WebAdmin {@code /dkim/domains/{domain}}):
- * {@code rsa-sha256}, relaxed/relaxed canonicalization, d= the From: domain (aligned for DMARC).
+ * Signs mail with the DKIM keys of its From: domain (WebAdmin {@code /dkim/domains/{domain}}):
+ * the newest {@code rsa-sha256} key and the newest {@code ed25519-sha256} key (RFC 8463), so a
+ * domain with both gets two signatures; relaxed/relaxed canonicalization, d= the From: domain
+ * (aligned for DMARC).
  * Mail whose From: domain has no key passes unsigned ({@code RequireDkimKey} refuses it at SMTP
  * time for organisations that require signing). The message is first converted to 7-bit, so that
  * no relay on the way (nor RemoteDelivery, for a server without 8BITMIME) re-encodes the signed
  * body. Place it last before RemoteDelivery: a header changed after it breaks the signature.
- * Signing uses Apache jDKIM, as James' own DKIMSign mailet does (which has one key per mailet).
+ * Signing uses Apache jDKIM, as James' own DKIMSign mailet does (which has one key per mailet);
+ * {@link Ed25519DkimProvider} gives jDKIM the Ed25519 it lacks.
  *
  * <ul>
  *   <li>{@code headers}: the header fields signed, colon-separated. Default
@@ -57,6 +61,7 @@ public class SignDkim extends GenericMailet {
     @Inject
     public SignDkim(DkimKeys keys) {
         this.keys = keys;
+        Ed25519DkimProvider.install();
     }
 
     @Override
@@ -77,8 +82,8 @@ public class SignDkim extends GenericMailet {
 
     @Override
     public void service(Mail mail) throws MessagingException {
-        Optional<DkimKey> key = fromDomain(mail.getMessage()).flatMap(keys::signingKey);
-        if (key.isEmpty()) {
+        List<DkimKey> signing = fromDomain(mail.getMessage()).map(keys::signingKeys).orElse(List.of());
+        if (signing.isEmpty()) {
             return;
         }
         MimeMessage message = mail.getMessage();
@@ -87,20 +92,24 @@ public class SignDkim extends GenericMailet {
         } catch (IOException e) {
             throw new MessagingException("Cannot convert the message to 7 bit before signing: " + e.getMessage(), e);
         }
-        String template = "v=1; a=rsa-sha256; c=relaxed/relaxed; d=" + key.get().domain() + "; s=" + key.get().selector()
-            + "; h=" + headers + "; bh=; b=;";
-        DKIMSigner signer = new DKIMSigner(template, key.get().privateKey());
         ByteArrayOutputStream content = new ByteArrayOutputStream();
         try (OutputStream out = new CRLFOutputStream(content)) {
             message.writeTo(out);
         } catch (IOException e) {
             throw new MessagingException("Cannot read the message to sign it: " + e.getMessage(), e);
         }
-        try {
-            prepend(message, signer.sign(new ByteArrayInputStream(content.toByteArray())));
-        } catch (IOException | FailException e) {
-            throw new MessagingException("DKIM signing failed: " + e.getMessage(), e);
+        // Every signature covers the same headers and body: none signs another DKIM-Signature.
+        List<String> signatures = new ArrayList<>();
+        for (DkimKey key : signing) {
+            String template = "v=1; a=" + key.algorithm().signatureAlgorithm() + "; c=relaxed/relaxed; d=" + key.domain()
+                + "; s=" + key.selector() + "; h=" + headers + "; bh=; b=;";
+            try {
+                signatures.add(new DKIMSigner(template, key.privateKey()).sign(new ByteArrayInputStream(content.toByteArray())));
+            } catch (IOException | FailException e) {
+                throw new MessagingException("DKIM signing with " + key.dnsName() + " failed: " + e.getMessage(), e);
+            }
         }
+        prepend(message, signatures);
     }
 
     private static Optional<String> fromDomain(MimeMessage message) throws MessagingException {
@@ -113,8 +122,8 @@ public class SignDkim extends GenericMailet {
             : Optional.of(address.substring(address.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT));
     }
 
-    /** JavaMail appends header lines: the signature goes on top by rewriting them in order. */
-    private static void prepend(MimeMessage message, String signature) throws MessagingException {
+    /** JavaMail appends header lines: the signatures go on top by rewriting them in order. */
+    private static void prepend(MimeMessage message, List<String> signatures) throws MessagingException {
         List<String> lines = Collections.list(message.getAllHeaderLines());
         List<String> names = new ArrayList<>();
         for (Header header : Collections.list(message.getAllHeaders())) {
@@ -123,7 +132,9 @@ public class SignDkim extends GenericMailet {
         for (String name : names) {
             message.removeHeader(name);
         }
-        message.addHeaderLine(signature);
+        for (String signature : signatures) {
+            message.addHeaderLine(signature);
+        }
         for (String line : lines) {
             message.addHeaderLine(line);
         }

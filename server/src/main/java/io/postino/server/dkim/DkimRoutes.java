@@ -30,9 +30,10 @@ import spark.Service;
  * <ul>
  *   <li>{@code GET /dkim/domains/{domain}}: its keys, newest (signing) first, each with the DNS
  *   name and TXT record to publish.</li>
- *   <li>{@code POST /dkim/domains/{domain}/keys?selector=s20261129&bits=2048}: generates an RSA
- *   key pair (2048 bits by default; 3072 or 4096 on request), which signs from now on; 201 with
- *   the record to publish. Publish it before sending.</li>
+ *   <li>{@code POST /dkim/domains/{domain}/keys?algorithm=rsa&selector=s20261129&bits=2048}:
+ *   generates a key pair, RSA (2048 bits by default; 3072 or 4096 on request) or
+ *   {@code algorithm=ed25519}, which signs from now on; with one of each, mail gets both
+ *   signatures. 201 with the record to publish. Publish it before sending.</li>
  *   <li>{@code DELETE /dkim/domains/{domain}/keys/{selector}}: 204, or 404.</li>
  * </ul>
  */
@@ -68,10 +69,11 @@ public class DkimRoutes implements Routes {
 
     private Object generate(Request request, Response response) {
         String domain = domain(request);
-        String algorithm = Optional.ofNullable(request.queryParams("algorithm")).orElse("rsa").toLowerCase(Locale.ROOT);
-        if (!algorithm.equals("rsa")) {
-            throw error(HttpStatus.BAD_REQUEST_400, ErrorResponder.ErrorType.INVALID_ARGUMENT,
-                "algorithm '" + algorithm + "' is not supported: Postino signs rsa-sha256 (Apache jDKIM 0.3 has no ed25519)");
+        DkimKey.Algorithm algorithm;
+        try {
+            algorithm = DkimKey.Algorithm.of(Optional.ofNullable(request.queryParams("algorithm")).orElse("rsa"));
+        } catch (IllegalArgumentException e) {
+            throw error(HttpStatus.BAD_REQUEST_400, ErrorResponder.ErrorType.INVALID_ARGUMENT, e.getMessage());
         }
         String selector = Optional.ofNullable(request.queryParams("selector"))
             .orElse("s" + LocalDate.now(ZoneOffset.UTC).format(DateTimeFormatter.BASIC_ISO_DATE));
@@ -85,12 +87,12 @@ public class DkimRoutes implements Routes {
         } catch (NumberFormatException e) {
             bits = -1;
         }
-        if (!SIZES.contains(bits)) {
+        if (algorithm == DkimKey.Algorithm.RSA && !SIZES.contains(bits)) {
             throw error(HttpStatus.BAD_REQUEST_400, ErrorResponder.ErrorType.INVALID_ARGUMENT,
                 "bits must be 2048, 3072 or 4096, got '" + request.queryParams("bits") + "'");
         }
         try {
-            DkimKey key = keys.generate(domain, selector, bits);
+            DkimKey key = keys.generate(domain, selector, algorithm, bits);
             response.status(HttpStatus.CREATED_201);
             return view(key);
         } catch (IllegalArgumentException e) {
@@ -121,7 +123,7 @@ public class DkimRoutes implements Routes {
         Map<String, Object> view = new LinkedHashMap<>();
         view.put("domain", key.domain());
         view.put("selector", key.selector());
-        view.put("algorithm", key.algorithm());
+        view.put("algorithm", key.algorithm().signatureAlgorithm());
         view.put("createdAt", key.createdAt().toString());
         view.put("dnsName", key.dnsName());
         view.put("txt", key.txtRecord());

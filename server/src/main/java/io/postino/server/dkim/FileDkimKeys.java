@@ -16,13 +16,13 @@ import java.security.PublicKey;
 import java.security.interfaces.RSAPrivateCrtKey;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.RSAPublicKeySpec;
+import java.security.spec.X509EncodedKeySpec;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -32,30 +32,40 @@ import org.slf4j.LoggerFactory;
 
 import io.postino.dkim.DkimKey;
 import io.postino.dkim.DkimKeys;
+import io.postino.dkim.Ed25519DkimProvider;
 
 /**
- * DKIM keys under the data directory: {@code <data>/dkim/<domain>/<selector>.key}, each the PKCS#8
- * private key in PEM, readable by the server's user only. The public key is derived from it. A
- * domain's newest key signs; older ones stay until deleted, so that mail signed before a
- * rotation still verifies while their DNS record is kept. Keys are read once per domain and
- * cached; changes through this node apply at once.
+ * DKIM keys under the data directory: {@code <data>/dkim/<domain>/<selector>.key}, the PKCS#8
+ * private key in PEM, readable by the server's user only, and {@code <selector>.pub}, the public
+ * key (X.509 SubjectPublicKeyInfo in PEM). RSA or Ed25519, told apart by the key itself. A
+ * domain's newest key of each algorithm signs; older ones stay until deleted, so that mail signed
+ * before a rotation still verifies while their DNS record is kept. Keys are read once per domain
+ * and cached; changes through this node apply at once.
  */
 public final class FileDkimKeys implements DkimKeys {
     private static final Logger LOGGER = LoggerFactory.getLogger(FileDkimKeys.class);
     private static final Pattern SELECTOR = Pattern.compile("[a-z0-9]([a-z0-9\\-]{0,61}[a-z0-9])?");
     private static final Pattern DOMAIN = Pattern.compile("([a-z0-9]([a-z0-9\\-]{0,61}[a-z0-9])?\\.)+[a-z0-9]([a-z0-9\\-]{0,61}[a-z0-9])?");
     private static final String SUFFIX = ".key";
+    private static final String PUBLIC_SUFFIX = ".pub";
 
     private final Path directory;
     private final ConcurrentHashMap<String, List<DkimKey>> cache = new ConcurrentHashMap<>();
 
     public FileDkimKeys(Path directory) {
         this.directory = directory;
+        Ed25519DkimProvider.install();
     }
 
     @Override
-    public Optional<DkimKey> signingKey(String domain) {
-        return keys(domain).stream().findFirst();
+    public List<DkimKey> signingKeys(String domain) {
+        List<DkimKey> signing = new ArrayList<>();
+        for (DkimKey key : keys(domain)) {
+            if (signing.stream().noneMatch(chosen -> chosen.algorithm() == key.algorithm())) {
+                signing.add(key);
+            }
+        }
+        return List.copyOf(signing);
     }
 
     @Override
@@ -77,9 +87,10 @@ public final class FileDkimKeys implements DkimKeys {
             for (Path file : (Iterable<Path>) files.filter(path -> path.getFileName().toString().endsWith(SUFFIX))::iterator) {
                 String selector = file.getFileName().toString().substring(0, file.getFileName().toString().length() - SUFFIX.length());
                 try {
-                    PrivateKey privateKey = parse(Files.readString(file, StandardCharsets.US_ASCII));
-                    keys.add(new DkimKey(domain, selector, privateKey, publicOf(privateKey), Files.getLastModifiedTime(file).toInstant()));
-                } catch (IOException | GeneralSecurityException | IllegalArgumentException e) {
+                    KeyPair pair = read(file, folder.resolve(selector + PUBLIC_SUFFIX));
+                    DkimKey.Algorithm algorithm = pair.getPrivate() instanceof RSAPrivateCrtKey ? DkimKey.Algorithm.RSA : DkimKey.Algorithm.ED25519;
+                    keys.add(new DkimKey(domain, selector, algorithm, pair.getPrivate(), pair.getPublic(), Files.getLastModifiedTime(file).toInstant()));
+                } catch (IOException | GeneralSecurityException | IllegalArgumentException | ClassCastException e) {
                     LOGGER.error("DKIM key {} cannot be read and is not used: {}", file, e.getMessage());
                 }
             }
@@ -91,7 +102,7 @@ public final class FileDkimKeys implements DkimKeys {
     }
 
     @Override
-    public synchronized DkimKey generate(String domain, String selector, int bits) {
+    public synchronized DkimKey generate(String domain, String selector, DkimKey.Algorithm algorithm, int bits) {
         String name = domain.toLowerCase(Locale.ROOT);
         if (!DOMAIN.matcher(name).matches()) {
             throw new IllegalArgumentException("'" + domain + "' is not a domain name");
@@ -103,18 +114,21 @@ public final class FileDkimKeys implements DkimKeys {
             throw new IllegalArgumentException("domain " + name + " already has a key with selector '" + selector + "'");
         }
         try {
-            KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
-            generator.initialize(bits);
-            KeyPair pair = generator.generateKeyPair();
+            KeyPair pair;
+            if (algorithm == DkimKey.Algorithm.RSA) {
+                KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
+                generator.initialize(bits);
+                pair = generator.generateKeyPair();
+            } else {
+                pair = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+            }
             Path folder = Files.createDirectories(directory.resolve(name));
-            Path temporary = Files.createTempFile(folder, selector, ".tmp",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.writeString(temporary, pem(pair.getPrivate()), StandardCharsets.US_ASCII);
-            Path file = folder.resolve(selector + SUFFIX);
-            Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE);
+            write(folder, selector + PUBLIC_SUFFIX, pem("PUBLIC KEY", pair.getPublic().getEncoded()), "rw-r--r--");
+            // the private key last: a key is there once its .key file is
+            Path file = write(folder, selector + SUFFIX, pem("PRIVATE KEY", pair.getPrivate().getEncoded()), "rw-------");
             cache.remove(name);
-            LOGGER.info("Generated DKIM key {} ({} bits) for {}", selector, bits, name);
-            return new DkimKey(name, selector, pair.getPrivate(), pair.getPublic(), Files.getLastModifiedTime(file).toInstant());
+            LOGGER.info("Generated DKIM key {} ({}) for {}", selector, algorithm == DkimKey.Algorithm.RSA ? bits + "-bit RSA" : "Ed25519", name);
+            return new DkimKey(name, selector, algorithm, pair.getPrivate(), pair.getPublic(), Files.getLastModifiedTime(file).toInstant());
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot store the DKIM key of " + name + " under " + directory, e);
         } catch (GeneralSecurityException e) {
@@ -130,6 +144,7 @@ public final class FileDkimKeys implements DkimKeys {
         }
         try {
             boolean deleted = Files.deleteIfExists(directory.resolve(name).resolve(selector + SUFFIX));
+            Files.deleteIfExists(directory.resolve(name).resolve(selector + PUBLIC_SUFFIX));
             cache.remove(name);
             return deleted;
         } catch (IOException e) {
@@ -137,18 +152,40 @@ public final class FileDkimKeys implements DkimKeys {
         }
     }
 
-    private static String pem(PrivateKey key) {
-        return "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(key.getEncoded())
-            + "\n-----END PRIVATE KEY-----\n";
+    private static Path write(Path folder, String name, String content, String permissions) throws IOException {
+        Path temporary = Files.createTempFile(folder, name, ".tmp", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(permissions)));
+        Files.writeString(temporary, content, StandardCharsets.US_ASCII);
+        return Files.move(temporary, folder.resolve(name), StandardCopyOption.ATOMIC_MOVE);
     }
 
-    private static PrivateKey parse(String pem) throws GeneralSecurityException {
-        String base64 = pem.replace("-----BEGIN PRIVATE KEY-----", "").replace("-----END PRIVATE KEY-----", "").replaceAll("\\s", "");
-        return KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(base64)));
+    private static String pem(String type, byte[] der) {
+        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
+            + "\n-----END " + type + "-----\n";
     }
 
-    private static PublicKey publicOf(PrivateKey key) throws GeneralSecurityException {
-        RSAPrivateCrtKey rsa = (RSAPrivateCrtKey) key;
-        return KeyFactory.getInstance("RSA").generatePublic(new RSAPublicKeySpec(rsa.getModulus(), rsa.getPublicExponent()));
+    private static byte[] der(String pem) {
+        return Base64.getDecoder().decode(pem.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", ""));
+    }
+
+    /** The private key is RSA or Ed25519; the public key is read from its file, or derived for RSA. */
+    private static KeyPair read(Path privateFile, Path publicFile) throws IOException, GeneralSecurityException {
+        byte[] privateDer = der(Files.readString(privateFile, StandardCharsets.US_ASCII));
+        PrivateKey privateKey;
+        try {
+            privateKey = KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(privateDer));
+        } catch (GeneralSecurityException notRsa) {
+            privateKey = KeyFactory.getInstance("Ed25519").generatePrivate(new PKCS8EncodedKeySpec(privateDer));
+        }
+        PublicKey publicKey;
+        if (Files.exists(publicFile)) {
+            publicKey = KeyFactory.getInstance(privateKey instanceof RSAPrivateCrtKey ? "RSA" : "Ed25519")
+                .generatePublic(new X509EncodedKeySpec(der(Files.readString(publicFile, StandardCharsets.US_ASCII))));
+        } else if (privateKey instanceof RSAPrivateCrtKey) {
+            RSAPrivateCrtKey rsa = (RSAPrivateCrtKey) privateKey;
+            publicKey = KeyFactory.getInstance("RSA").generatePublic(new RSAPublicKeySpec(rsa.getModulus(), rsa.getPublicExponent()));
+        } else {
+            throw new IllegalArgumentException("the Ed25519 key has no public key file " + publicFile.getFileName());
+        }
+        return new KeyPair(publicKey, privateKey);
     }
 }

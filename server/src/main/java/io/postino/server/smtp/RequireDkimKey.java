@@ -46,7 +46,7 @@ public class RequireDkimKey implements JamesMessageHook {
             return HookResult.DECLINED;
         }
         Optional<String> domain = fromDomain(mail).or(() -> mail.getMaybeSender().asOptional().map(sender -> sender.getDomain().asString()));
-        if (domain.isPresent() && keys.signingKey(domain.get()).isPresent()) {
+        if (domain.isPresent() && !keys.signingKeys(domain.get()).isEmpty()) {
             return HookResult.DECLINED;
         }
         String which = domain.orElse("the sender's domain");

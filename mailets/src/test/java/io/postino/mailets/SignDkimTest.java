@@ -1,0 +1,148 @@
+package io.postino.mailets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import javax.mail.Session;
+import javax.mail.internet.MimeMessage;
+
+import org.apache.james.jdkim.api.SignatureRecord;
+import org.apache.james.jdkim.exceptions.PermFailException;
+import org.apache.mailet.Mail;
+import org.apache.mailet.base.test.FakeMail;
+import org.apache.mailet.base.test.FakeMailContext;
+import org.apache.mailet.base.test.FakeMailetConfig;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.postino.dkim.DkimKey;
+import io.postino.dkim.DkimKeys;
+
+class SignDkimTest {
+    private static DkimKey key;
+
+    @BeforeAll
+    static void generate() throws Exception {
+        KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
+        generator.initialize(2048);
+        KeyPair pair = generator.generateKeyPair();
+        key = new DkimKey("acme.test", "s1", DkimKey.Algorithm.RSA, pair.getPrivate(), pair.getPublic(), Instant.now());
+        KeyPair edPair = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        edKey = new DkimKey("dual.test", "e1", DkimKey.Algorithm.ED25519, edPair.getPrivate(), edPair.getPublic(), Instant.now());
+        rsaOfDual = new DkimKey("dual.test", "r1", DkimKey.Algorithm.RSA, pair.getPrivate(), pair.getPublic(), Instant.now());
+    }
+
+    private static DkimKey edKey;
+    private static DkimKey rsaOfDual;
+
+    /** One key, for acme.test. */
+    private static final DkimKeys KEYS = new DkimKeys() {
+        @Override
+        public List<DkimKey> signingKeys(String domain) {
+            return domain.equals("acme.test") ? List.of(key) : domain.equals("dual.test") ? List.of(edKey, rsaOfDual) : List.of();
+        }
+
+        @Override
+        public List<DkimKey> keys(String domain) {
+            return signingKeys(domain);
+        }
+
+        @Override
+        public DkimKey generate(String domain, String selector, DkimKey.Algorithm algorithm, int bits) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public boolean delete(String domain, String selector) {
+            throw new UnsupportedOperationException();
+        }
+    };
+
+    private static SignDkim mailet(Map<String, String> parameters) throws Exception {
+        SignDkim mailet = new SignDkim(KEYS);
+        FakeMailetConfig.Builder config = FakeMailetConfig.builder().mailetName("SignDkim").mailetContext(FakeMailContext.defaultContext());
+        parameters.forEach(config::setProperty);
+        mailet.init(config.build());
+        return mailet;
+    }
+
+    private static Mail mail(String from, String body) throws Exception {
+        String raw = "From: Alice <" + from + ">\r\nTo: bob@example.com\r\nSubject: hello\r\nMessage-ID: <1@acme.test>\r\n"
+            + "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body;
+        MimeMessage message = new MimeMessage(Session.getInstance(new Properties()), new ByteArrayInputStream(raw.getBytes(StandardCharsets.UTF_8)));
+        return FakeMail.builder().name("m").mimeMessage(message).recipient("bob@example.com").build();
+    }
+
+    private static byte[] bytes(Mail mail) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        mail.getMessage().writeTo(out);
+        return out.toByteArray();
+    }
+
+    private static List<SignatureRecord> verify(byte[] message) throws Exception {
+        Map<String, String> dns = Map.of(key.dnsName(), key.txtRecord(), edKey.dnsName(), edKey.txtRecord(),
+            rsaOfDual.dnsName(), rsaOfDual.txtRecord());
+        return DkimVerification.verifier((method, selector, domain) -> List.of(dns.get(selector + "._domainkey." + domain)))
+            .verify(new ByteArrayInputStream(message));
+    }
+
+    @Test
+    void aDomainWithAnEd25519AndAnRsaKeyGetsBothSignaturesAndBothVerify() throws Exception {
+        Mail mail = mail("alice@dual.test", "dual\r\n");
+
+        mailet(Map.of()).service(mail);
+
+        String text = new String(bytes(mail), StandardCharsets.UTF_8);
+        assertThat(text).contains("a=ed25519-sha256", "s=e1", "a=rsa-sha256", "s=r1");
+        assertThat(edKey.txtRecord()).matches("v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=");
+        List<SignatureRecord> valid = verify(bytes(mail));
+        assertThat(valid).extracting(record -> record.getSelector().toString()).containsExactlyInAnyOrder("e1", "r1");
+        assertThatThrownBy(() -> verify(text.replace("dual", "duel").getBytes(StandardCharsets.UTF_8))).isInstanceOf(PermFailException.class);
+    }
+
+    @Test
+    void signsWithTheKeyOfTheFromDomainAndTheSignatureVerifies() throws Exception {
+        Mail mail = mail("alice@Acme.test", "Caf\u00e9 au lait\r\nsecond line\r\n\r\n");
+
+        mailet(Map.of()).service(mail);
+
+        byte[] signed = bytes(mail);
+        String text = new String(signed, StandardCharsets.UTF_8);
+        assertThat(text).startsWith("DKIM-Signature:").contains("a=rsa-sha256", "c=relaxed/relaxed", "d=acme.test", "s=s1",
+            "h=from:to:cc:subject:date:message-id");
+        assertThat(text).as("8-bit content went 7-bit first").doesNotContain("Content-Transfer-Encoding: 8bit");
+        assertThat(verify(signed)).hasSize(1);
+        assertThatThrownBy(() -> verify(text.replace("second line", "second  line!").getBytes(StandardCharsets.UTF_8)))
+            .isInstanceOf(PermFailException.class);
+    }
+
+    @Test
+    void mailOfADomainWithoutKeyIsLeftUnsigned() throws Exception {
+        Mail mail = mail("carol@other.test", "hi\r\n");
+
+        mailet(Map.of()).service(mail);
+
+        assertThat(new String(bytes(mail), StandardCharsets.UTF_8)).doesNotContain("DKIM-Signature");
+    }
+
+    @Test
+    void signedHeadersAreConfigurableAndAlwaysIncludeFrom() throws Exception {
+        Mail mail = mail("alice@acme.test", "hi\r\n");
+
+        mailet(Map.of("headers", "Subject:To")).service(mail);
+
+        assertThat(new String(bytes(mail), StandardCharsets.UTF_8)).contains("h=from:subject:to;");
+        assertThat(verify(bytes(mail))).hasSize(1);
+        assertThatThrownBy(() -> mailet(Map.of("headers", "from:sub ject"))).hasMessageContaining("<headers>");
+    }
+}

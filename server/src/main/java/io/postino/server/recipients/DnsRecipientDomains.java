@@ -48,6 +48,12 @@ public final class DnsRecipientDomains implements RecipientDomains {
     private record Answer(DomainVerdict verdict, Duration ttl) {
     }
 
+    private static final java.util.concurrent.Executor CONTINUATIONS = java.util.concurrent.Executors.newCachedThreadPool(task -> {
+        Thread thread = new Thread(task, "postino-dns");
+        thread.setDaemon(true);
+        return thread;
+    });
+
     private final Resolver resolver;
     private final Duration timeout;
     private final Duration minTtl;
@@ -89,8 +95,9 @@ public final class DnsRecipientDomains implements RecipientDomains {
                 .map(server -> new SimpleResolver(new java.net.InetSocketAddress(server.getHostString(), server.getPort())))
                 .collect(Collectors.toList()));
         }
-        resolver.setTimeout(settings.dnsTimeout());
-        resolver.setRetries(1);
+        // UDP loses packets: each server gets a second try within the lookup's budget.
+        resolver.setTimeout(settings.dnsTimeout().dividedBy(2));
+        resolver.setRetries(2);
         return resolver;
     }
 
@@ -102,8 +109,8 @@ public final class DnsRecipientDomains implements RecipientDomains {
         }
         CompletableFuture<Answer> answer = cache.get(key, (name, executor) -> lookUp(name));
         try {
-            // the MX lookup, then A and AAAA together: two lookups one after the other at most
-            return answer.get(2 * timeout.toMillis() + 1000, TimeUnit.MILLISECONDS).verdict();
+            // MX, then A, then AAAA: at most three lookups one after the other
+            return answer.get(3 * timeout.toMillis() + 1000, TimeUnit.MILLISECONDS).verdict();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return DomainVerdict.TEMPORARY_FAILURE;
@@ -119,7 +126,9 @@ public final class DnsRecipientDomains implements RecipientDomains {
         } catch (TextParseException e) {
             return CompletableFuture.completedFuture(new Answer(DomainVerdict.NO_SUCH_DOMAIN, minTtl));
         }
-        return query(name, Type.MX).thenCompose(mx -> {
+        // Continuations run on Postino's own thread pool, never on dnsjava's I/O thread: sending
+        // the next queries from inside its callback loses answers when several are under way.
+        return query(name, Type.MX).thenComposeAsync(mx -> {
             if (mx.getRcode() == Rcode.NXDOMAIN) {
                 return done(DomainVerdict.NO_SUCH_DOMAIN, negativeTtl(mx));
             }
@@ -131,13 +140,13 @@ public final class DnsRecipientDomains implements RecipientDomains {
                 boolean onlyNull = exchanges.stream().allMatch(exchange -> exchange.getTarget().equals(Name.root));
                 return done(onlyNull ? DomainVerdict.NULL_MX : DomainVerdict.DELIVERABLE, smallestTtl(exchanges));
             }
-            // No MX: an A or AAAA record stands for one (RFC 5321 §5.1); both are asked at once.
-            CompletableFuture<Optional<Duration>> a = addresses(name, Type.A);
-            CompletableFuture<Optional<Duration>> aaaa = addresses(name, Type.AAAA);
-            return a.thenCombine(aaaa, (v4, v6) -> v4.or(() -> v6)
-                .map(ttl -> new Answer(DomainVerdict.DELIVERABLE, ttl))
-                .orElseGet(() -> new Answer(DomainVerdict.NO_MAIL_SERVER, negativeTtl(mx))));
-        }).exceptionally(error -> {
+            // No MX: an A or AAAA record stands for one (RFC 5321 §5.1). One after the other: dnsjava
+            // 3.5 was seen to lose one of two answers when both were asked for the same name at once.
+            return addresses(name, Type.A).thenComposeAsync(a -> a.isPresent() ? done(DomainVerdict.DELIVERABLE, a.get())
+                : addresses(name, Type.AAAA).thenApply(aaaa -> aaaa
+                    .map(ttl -> new Answer(DomainVerdict.DELIVERABLE, ttl))
+                    .orElseGet(() -> new Answer(DomainVerdict.NO_MAIL_SERVER, negativeTtl(mx)))), CONTINUATIONS);
+        }, CONTINUATIONS).exceptionally(error -> {
             LOGGER.info("DNS lookup of {} failed: {}", domain, error.getMessage());
             return new Answer(DomainVerdict.TEMPORARY_FAILURE, Duration.ZERO);
         });

@@ -87,6 +87,26 @@ class DnsRecipientDomainsTest {
     }
 
     @Test
+    void manyConcurrentChecksOfDifferentDomainsAllGetTheirAnswer() throws Exception {
+        TestDns everything = TestDns.start().answerEveryName("192.0.2.1");
+        try {
+            DnsRecipientDomains domains = new DnsRecipientDomains(settings(Map.of("dns.servers", everything.address(), "dns.timeout", "2s")));
+            List<CompletableFuture<DomainVerdict>> checks = new ArrayList<>();
+            java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(16);
+            for (int i = 0; i < 200; i++) {
+                String domain = "d" + i + ".test";
+                checks.add(CompletableFuture.supplyAsync(() -> domains.check(domain), threads));
+            }
+            for (CompletableFuture<DomainVerdict> check : checks) {
+                assertThat(check.get()).isEqualTo(DomainVerdict.DELIVERABLE);
+            }
+            threads.shutdownNow();
+        } finally {
+            everything.close();
+        }
+    }
+
+    @Test
     void aZeroMaximumTtlMeansNoCache() {
         DnsRecipientDomains uncached = new DnsRecipientDomains(settings(Map.of("dns.servers", dns.address(),
             "dns.minTtl", "0s", "dns.maxTtl", "0s")));

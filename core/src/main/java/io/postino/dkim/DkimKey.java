@@ -15,8 +15,11 @@ import java.util.Locale;
  * @param privateKey signs; never leaves the server
  * @param publicKey published in DNS as {@link #txtRecord()} at {@link #dnsName()}
  * @param createdAt when it was generated
+ * @param active whether it signs: a new key waits until its TXT record is published and an
+ *               administrator activates it
  */
-public record DkimKey(String domain, String selector, Algorithm algorithm, PrivateKey privateKey, PublicKey publicKey, Instant createdAt) {
+public record DkimKey(String domain, String selector, Algorithm algorithm, PrivateKey privateKey, PublicKey publicKey, Instant createdAt,
+                      boolean active) {
     public enum Algorithm {
         RSA("rsa-sha256", "rsa"),
         ED25519("ed25519-sha256", "ed25519");

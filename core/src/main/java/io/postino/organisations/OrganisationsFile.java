@@ -238,6 +238,10 @@ public final class OrganisationsFile {
             if (username.isPresent() != password.isPresent()) {
                 throw new ProblemAtLine(routeLine, "route '" + routeName + "' needs both username and password, or neither");
             }
+            if (username.isPresent() && tls != Route.Tls.REQUIRED && tls != Route.Tls.IMPLICIT) {
+                throw new ProblemAtLine(routeLine, "route '" + routeName + "' sends a password: it needs tls=\"required\" or tls=\"implicit\","
+                    + " or the password could cross the network in clear");
+            }
             routes.add(new Route(routeName, kind, host, kind == Route.Kind.MX ? 0 : port.map(Integer::parseInt).orElse(25), tls,
                 username, password, routeSources));
             routeAttributes = null;

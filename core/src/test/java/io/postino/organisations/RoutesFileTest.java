@@ -86,6 +86,8 @@ class RoutesFileTest {
         assertProblem("<routes>\n<route name=\"r\" kind=\"mx\" host=\"smtp.example.net\"/>\n</routes>\n", 4, "belong to smarthost routes");
         assertProblem("<routes>\n<route name=\"r\" kind=\"mx\" tls=\"implicit\"/>\n</routes>\n", 4, "MX hosts speak STARTTLS");
         assertProblem("<routes>\n<route name=\"r\" kind=\"smarthost\" host=\"h.example\" username=\"u\"/>\n</routes>\n", 4, "both username and password");
+        assertProblem("<routes>\n<route name=\"r\" kind=\"smarthost\" host=\"h.example\" username=\"u\" password=\"p\"/>\n</routes>\n", 4,
+            "needs tls=\"required\" or tls=\"implicit\"");
         assertProblem("<routes>\n<route name=\"r\" kind=\"mx\">\n<source address=\"mta.example.com\" helo=\"mta.example.com\"/></route>\n</routes>\n", 5,
             "must be an IPv4 or IPv6 address");
         assertProblem("<routes><route name=\"r\" kind=\"mx\"/></routes>\n<organisation id=\"acme\"><domain>acme.test</domain><routing>\n"

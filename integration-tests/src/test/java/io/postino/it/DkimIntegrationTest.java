@@ -104,7 +104,11 @@ class DkimIntegrationTest {
         String txt = field(generated.body(), "txt");
         assertThat(dnsName).isEqualTo("s1._domainkey.acme.test");
         assertThat(txt).startsWith("v=DKIM1; k=rsa; p=MII");
-        assertThat(postino.webAdmin("GET", "/dkim/domains/acme.test", null).body()).contains("\"selector\":\"s1\"", txt);
+        assertThat(postino.webAdmin("GET", "/dkim/domains/acme.test", null).body()).contains("\"selector\":\"s1\"", "\"active\":false", txt);
+        String pending = UUID.randomUUID().toString();
+        SmtpClient.expect(send("127.0.0.22", "app@acme.test", pending, "before activation " + pending), 250);
+        assertThat(arrived(pending).text()).as("a key signs only once activated").doesNotContain("DKIM-Signature");
+        assertThat(postino.webAdmin("POST", "/dkim/domains/acme.test/keys/s1/activate", null).body()).contains("\"active\":true");
 
         String token = UUID.randomUUID().toString();
         SmtpClient.expect(send("127.0.0.22", "app@acme.test", token, "Hello,\r\n\r\nthe body " + token + " with caf\u00e9 and trailing lines\r\n\r\n"), 250);
@@ -127,6 +131,8 @@ class DkimIntegrationTest {
     void rsaAndEd25519KeysTogetherSignTwiceAndBothSignaturesVerify() throws Exception {
         HttpResponse<String> rsa = postino.webAdmin("POST", "/dkim/domains/delta.test/keys?selector=r1", null);
         HttpResponse<String> ed25519 = postino.webAdmin("POST", "/dkim/domains/delta.test/keys?selector=e1&algorithm=ed25519", null);
+        postino.webAdmin("POST", "/dkim/domains/delta.test/keys/r1/activate", null);
+        postino.webAdmin("POST", "/dkim/domains/delta.test/keys/e1/activate", null);
         assertThat(ed25519.statusCode()).as(ed25519.body()).isEqualTo(201);
         assertThat(field(ed25519.body(), "algorithm")).isEqualTo("ed25519-sha256");
         assertThat(field(ed25519.body(), "txt")).matches("v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=");
@@ -151,9 +157,11 @@ class DkimIntegrationTest {
     void anOrganisationRequiringSigningIsRefusedUntilItsDomainHasAKey() throws Exception {
         SmtpClient.Reply refused = send("127.0.0.23", "app@beta.test", UUID.randomUUID().toString(), "body");
         assertThat(refused.code()).isEqualTo(550);
-        assertThat(refused.text()).contains("5.7.1", "requires DKIM signing", "beta.test has no DKIM key", "POST /dkim/domains/beta.test/keys");
+        assertThat(refused.text()).contains("5.7.1", "requires DKIM signing", "beta.test has no active DKIM key", "POST /dkim/domains/beta.test/keys");
 
         assertThat(postino.webAdmin("POST", "/dkim/domains/beta.test/keys?selector=b1&bits=3072", null).statusCode()).isEqualTo(201);
+        assertThat(send("127.0.0.23", "app@beta.test", UUID.randomUUID().toString(), "body").code()).as("not active yet").isEqualTo(550);
+        assertThat(postino.webAdmin("POST", "/dkim/domains/beta.test/keys/b1/activate", null).statusCode()).isEqualTo(200);
         String token = UUID.randomUUID().toString();
         SmtpClient.expect(send("127.0.0.23", "app@beta.test", token, "body " + token), 250);
         assertThat(arrived(token).text()).contains("d=beta.test", "s=b1");

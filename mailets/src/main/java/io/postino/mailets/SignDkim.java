@@ -13,15 +13,14 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 import javax.inject.Inject;
-import javax.mail.Address;
 import javax.mail.Header;
 import javax.mail.MessagingException;
-import javax.mail.internet.InternetAddress;
 import javax.mail.internet.MimeMessage;
 
 import org.apache.james.jdkim.DKIMSigner;
 import org.apache.james.jdkim.exceptions.FailException;
 import org.apache.james.jdkim.mailets.CRLFOutputStream;
+import org.apache.mailet.AttributeUtils;
 import org.apache.mailet.Mail;
 import org.apache.mailet.base.Converter7Bit;
 import org.apache.mailet.base.GenericMailet;
@@ -29,9 +28,14 @@ import org.apache.mailet.base.GenericMailet;
 import io.postino.dkim.DkimKey;
 import io.postino.dkim.DkimKeys;
 import io.postino.dkim.Ed25519DkimProvider;
+import io.postino.dkim.SigningDomain;
+import io.postino.organisations.Organisation;
+import io.postino.organisations.Organisations;
+import io.postino.organisations.PostinoAttributes;
 
 /**
- * Signs mail with the DKIM keys of its From: domain (WebAdmin {@code /dkim/domains/{domain}}):
+ * Signs an organisation's mail ({@code postino.organisation}) whose From: domain is one of its
+ * domains, with the active DKIM keys of that domain (WebAdmin {@code /dkim/domains/{domain}}):
  * the newest {@code rsa-sha256} key and the newest {@code ed25519-sha256} key (RFC 8463), so a
  * domain with both gets two signatures; relaxed/relaxed canonicalization, d= the From: domain
  * (aligned for DMARC).
@@ -55,12 +59,14 @@ public class SignDkim extends GenericMailet {
     static final String DEFAULT_HEADERS = "from:to:cc:subject:date:message-id:reply-to:in-reply-to:references:mime-version:content-type:content-transfer-encoding";
 
     private final DkimKeys keys;
+    private final Organisations organisations;
     private String headers;
     private Converter7Bit converter;
 
     @Inject
-    public SignDkim(DkimKeys keys) {
+    public SignDkim(DkimKeys keys, Organisations organisations) {
         this.keys = keys;
+        this.organisations = organisations;
         Ed25519DkimProvider.install();
     }
 
@@ -82,7 +88,15 @@ public class SignDkim extends GenericMailet {
 
     @Override
     public void service(Mail mail) throws MessagingException {
-        List<DkimKey> signing = fromDomain(mail.getMessage()).map(keys::signingKeys).orElse(List.of());
+        // Only an organisation's own mail, for its own domain: mail received from the Internet (for
+        // postmaster@, say) must never leave with a signature its sender could not make.
+        Optional<Organisation> organisation = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.ORGANISATION, String.class)
+            .flatMap(id -> organisations.current().byId(id));
+        Optional<String> domain = SigningDomain.of(mail.getMessage());
+        if (organisation.isEmpty() || domain.isEmpty() || !organisation.get().ownsDomain(domain.get())) {
+            return;
+        }
+        List<DkimKey> signing = keys.signingKeys(domain.get());
         if (signing.isEmpty()) {
             return;
         }
@@ -110,16 +124,6 @@ public class SignDkim extends GenericMailet {
             }
         }
         prepend(message, signatures);
-    }
-
-    private static Optional<String> fromDomain(MimeMessage message) throws MessagingException {
-        Address[] from = message.getFrom();
-        if (from == null || from.length == 0 || !(from[0] instanceof InternetAddress)) {
-            return Optional.empty();
-        }
-        String address = ((InternetAddress) from[0]).getAddress();
-        return address == null || address.indexOf('@') < 0 ? Optional.empty()
-            : Optional.of(address.substring(address.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT));
     }
 
     /** JavaMail appends header lines: the signatures go on top by rewriting them in order. */

@@ -12,12 +12,15 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 
 import javax.mail.Session;
 import javax.mail.internet.MimeMessage;
 
 import org.apache.james.jdkim.api.SignatureRecord;
 import org.apache.james.jdkim.exceptions.PermFailException;
+import org.apache.mailet.Attribute;
+import org.apache.mailet.AttributeValue;
 import org.apache.mailet.Mail;
 import org.apache.mailet.base.test.FakeMail;
 import org.apache.mailet.base.test.FakeMailContext;
@@ -27,6 +30,11 @@ import org.junit.jupiter.api.Test;
 
 import io.postino.dkim.DkimKey;
 import io.postino.dkim.DkimKeys;
+import io.postino.organisations.IdentityPolicy;
+import io.postino.organisations.Organisation;
+import io.postino.organisations.Organisations;
+import io.postino.organisations.OrganisationsConfig;
+import io.postino.organisations.PostinoAttributes;
 
 class SignDkimTest {
     private static DkimKey key;
@@ -36,10 +44,10 @@ class SignDkimTest {
         KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
         generator.initialize(2048);
         KeyPair pair = generator.generateKeyPair();
-        key = new DkimKey("acme.test", "s1", DkimKey.Algorithm.RSA, pair.getPrivate(), pair.getPublic(), Instant.now());
+        key = new DkimKey("acme.test", "s1", DkimKey.Algorithm.RSA, pair.getPrivate(), pair.getPublic(), Instant.now(), true);
         KeyPair edPair = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
-        edKey = new DkimKey("dual.test", "e1", DkimKey.Algorithm.ED25519, edPair.getPrivate(), edPair.getPublic(), Instant.now());
-        rsaOfDual = new DkimKey("dual.test", "r1", DkimKey.Algorithm.RSA, pair.getPrivate(), pair.getPublic(), Instant.now());
+        edKey = new DkimKey("dual.test", "e1", DkimKey.Algorithm.ED25519, edPair.getPrivate(), edPair.getPublic(), Instant.now(), true);
+        rsaOfDual = new DkimKey("dual.test", "r1", DkimKey.Algorithm.RSA, pair.getPrivate(), pair.getPublic(), Instant.now(), true);
     }
 
     private static DkimKey edKey;
@@ -63,13 +71,22 @@ class SignDkimTest {
         }
 
         @Override
+        public boolean activate(String domain, String selector) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
         public boolean delete(String domain, String selector) {
             throw new UnsupportedOperationException();
         }
     };
 
+    private static final Organisations ORGANISATIONS = Organisations.of(new OrganisationsConfig(List.of(
+        new Organisation("acme", "Acme", Set.of("acme.test", "dual.test"), List.of(), IdentityPolicy.DOMAIN, Map.of()),
+        new Organisation("beta", "Beta", Set.of("beta.test"), List.of(), IdentityPolicy.DOMAIN, Map.of()))));
+
     private static SignDkim mailet(Map<String, String> parameters) throws Exception {
-        SignDkim mailet = new SignDkim(KEYS);
+        SignDkim mailet = new SignDkim(KEYS, ORGANISATIONS);
         FakeMailetConfig.Builder config = FakeMailetConfig.builder().mailetName("SignDkim").mailetContext(FakeMailContext.defaultContext());
         parameters.forEach(config::setProperty);
         mailet.init(config.build());
@@ -77,10 +94,18 @@ class SignDkimTest {
     }
 
     private static Mail mail(String from, String body) throws Exception {
+        return mail("acme", from, body);
+    }
+
+    private static Mail mail(String organisation, String from, String body) throws Exception {
         String raw = "From: Alice <" + from + ">\r\nTo: bob@example.com\r\nSubject: hello\r\nMessage-ID: <1@acme.test>\r\n"
             + "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body;
         MimeMessage message = new MimeMessage(Session.getInstance(new Properties()), new ByteArrayInputStream(raw.getBytes(StandardCharsets.UTF_8)));
-        return FakeMail.builder().name("m").mimeMessage(message).recipient("bob@example.com").build();
+        FakeMail.Builder builder = FakeMail.builder().name("m").mimeMessage(message).recipient("bob@example.com");
+        if (organisation != null) {
+            builder.attribute(new Attribute(PostinoAttributes.ORGANISATION, AttributeValue.of(organisation)));
+        }
+        return builder.build();
     }
 
     private static byte[] bytes(Mail mail) throws Exception {
@@ -98,7 +123,7 @@ class SignDkimTest {
 
     @Test
     void aDomainWithAnEd25519AndAnRsaKeyGetsBothSignaturesAndBothVerify() throws Exception {
-        Mail mail = mail("alice@dual.test", "dual\r\n");
+        Mail mail = mail("alice@dual.test", "two signatures\r\n");
 
         mailet(Map.of()).service(mail);
 
@@ -107,7 +132,8 @@ class SignDkimTest {
         assertThat(edKey.txtRecord()).matches("v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=");
         List<SignatureRecord> valid = verify(bytes(mail));
         assertThat(valid).extracting(record -> record.getSelector().toString()).containsExactlyInAnyOrder("e1", "r1");
-        assertThatThrownBy(() -> verify(text.replace("dual", "duel").getBytes(StandardCharsets.UTF_8))).isInstanceOf(PermFailException.class);
+        assertThatThrownBy(() -> verify(text.replace("two signatures", "two signatures!").getBytes(StandardCharsets.UTF_8)))
+            .isInstanceOf(PermFailException.class);
     }
 
     @Test
@@ -124,6 +150,18 @@ class SignDkimTest {
         assertThat(verify(signed)).hasSize(1);
         assertThatThrownBy(() -> verify(text.replace("second line", "second  line!").getBytes(StandardCharsets.UTF_8)))
             .isInstanceOf(PermFailException.class);
+    }
+
+    @Test
+    void onlyAnOrganisationsOwnMailForItsOwnDomainIsSigned() throws Exception {
+        Mail inbound = mail(null, "alice@acme.test", "forged by a stranger\r\n");
+        Mail otherOrganisation = mail("beta", "alice@acme.test", "beta posing as acme\r\n");
+
+        mailet(Map.of()).service(inbound);
+        mailet(Map.of()).service(otherOrganisation);
+
+        assertThat(new String(bytes(inbound), StandardCharsets.UTF_8)).doesNotContain("DKIM-Signature");
+        assertThat(new String(bytes(otherOrganisation), StandardCharsets.UTF_8)).doesNotContain("DKIM-Signature");
     }
 
     @Test

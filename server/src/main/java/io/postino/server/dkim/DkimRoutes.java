@@ -32,8 +32,10 @@ import spark.Service;
  *   name and TXT record to publish.</li>
  *   <li>{@code POST /dkim/domains/{domain}/keys?algorithm=rsa&selector=s20261129&bits=2048}:
  *   generates a key pair, RSA (2048 bits by default; 3072 or 4096 on request) or
- *   {@code algorithm=ed25519}, which signs from now on; with one of each, mail gets both
- *   signatures. 201 with the record to publish. Publish it before sending.</li>
+ *   {@code algorithm=ed25519}, which signs once activated; with one of each, mail gets
+ *   both signatures. 201 with the record to publish.</li>
+ *   <li>{@code POST /dkim/domains/{domain}/keys/{selector}/activate}: the key signs from now on
+ *   (once its TXT record is published); 200, or 404.</li>
  *   <li>{@code DELETE /dkim/domains/{domain}/keys/{selector}}: 204, or 404.</li>
  * </ul>
  */
@@ -64,6 +66,7 @@ public class DkimRoutes implements Routes {
         service.get(BASE + "/:domain", (request, response) -> keys.keys(domain(request)).stream().map(DkimRoutes::view)
             .collect(Collectors.toList()), json);
         service.post(BASE + "/:domain/keys", this::generate, json);
+        service.post(BASE + "/:domain/keys/:selector/activate", this::activate, json);
         service.delete(BASE + "/:domain/keys/:selector", this::delete);
     }
 
@@ -100,6 +103,16 @@ public class DkimRoutes implements Routes {
         }
     }
 
+    private Object activate(Request request, Response response) {
+        String domain = domain(request);
+        String selector = request.params("selector");
+        if (!keys.activate(domain, selector)) {
+            throw error(HttpStatus.NOT_FOUND_404, ErrorResponder.ErrorType.NOT_FOUND,
+                "domain " + domain + " has no DKIM key with selector '" + selector + "'");
+        }
+        return keys.keys(domain).stream().filter(key -> key.selector().equals(selector)).findFirst().map(DkimRoutes::view).orElseThrow();
+    }
+
     private Object delete(Request request, Response response) {
         String domain = domain(request);
         if (!keys.delete(domain, request.params("selector"))) {
@@ -125,6 +138,7 @@ public class DkimRoutes implements Routes {
         view.put("selector", key.selector());
         view.put("algorithm", key.algorithm().signatureAlgorithm());
         view.put("createdAt", key.createdAt().toString());
+        view.put("active", key.active());
         view.put("dnsName", key.dnsName());
         view.put("txt", key.txtRecord());
         view.put("zoneLine", key.dnsName() + ". IN TXT ( " + quoted(key.txtRecord()) + " )");

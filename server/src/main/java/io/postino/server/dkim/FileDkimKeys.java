@@ -37,8 +37,8 @@ import io.postino.dkim.Ed25519DkimProvider;
 /**
  * DKIM keys under the data directory: {@code <data>/dkim/<domain>/<selector>.key}, the PKCS#8
  * private key in PEM, readable by the server's user only, and {@code <selector>.pub}, the public
- * key (X.509 SubjectPublicKeyInfo in PEM). RSA or Ed25519, told apart by the key itself. A
- * domain's newest key of each algorithm signs; older ones stay until deleted, so that mail signed
+ * key (X.509 SubjectPublicKeyInfo in PEM), and {@code <selector>.active} once it is activated.
+ * RSA or Ed25519, told apart by the key itself. A domain's newest active key of each algorithm signs; older ones stay until deleted, so that mail signed
  * before a rotation still verifies while their DNS record is kept. Keys are read once per domain
  * and cached; changes through this node apply at once.
  */
@@ -48,6 +48,8 @@ public final class FileDkimKeys implements DkimKeys {
     private static final Pattern DOMAIN = Pattern.compile("([a-z0-9]([a-z0-9\\-]{0,61}[a-z0-9])?\\.)+[a-z0-9]([a-z0-9\\-]{0,61}[a-z0-9])?");
     private static final String SUFFIX = ".key";
     private static final String PUBLIC_SUFFIX = ".pub";
+    /** Present when the key signs (an empty file). */
+    private static final String ACTIVE_SUFFIX = ".active";
 
     private final Path directory;
     private final ConcurrentHashMap<String, List<DkimKey>> cache = new ConcurrentHashMap<>();
@@ -61,7 +63,7 @@ public final class FileDkimKeys implements DkimKeys {
     public List<DkimKey> signingKeys(String domain) {
         List<DkimKey> signing = new ArrayList<>();
         for (DkimKey key : keys(domain)) {
-            if (signing.stream().noneMatch(chosen -> chosen.algorithm() == key.algorithm())) {
+            if (key.active() && signing.stream().noneMatch(chosen -> chosen.algorithm() == key.algorithm())) {
                 signing.add(key);
             }
         }
@@ -89,7 +91,8 @@ public final class FileDkimKeys implements DkimKeys {
                 try {
                     KeyPair pair = read(file, folder.resolve(selector + PUBLIC_SUFFIX));
                     DkimKey.Algorithm algorithm = pair.getPrivate() instanceof RSAPrivateCrtKey ? DkimKey.Algorithm.RSA : DkimKey.Algorithm.ED25519;
-                    keys.add(new DkimKey(domain, selector, algorithm, pair.getPrivate(), pair.getPublic(), Files.getLastModifiedTime(file).toInstant()));
+                    keys.add(new DkimKey(domain, selector, algorithm, pair.getPrivate(), pair.getPublic(), Files.getLastModifiedTime(file).toInstant(),
+                        Files.exists(folder.resolve(selector + ACTIVE_SUFFIX))));
                 } catch (IOException | GeneralSecurityException | IllegalArgumentException | ClassCastException e) {
                     LOGGER.error("DKIM key {} cannot be read and is not used: {}", file, e.getMessage());
                 }
@@ -128,11 +131,31 @@ public final class FileDkimKeys implements DkimKeys {
             Path file = write(folder, selector + SUFFIX, pem("PRIVATE KEY", pair.getPrivate().getEncoded()), "rw-------");
             cache.remove(name);
             LOGGER.info("Generated DKIM key {} ({}) for {}", selector, algorithm == DkimKey.Algorithm.RSA ? bits + "-bit RSA" : "Ed25519", name);
-            return new DkimKey(name, selector, algorithm, pair.getPrivate(), pair.getPublic(), Files.getLastModifiedTime(file).toInstant());
+            return new DkimKey(name, selector, algorithm, pair.getPrivate(), pair.getPublic(), Files.getLastModifiedTime(file).toInstant(), false);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot store the DKIM key of " + name + " under " + directory, e);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("Cannot generate an RSA key", e);
+        }
+    }
+
+    @Override
+    public synchronized boolean activate(String domain, String selector) {
+        String name = domain.toLowerCase(Locale.ROOT);
+        if (!DOMAIN.matcher(name).matches() || !SELECTOR.matcher(selector).matches()
+            || !Files.exists(directory.resolve(name).resolve(selector + SUFFIX))) {
+            return false;
+        }
+        try {
+            Path marker = directory.resolve(name).resolve(selector + ACTIVE_SUFFIX);
+            if (!Files.exists(marker)) {
+                Files.createFile(marker);
+            }
+            cache.remove(name);
+            LOGGER.info("DKIM key {} of {} signs from now on", selector, name);
+            return true;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot activate the DKIM key " + selector + " of " + name, e);
         }
     }
 
@@ -145,6 +168,7 @@ public final class FileDkimKeys implements DkimKeys {
         try {
             boolean deleted = Files.deleteIfExists(directory.resolve(name).resolve(selector + SUFFIX));
             Files.deleteIfExists(directory.resolve(name).resolve(selector + PUBLIC_SUFFIX));
+            Files.deleteIfExists(directory.resolve(name).resolve(selector + ACTIVE_SUFFIX));
             cache.remove(name);
             return deleted;
         } catch (IOException e) {

@@ -42,7 +42,10 @@ import reactor.core.scheduler.Schedulers;
  * <p>Each queue is read by its own thread (James' JMS queue blocks while it waits), holding at
  * most one received, unacknowledged mail. A queue whose thread holds a mail joins the end of a
  * line; each mail asked for is taken from the queue at the head of the line, whose thread then
- * reads its next mail and rejoins the end: round robin between the queues that have mail.
+ * reads its next mail and rejoins the end: round robin between the queues that have mail. A
+ * queue with {@code limit} mails handed out and not yet done reads no more until one is done, so
+ * that one organisation's burst cannot fill the places of the consumer (RemoteDelivery's
+ * threads) behind which the others would wait.
  * (Reactor's merge is not fair: a source that always has a value wins the race.) A mail leaves its queue only when it is done, so a crash loses nothing. The
  * names of the queues created are kept in a file so that after a restart the queues of
  * organisations no longer in organisations.xml are still read until empty.</p>
@@ -62,6 +65,7 @@ final class FairMailQueue implements MailQueue {
     private final AtomicInteger draining = new AtomicInteger();
     private final AtomicLong demand = new AtomicLong();
     private final Flux<MailQueueItem> merged;
+    private final int limit;
     private volatile FluxSink<MailQueueItem> consumer;
 
     /**
@@ -70,6 +74,16 @@ final class FairMailQueue implements MailQueue {
      */
     FairMailQueue(MailQueueFactory<? extends MailQueue> factory, MailQueue shared, Collection<String> organisations,
                   Optional<Path> knownQueues) {
+        this(factory, shared, organisations, knownQueues, Integer.MAX_VALUE);
+    }
+
+    /**
+     * @param limit the most mails of one queue handed out and not yet done: a burst of one
+     *              organisation then holds at most this many of the consumer's places
+     */
+    FairMailQueue(MailQueueFactory<? extends MailQueue> factory, MailQueue shared, Collection<String> organisations,
+                  Optional<Path> knownQueues, int limit) {
+        this.limit = limit;
         this.factory = factory;
         this.shared = shared;
         this.name = shared.getName();
@@ -80,15 +94,21 @@ final class FairMailQueue implements MailQueue {
         organisations.forEach(this::lane);
     }
 
-    /** Reads one queue on a thread of its own, one mail at a time. */
+    /**
+     * Reads one queue on a thread of its own, one mail at a time, and never has more than
+     * {@link #limit} of its mails handed out and not yet done.
+     */
     private final class Reader extends BaseSubscriber<MailQueueItem> {
         private final MailQueue queue;
         private final Scheduler thread;
+        private final AtomicInteger handedOut;
         private volatile MailQueueItem held;
+        private boolean waitingForDone;
 
-        private Reader(MailQueue queue) {
+        private Reader(MailQueue queue, Scheduler thread, AtomicInteger handedOut) {
             this.queue = queue;
-            this.thread = Schedulers.newSingle("postino-" + queue.getName().asString() + "-dequeue", true);
+            this.thread = thread;
+            this.handedOut = handedOut;
         }
 
         private void start() {
@@ -107,20 +127,20 @@ final class FairMailQueue implements MailQueue {
             drain();
         }
 
+        /** James' JMS dequeue fails on a broker error: the same thread reads the queue again a second later. */
         @Override
         protected void hookOnError(Throwable error) {
             LOGGER.error("Reading {} failed; reading it again in 1 s", queue.getName().asString(), error);
-            Schedulers.parallel().schedule(this::restart, 1, java.util.concurrent.TimeUnit.SECONDS);
-        }
-
-        private void restart() {
-            if (consumer != null && !consumer.isCancelled()) {
-                Reader again = new Reader(queue);
-                synchronized (FairMailQueue.this) {
-                    readers.add(again);
+            thread.schedule(() -> {
+                if (consumer != null && !consumer.isCancelled()) {
+                    Reader again = new Reader(queue, thread, handedOut);
+                    synchronized (FairMailQueue.this) {
+                        readers.remove(this);
+                        readers.add(again);
+                    }
+                    again.start();
                 }
-                again.start();
-            }
+            }, 1, java.util.concurrent.TimeUnit.SECONDS);
         }
 
         private MailQueueItem take() {
@@ -128,10 +148,55 @@ final class FairMailQueue implements MailQueue {
             held = null;
             return item;
         }
+
+        /** After handing a mail out: read the next one, unless the limit is reached. */
+        private synchronized void handedOne() {
+            if (handedOut.incrementAndGet() < limit) {
+                request(1);
+            } else {
+                waitingForDone = true;
+            }
+        }
+
+        private synchronized void doneWithOne() {
+            handedOut.decrementAndGet();
+            if (waitingForDone && handedOut.get() < limit) {
+                waitingForDone = false;
+                request(1);
+            }
+        }
+    }
+
+    /** A mail handed out: when the consumer is done with it, its queue may hand out another. */
+    private static final class CountedItem implements MailQueueItem {
+        private final MailQueueItem item;
+        private final Reader reader;
+        private final java.util.concurrent.atomic.AtomicBoolean counted = new java.util.concurrent.atomic.AtomicBoolean(true);
+
+        private CountedItem(MailQueueItem item, Reader reader) {
+            this.item = item;
+            this.reader = reader;
+        }
+
+        @Override
+        public Mail getMail() {
+            return item.getMail();
+        }
+
+        @Override
+        public void done(CompletionStatus status) throws MailQueueException {
+            try {
+                item.done(status);
+            } finally {
+                if (counted.compareAndSet(true, false)) {
+                    reader.doneWithOne();
+                }
+            }
+        }
     }
 
     private synchronized void addReader(MailQueue queue) {
-        Reader reader = new Reader(queue);
+        Reader reader = new Reader(queue, Schedulers.newSingle("postino-" + queue.getName().asString() + "-dequeue", true), new AtomicInteger());
         readers.add(reader);
         if (consumer != null) {
             reader.start();
@@ -175,8 +240,18 @@ final class FairMailQueue implements MailQueue {
                 }
                 MailQueueItem item = reader.take();
                 demand.decrementAndGet();
-                consumer.next(item);
-                reader.request(1);
+                CountedItem counted = new CountedItem(item, reader);
+                reader.handedOne();
+                try {
+                    consumer.next(counted);
+                } catch (RuntimeException e) {
+                    LOGGER.error("The reader of {} failed on a mail; it goes back to its queue", name.asString(), e);
+                    try {
+                        counted.done(MailQueueItem.CompletionStatus.RETRY);
+                    } catch (Exception retry) {
+                        LOGGER.error("Could not put the mail back in {}", name.asString(), retry);
+                    }
+                }
             }
             missed = draining.addAndGet(-missed);
         } while (missed != 0);

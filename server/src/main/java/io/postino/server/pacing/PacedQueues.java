@@ -29,6 +29,14 @@ import io.postino.organisations.Route;
  * queues, so browsing and flushing see every mail, waiting or not.
  */
 public final class PacedQueues implements MailQueueFactory<MailQueue> {
+    /**
+     * Mails of one organisation being delivered at once, at most: RemoteDelivery delivers 20 at a
+     * time (James' default pool on 2 cores); 16 leave room for the others.
+     */
+    static final int OUTGOING_LIMIT = 16;
+    /** Mails of one organisation in the mailet container at once, at most, of its 8 threads. */
+    static final int SPOOL_LIMIT = 6;
+
     private final MailQueueFactory<? extends MailQueue> delegate;
     private final MailQueueName paced;
     private final DestinationLanes lanes;
@@ -63,19 +71,19 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
 
     private MailQueue decorate(MailQueueName name, MailQueue queue) {
         if (name.equals(paced)) {
-            return decorated.computeIfAbsent(name, any -> new PacedMailQueue(fair(queue), lanes, events, this::routeOf));
+            return decorated.computeIfAbsent(name, any -> new PacedMailQueue(fair(queue, OUTGOING_LIMIT), lanes, events, this::routeOf));
         }
         if (name.equals(SPOOL)) {
-            return decorated.computeIfAbsent(name, any -> new ReplyStampingQueue(fair(queue), events));
+            return decorated.computeIfAbsent(name, any -> new ReplyStampingQueue(fair(queue, SPOOL_LIMIT), events));
         }
         return queue;
     }
 
-    private MailQueue fair(MailQueue queue) {
+    private MailQueue fair(MailQueue queue, int limit) {
         Optional<Path> known = Optional.ofNullable(System.getProperty("postino.data.dir"))
             .map(directory -> Path.of(directory, "store", "organisation-queues-" + queue.getName().asString() + ".txt"));
         List<String> ids = organisations.get().organisations().stream().map(Organisation::id).collect(Collectors.toList());
-        return new FairMailQueue(delegate, queue, ids, known);
+        return new FairMailQueue(delegate, queue, ids, known, limit);
     }
 
     /** The route of the organisation that sent the mail, for the domain of its (first) recipient. */

@@ -3,9 +3,7 @@ package io.postino.server.smtp;
 import java.util.Optional;
 
 import javax.inject.Inject;
-import javax.mail.Address;
 import javax.mail.MessagingException;
-import javax.mail.internet.InternetAddress;
 
 import org.apache.james.protocols.api.ProtocolSession;
 import org.apache.james.protocols.smtp.SMTPSession;
@@ -15,13 +13,15 @@ import org.apache.james.smtpserver.JamesMessageHook;
 import org.apache.mailet.Mail;
 
 import io.postino.dkim.DkimKeys;
+import io.postino.dkim.SigningDomain;
 import io.postino.organisations.Organisation;
 import io.postino.organisations.Organisations;
 
 /**
  * Refuses, after DATA, mail of an organisation that requires DKIM signing
- * ({@code <dkim required="true"/>} in organisations.xml) when its From: domain (else the envelope
- * sender's) has no DKIM key: {@code 550 5.7.1}, naming the WebAdmin request that creates one.
+ * ({@code <dkim required="true"/>} in organisations.xml) when its From: domain has no active DKIM
+ * key, or when it has no From: header: {@code 550 5.7.1}, naming the WebAdmin request that
+ * creates one. The From: domain is the one {@code SignDkim} signs for.
  * Mail of other organisations without a key leaves unsigned.
  *
  * <pre>{@code
@@ -45,29 +45,30 @@ public class RequireDkimKey implements JamesMessageHook {
         if (organisation.isEmpty() || !organisation.get().dkimRequired()) {
             return HookResult.DECLINED;
         }
-        Optional<String> domain = fromDomain(mail).or(() -> mail.getMaybeSender().asOptional().map(sender -> sender.getDomain().asString()));
-        if (domain.isPresent() && !keys.signingKeys(domain.get()).isEmpty()) {
+        Optional<String> domain;
+        try {
+            domain = SigningDomain.of(mail.getMessage());
+        } catch (MessagingException e) {
+            domain = Optional.empty();
+        }
+        if (domain.isEmpty()) {
+            return HookResult.builder()
+                .hookReturnCode(HookReturnCode.deny())
+                .smtpReturnCode("550")
+                .smtpDescription("5.7.1 Organisation '" + organisation.get().id() + "' requires DKIM signing, which is for the domain of"
+                    + " the From: header, and this message has none")
+                .build();
+        }
+        if (!keys.signingKeys(domain.get()).isEmpty()) {
             return HookResult.DECLINED;
         }
-        String which = domain.orElse("the sender's domain");
+        String which = domain.get();
         return HookResult.builder()
             .hookReturnCode(HookReturnCode.deny())
             .smtpReturnCode("550")
             .smtpDescription("5.7.1 Organisation '" + organisation.get().id() + "' requires DKIM signing, but " + which
-                + " has no DKIM key; an administrator creates one with POST /dkim/domains/" + which + "/keys")
+                + " has no active DKIM key; an administrator creates one with POST /dkim/domains/" + which + "/keys and activates it")
             .build();
     }
 
-    private static Optional<String> fromDomain(Mail mail) {
-        try {
-            Address[] from = mail.getMessage().getFrom();
-            if (from == null || from.length == 0 || !(from[0] instanceof InternetAddress)) {
-                return Optional.empty();
-            }
-            String address = ((InternetAddress) from[0]).getAddress();
-            return address == null || address.indexOf('@') < 0 ? Optional.empty() : Optional.of(address.substring(address.lastIndexOf('@') + 1));
-        } catch (MessagingException e) {
-            return Optional.empty();
-        }
-    }
 }

@@ -43,7 +43,12 @@ class FileDkimKeysTest {
         FileDkimKeys reopened = new FileDkimKeys(directory);
 
         assertThat(reopened.keys("acme.test")).extracting(DkimKey::selector).containsExactly("new", "old");
-        assertThat(reopened.signingKeys("ACME.test")).extracting(DkimKey::selector).containsExactly("new");
+        assertThat(reopened.signingKeys("acme.test")).as("nothing signs before it is activated").isEmpty();
+        assertThat(reopened.activate("acme.test", "old")).isTrue();
+        assertThat(reopened.signingKeys("acme.test")).extracting(DkimKey::selector).containsExactly("old");
+        assertThat(reopened.activate("acme.test", "new")).isTrue();
+        assertThat(new FileDkimKeys(directory).signingKeys("ACME.test")).extracting(DkimKey::selector).containsExactly("new");
+        assertThat(reopened.activate("acme.test", "none")).isFalse();
         DkimKey old = reopened.keys("acme.test").get(1);
         Signature signature = Signature.getInstance("SHA256withRSA");
         signature.initSign(old.privateKey());
@@ -59,6 +64,8 @@ class FileDkimKeysTest {
         FileDkimKeys keys = new FileDkimKeys(directory);
         keys.generate("acme.test", "r1", DkimKey.Algorithm.RSA, 2048);
         DkimKey generated = keys.generate("acme.test", "e1", DkimKey.Algorithm.ED25519, 0);
+        keys.activate("acme.test", "r1");
+        keys.activate("acme.test", "e1");
 
         DkimKey read = new FileDkimKeys(directory).keys("acme.test").stream().filter(key -> key.selector().equals("e1")).findFirst().orElseThrow();
 
@@ -72,6 +79,8 @@ class FileDkimKeysTest {
     void deletingAKeyStopsItSigning() throws Exception {
         FileDkimKeys keys = new FileDkimKeys(directory);
         keys.generate("acme.test", "s1", DkimKey.Algorithm.RSA, 2048);
+        keys.activate("acme.test", "s1");
+        assertThat(keys.signingKeys("acme.test")).hasSize(1);
 
         assertThat(keys.delete("acme.test", "s1")).isTrue();
         assertThat(keys.delete("acme.test", "s1")).isFalse();

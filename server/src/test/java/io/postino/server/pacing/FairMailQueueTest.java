@@ -138,6 +138,35 @@ class FairMailQueueTest {
     }
 
     @Test
+    void anOrganisationHasAtMostTheLimitOfItsMailsOutAtOnce() throws Exception {
+        Queues queues = new Queues();
+        FairMailQueue fair = new FairMailQueue(queues, queues.createQueue(MailQueueName.of("outgoing")), List.of("a", "b"),
+            Optional.empty(), 3);
+        for (int i = 0; i < 20; i++) {
+            fair.enQueue(mail("a-" + i, "a"));
+        }
+        List<MailQueue.MailQueueItem> out = new java.util.concurrent.CopyOnWriteArrayList<>();
+        reactor.core.Disposable reading = Flux.from(fair.deQueue()).subscribe(out::add);
+        try {
+            Thread.sleep(500);
+            assertThat(out).as("a's first three, then nothing until one is done").hasSize(3);
+            fair.enQueue(mail("b-1", "b"));
+            Thread.sleep(300);
+            assertThat(out).extracting(item -> item.getMail().getName()).contains("b-1").hasSize(4);
+
+            out.get(0).done(MailQueue.MailQueueItem.CompletionStatus.SUCCESS);
+            Thread.sleep(300);
+            assertThat(out).hasSize(5);
+            out.get(4).done(MailQueue.MailQueueItem.CompletionStatus.SUCCESS);
+            out.get(4).done(MailQueue.MailQueueItem.CompletionStatus.SUCCESS);
+            Thread.sleep(300);
+            assertThat(out).as("done twice counts once").hasSize(6);
+        } finally {
+            reading.dispose();
+        }
+    }
+
+    @Test
     void queuesOfOrganisationsNoLongerConfiguredAreStillReadAfterARestart() throws Exception {
         Path known = directory.resolve("known.txt");
         Queues queues = new Queues();

@@ -1,5 +1,9 @@
 package io.postino.organisations;
 
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -11,6 +15,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.function.Predicate;
 
 import javax.xml.validation.Schema;
 
@@ -30,8 +35,14 @@ public final class OrganisationsFile {
     private OrganisationsFile() {
     }
 
+    /** Reads the file; a route's source address must be an address of this machine. */
     public static OrganisationsConfig read(Path file) throws OrganisationsException {
-        Builder builder = new Builder(file);
+        return read(file, OrganisationsFile::isLocalAddress);
+    }
+
+    /** @param localAddress whether a route's source address can be used here (tests of other machines' files pass a stand-in) */
+    public static OrganisationsConfig read(Path file, Predicate<String> localAddress) throws OrganisationsException {
+        Builder builder = new Builder(file, localAddress);
         try {
             SchemaValidatedXml.read(file, SCHEMA, builder, "copy conf/organisations.xml from the distribution");
         } catch (ConfigFileException e) {
@@ -41,6 +52,15 @@ public final class OrganisationsFile {
     }
 
     private record ClaimedNetwork(String organisation, Cidr network, int line) {
+    }
+
+    /** An address this machine can send from: binding a socket to it succeeds (any loopback address does on Linux). */
+    static boolean isLocalAddress(String address) {
+        try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getByName(address), 0))) {
+            return socket.isBound();
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** Builds organisations from the (already schema-valid) document, checking cross-references. */
@@ -84,8 +104,11 @@ public final class OrganisationsFile {
         private List<Limit> organisationLimits;
         private Map<String, List<Limit>> userLimits;
 
-        Builder(Path file) {
+        private final Predicate<String> localAddress;
+
+        Builder(Path file, Predicate<String> localAddress) {
             this.file = file;
+            this.localAddress = localAddress;
         }
 
         @Override
@@ -133,6 +156,10 @@ public final class OrganisationsFile {
                     String address = attributes.getValue("address").trim();
                     if (!Cidr.isAddressLiteral(address)) {
                         throw new ProblemAtLine(line(), "source address '" + address + "' must be an IPv4 or IPv6 address of this machine");
+                    }
+                    if (!localAddress.test(address)) {
+                        throw new ProblemAtLine(line(), "source address " + address + " is not an address of this machine: mail could not be"
+                            + " sent from it (add it to an interface first)");
                     }
                     routeSources.add(new Route.Source(address, attributes.getValue("helo").trim().toLowerCase(Locale.ROOT)));
                     break;

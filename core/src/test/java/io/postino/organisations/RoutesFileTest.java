@@ -27,7 +27,7 @@ class RoutesFileTest {
 
     private void assertProblem(String body, int line, String reason) throws IOException {
         Path file = write(body);
-        assertThatThrownBy(() -> OrganisationsFile.read(file))
+        assertThatThrownBy(() -> OrganisationsFile.read(file, address -> true))
             .isInstanceOf(OrganisationsException.class)
             .hasMessageStartingWith(file + ":" + line + ": ")
             .hasMessageContaining(reason);
@@ -42,7 +42,7 @@ class RoutesFileTest {
             + "</routes>\n"
             + "<organisation id=\"acme\"><domain>acme.test</domain><routing route=\"relay\">"
             + "<override domain=\"Gmail.com\" route=\"direct\"/></routing><dkim required=\"true\"/></organisation>\n"
-            + "<organisation id=\"beta\"><domain>beta.test</domain></organisation>\n"));
+            + "<organisation id=\"beta\"><domain>beta.test</domain></organisation>\n"), address -> true);
 
         Route direct = config.route("direct").orElseThrow();
         assertThat(direct).isEqualTo(new Route("direct", Route.Kind.MX, Optional.empty(), 0, Route.Tls.REQUIRED, Optional.empty(), Optional.empty(),
@@ -68,6 +68,16 @@ class RoutesFileTest {
         assertThat(config.routeFor(acme, "gmail.com").map(Route::name)).contains("direct");
         assertThat(config.routeFor(acme, "example.org")).isEmpty();
         assertThat(config.route("direct").orElseThrow().tls()).isEqualTo(Route.Tls.OPPORTUNISTIC);
+    }
+
+    @Test
+    void aSourceAddressMustBeOneOfThisMachine() throws Exception {
+        Path file = write("<routes>\n<route name=\"r\" kind=\"mx\">\n<source address=\"127.0.0.7\" helo=\"a.example\"/>\n"
+            + "<source address=\"192.0.2.10\" helo=\"b.example\"/></route>\n</routes>\n");
+
+        assertThatThrownBy(() -> OrganisationsFile.read(file))
+            .hasMessageStartingWith(file + ":6: ")
+            .hasMessageContaining("source address 192.0.2.10 is not an address of this machine");
     }
 
     @Test

@@ -4,17 +4,17 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
 import javax.inject.Inject;
-import javax.mail.Header;
 import javax.mail.MessagingException;
+import javax.mail.Session;
 import javax.mail.internet.MimeMessage;
 
 import org.apache.james.jdkim.DKIMSigner;
@@ -42,7 +42,7 @@ import io.postino.organisations.PostinoAttributes;
  * Mail whose From: domain has no key passes unsigned ({@code RequireDkimKey} refuses it at SMTP
  * time for organisations that require signing). The message is first converted to 7-bit, so that
  * no relay on the way (nor RemoteDelivery, for a server without 8BITMIME) re-encodes the signed
- * body. Place it last before RemoteDelivery: a header changed after it breaks the signature.
+ * body, and the mail goes on as exactly the bytes signed. Place it last before RemoteDelivery: a header changed after it breaks the signature.
  * Signing uses Apache jDKIM, as James' own DKIMSign mailet does (which has one key per mailet);
  * {@link Ed25519DkimProvider} gives jDKIM the Ed25519 it lacks.
  *
@@ -100,9 +100,12 @@ public class SignDkim extends GenericMailet {
         if (signing.isEmpty()) {
             return;
         }
-        MimeMessage message = mail.getMessage();
+        // Work on a plain JavaMail copy: James' own message classes may keep writing the original
+        // body of a multipart whose parts were converted.
+        MimeMessage message = copyOf(mail.getMessage());
         try {
             converter.convertTo7Bit(message);
+            message.saveChanges();
         } catch (IOException e) {
             throw new MessagingException("Cannot convert the message to 7 bit before signing: " + e.getMessage(), e);
         }
@@ -123,25 +126,36 @@ public class SignDkim extends GenericMailet {
                 throw new MessagingException("DKIM signing with " + key.dnsName() + " failed: " + e.getMessage(), e);
             }
         }
-        prepend(message, signatures);
+        // The mail goes on as exactly the bytes signed, with the signatures on top: a message parsed
+        // from bytes is written back unchanged, so no later header update can break the signatures.
+        ByteArrayOutputStream signed = new ByteArrayOutputStream();
+        for (String signature : signatures) {
+            signed.writeBytes((signature + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        }
+        signed.writeBytes(content.toByteArray());
+        mail.setMessage(keepingMessageId(message.getSession(), signed.toByteArray()));
     }
 
-    /** JavaMail appends header lines: the signatures go on top by rewriting them in order. */
-    private static void prepend(MimeMessage message, List<String> signatures) throws MessagingException {
-        List<String> lines = Collections.list(message.getAllHeaderLines());
-        List<String> names = new ArrayList<>();
-        for (Header header : Collections.list(message.getAllHeaders())) {
-            names.add(header.getName());
+    /** A parsed copy that keeps its Message-ID when saved (JavaMail would make a new one). */
+    private static MimeMessage copyOf(MimeMessage original) throws MessagingException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try {
+            original.writeTo(bytes);
+        } catch (IOException e) {
+            throw new MessagingException("Cannot read the message to sign it: " + e.getMessage(), e);
         }
-        for (String name : names) {
-            message.removeHeader(name);
-        }
-        for (String signature : signatures) {
-            message.addHeaderLine(signature);
-        }
-        for (String line : lines) {
-            message.addHeaderLine(line);
-        }
+        return keepingMessageId(original.getSession(), bytes.toByteArray());
+    }
+
+    private static MimeMessage keepingMessageId(Session session, byte[] bytes) throws MessagingException {
+        return new MimeMessage(session, new ByteArrayInputStream(bytes)) {
+            @Override
+            protected void updateMessageID() throws MessagingException {
+                if (getMessageID() == null) {
+                    super.updateMessageID();
+                }
+            }
+        };
     }
 
     @Override

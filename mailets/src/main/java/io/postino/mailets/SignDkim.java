@@ -130,10 +130,43 @@ public class SignDkim extends GenericMailet {
         // from bytes is written back unchanged, so no later header update can break the signatures.
         ByteArrayOutputStream signed = new ByteArrayOutputStream();
         for (String signature : signatures) {
-            signed.writeBytes((signature + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            signed.writeBytes((fold(signature) + "\r\n").getBytes(StandardCharsets.US_ASCII));
         }
         signed.writeBytes(content.toByteArray());
         mail.setMessage(keepingMessageId(message.getSession(), signed.toByteArray()));
+    }
+
+    /**
+     * Folds the signature header (jDKIM writes one line, up to ~950 characters with a 4096-bit key,
+     * near SMTP's 998 limit): a new line before a tag that would pass 76 characters, and the b=
+     * value cut in pieces of 64. Only where whitespace was or does not count: relaxed header
+     * canonicalization turns a fold after "; " back into the space that was signed, and verifiers
+     * drop b= and its whitespace (RFC 6376 §3.5). The h= value stays on one line (~130 characters).
+     */
+    static String fold(String header) {
+        String[] tags = header.split("; ");
+        StringBuilder folded = new StringBuilder();
+        int lineLength = 0;
+        for (int i = 0; i < tags.length; i++) {
+            String tag = tags[i] + (i < tags.length - 1 ? ";" : "");
+            if (tag.startsWith("b=") && tag.length() > 64) {
+                for (int start = 0; start < tag.length(); start += 64) {
+                    folded.append(i == 0 && start == 0 ? "" : "\r\n ").append(tag, start, Math.min(tag.length(), start + 64));
+                }
+                lineLength = 65;
+                continue;
+            }
+            if (i > 0 && lineLength + tag.length() + 1 > 76) {
+                folded.append("\r\n ");
+                lineLength = 1;
+            } else if (i > 0) {
+                folded.append(' ');
+                lineLength++;
+            }
+            folded.append(tag);
+            lineLength += tag.length();
+        }
+        return folded.toString();
     }
 
     /** A parsed copy that keeps its Message-ID when saved (JavaMail would make a new one). */

@@ -148,6 +148,9 @@ class SignDkimTest {
             "h=from:to:cc:subject:date:message-id");
         assertThat(text).as("8-bit content went 7-bit first").doesNotContain("Content-Transfer-Encoding: 8bit");
         assertThat(verify(signed)).hasSize(1);
+        String signatureHeader = text.substring(0, text.indexOf("\r\nFrom:"));
+        assertThat(signatureHeader.split("\r\n")).as("folded between tags and inside b=").hasSizeGreaterThan(3)
+            .allSatisfy(line -> assertThat(line.length()).isLessThanOrEqualTo(200));
         assertThatThrownBy(() -> verify(text.replace("second line", "second  line!").getBytes(StandardCharsets.UTF_8)))
             .isInstanceOf(PermFailException.class);
     }

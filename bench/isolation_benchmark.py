@@ -9,10 +9,11 @@ Usage: bench/isolation_benchmark.py [--burst 20000] [--sessions 20] [--probe-int
                                     [--same-destination] [--runs 1]
 Build first (mvn -B -q install -DskipTests). Everything listens on 127.0.0.1 only.
 """
-import argparse, os, shutil, signal, smtplib, statistics, subprocess, sys, tempfile, threading, time
+import argparse, os, smtplib, statistics, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from relay_benchmark import ROOT, Dns, Sink, free_port, cpu_seconds  # noqa: E402
+from relay_benchmark import (ROOT, Dns, Sink, copy_installation, cpu_seconds, free_port, server_environment,  # noqa: E402
+                             start_server, stop_server)
 
 ORGANISATIONS = """<organisations>
   <organisation id="a" name="A"><domain>a.test</domain><trustedNetwork>127.0.0.2</trustedNetwork></organisation>
@@ -22,11 +23,7 @@ ORGANISATIONS = """<organisations>
 
 
 def installation_in(distribution, data, extra):
-    installation = os.path.join(data, "installation")
-    os.makedirs(installation)
-    os.symlink(os.path.join(distribution, "lib"), os.path.join(installation, "lib"))
-    for directory in ("bin", "conf", "extensions-jars"):
-        shutil.copytree(os.path.join(distribution, directory), os.path.join(installation, directory))
+    installation = copy_installation(distribution, data)
     with open(os.path.join(installation, "conf/organisations.xml"), "w") as f:
         f.write(ORGANISATIONS.replace("</organisations>", extra + "</organisations>"))
     return installation
@@ -41,18 +38,10 @@ def run_once(args):
     sink, dns = Sink(), Dns()
     data = tempfile.mkdtemp(prefix="postino-isolation-")
     ports = {k: free_port() for k in ("SMTP", "SUBMISSION", "SMTPS", "WEBADMIN")}
-    env = dict(os.environ, POSTINO_BIND="127.0.0.1", POSTINO_DATA_DIR=data, POSTINO_SMARTHOST=f"127.0.0.1:{sink.port}",
-               POSTINO_HOSTNAME="bench.test", JAVA_OPTS=args.java_opts, POSTINO_DNS_SERVERS=f"127.0.0.1:{dns.port}",
-               **{f"POSTINO_{k}_PORT": str(v) for k, v in ports.items()})
+    env = server_environment(data, sink, dns, ports, args.java_opts)
     installation = installation_in(args.distribution, data, args.extra_organisations_xml)
-    log = open(os.path.join(data, "console.log"), "w")
-    server = subprocess.Popen(["bash", os.path.join(installation, "bin/postino")], env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = start_server(installation, env, data)
     try:
-        deadline = time.time() + 120
-        while "Postino started" not in open(log.name).read():
-            if server.poll() is not None or time.time() > deadline:
-                sys.exit("postino did not start: see " + log.name)
-            time.sleep(0.2)
         body = ("x" * 76 + "\r\n") * max(1, args.size // 78)
         lock, next_id, burst_done = threading.Lock(), [0], threading.Event()
         probe_domain = "example.com" if args.same_destination else "example.org"
@@ -107,12 +96,7 @@ def run_once(args):
                     p50=percentile(latencies, 0.5), p99=percentile(latencies, 0.99), max=max(latencies),
                     cpu_ms=(cpu_seconds(server.pid) - cpu_before) * 1000 / (args.burst + len(sent)))
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(data, ignore_errors=True)
+        stop_server(server, data)
 
 
 def main():

@@ -200,14 +200,49 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-def private_installation(distribution, data, limits):
-    """A copy of the installation (lib/ linked) whose organisations.xml owns acme.test, the sender
-    domain; limits: none (no limits, no pacing), memory or redis (LIMITS, counters there)."""
+def copy_installation(distribution, data):
+    """A private copy of the installation under data (lib/ linked), its conf/ free to edit."""
     installation = os.path.join(data, "installation")
     os.makedirs(installation)
     os.symlink(os.path.join(distribution, "lib"), os.path.join(installation, "lib"))
     for directory in ("bin", "conf", "extensions-jars"):
         shutil.copytree(os.path.join(distribution, directory), os.path.join(installation, directory))
+    return installation
+
+
+def server_environment(data, sink, dns, ports, java_opts):
+    """What bin/postino reads: loopback only, relaying to the sink, asking the bench's DNS server."""
+    return dict(os.environ, POSTINO_BIND="127.0.0.1", POSTINO_DATA_DIR=data, POSTINO_SMARTHOST=f"127.0.0.1:{sink.port}",
+                POSTINO_HOSTNAME="bench.test", JAVA_OPTS=java_opts, POSTINO_DNS_SERVERS=f"127.0.0.1:{dns.port}",
+                **{f"POSTINO_{k}_PORT": str(v) for k, v in ports.items()})
+
+
+def start_server(installation, env, data):
+    """Starts bin/postino and waits (at most 120 s) until it says it started."""
+    log = open(os.path.join(data, "console.log"), "w")
+    server = subprocess.Popen(["bash", os.path.join(installation, "bin/postino")], env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 120
+    while "Postino started" not in open(log.name).read():
+        if server.poll() is not None or time.time() > deadline:
+            server.kill()
+            sys.exit("postino did not start: see " + log.name)
+        time.sleep(0.2)
+    return server
+
+
+def stop_server(server, data):
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    shutil.rmtree(data, ignore_errors=True)
+
+
+def private_installation(distribution, data, limits):
+    """A copy of the installation whose organisations.xml owns acme.test, the sender domain;
+    limits: none (no limits, no pacing), memory or redis (LIMITS, counters there)."""
+    installation = copy_installation(distribution, data)
     with open(os.path.join(installation, "conf/organisations.xml"), "w") as f:
         f.write("<organisations>\n" + (LIMITS if limits != "none" else "") + ORGANISATION + "</organisations>\n")
     with open(os.path.join(installation, "conf/ratelimits.properties"), "w") as f:
@@ -220,9 +255,7 @@ def run_once(args, distribution):
     dns = Dns()
     data = tempfile.mkdtemp(prefix="postino-bench-")
     ports = {k: free_port() for k in ("SMTP", "SUBMISSION", "SMTPS", "WEBADMIN")}
-    env = dict(os.environ, POSTINO_BIND="127.0.0.1", POSTINO_DATA_DIR=data, POSTINO_SMARTHOST=f"127.0.0.1:{sink.port}",
-               POSTINO_HOSTNAME="bench.test", JAVA_OPTS=args.java_opts, POSTINO_DNS_SERVERS=f"127.0.0.1:{dns.port}",
-               **{f"POSTINO_{k}_PORT": str(v) for k, v in ports.items()})
+    env = server_environment(data, sink, dns, ports, args.java_opts)
     installation = private_installation(distribution, data, args.limits)
     receiver = None
     if args.events == "off":
@@ -236,16 +269,8 @@ def run_once(args, distribution):
         without_identity_checks(installation)
     if args.no_recipient_checks:
         without_recipient_checks(installation)
-    log = open(os.path.join(data, "console.log"), "w")
-    server = subprocess.Popen(["bash", os.path.join(installation, "bin/postino")], env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = start_server(installation, env, data)
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            if server.poll() is not None:
-                sys.exit("postino exited: see " + log.name)
-            if "Postino started" in open(log.name).read():
-                break
-            time.sleep(0.2)
         if args.dkim:
             # a 2048-bit RSA key for the From: domain: every message is signed
             request = urllib.request.Request(f"http://127.0.0.1:{ports['WEBADMIN']}/dkim/domains/acme.test/keys?selector=bench",
@@ -297,12 +322,7 @@ def run_once(args, distribution):
                       rss=peak_rss_mib(server.pid), cpu_ms=server_cpu * 1000 / args.messages)
         return result
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(data, ignore_errors=True)
+        stop_server(server, data)
 
 
 def main():

@@ -4,11 +4,9 @@ import java.util.Collection;
 import java.util.stream.Collectors;
 
 import javax.inject.Inject;
-import javax.mail.MessagingException;
 
 import org.apache.james.core.MailAddress;
 import org.apache.mailet.Mail;
-import org.apache.mailet.base.GenericMatcher;
 
 import io.postino.organisations.Organisations;
 import io.postino.recipients.RecipientDomains;
@@ -26,7 +24,7 @@ import io.postino.recipients.RecipientDomains;
  * </mailet>
  * }</pre>
  */
-public class HasUndeliverableDomain extends GenericMatcher {
+public class HasUndeliverableDomain extends WithoutCondition {
     private final RecipientDomains domains;
     private final Organisations organisations;
 
@@ -36,12 +34,6 @@ public class HasUndeliverableDomain extends GenericMatcher {
         this.organisations = organisations;
     }
 
-    @Override
-    public void init() throws MessagingException {
-        if (getCondition() != null && !getCondition().isBlank()) {
-            throw new MessagingException("HasUndeliverableDomain takes no condition, got '" + getCondition() + "'");
-        }
-    }
 
     @Override
     public Collection<MailAddress> match(Mail mail) {

@@ -3,11 +3,9 @@ package io.postino.matchers;
 import java.util.Collection;
 import java.util.List;
 
-import javax.mail.MessagingException;
 
 import org.apache.james.core.MailAddress;
 import org.apache.mailet.Mail;
-import org.apache.mailet.base.GenericMatcher;
 
 import io.postino.organisations.PostinoAttributes;
 
@@ -25,13 +23,7 @@ import io.postino.organisations.PostinoAttributes;
  * </mailet>
  * }</pre>
  */
-public class IsAuthenticatedSender extends GenericMatcher {
-    @Override
-    public void init() throws MessagingException {
-        if (getCondition() != null && !getCondition().isBlank()) {
-            throw new MessagingException("IsAuthenticatedSender takes no condition, got '" + getCondition() + "'");
-        }
-    }
+public class IsAuthenticatedSender extends WithoutCondition {
 
     @Override
     public Collection<MailAddress> match(Mail mail) {

@@ -6,11 +6,9 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 import javax.inject.Inject;
-import javax.mail.MessagingException;
 
 import org.apache.james.core.MailAddress;
 import org.apache.mailet.Mail;
-import org.apache.mailet.base.GenericMatcher;
 
 import io.postino.organisations.Organisations;
 
@@ -25,7 +23,7 @@ import io.postino.organisations.Organisations;
  * <mailet match="io.postino.matchers.IsRoleAddress" class="io.postino.mailets.RouteRoleAddresses"/>
  * }</pre>
  */
-public class IsRoleAddress extends GenericMatcher {
+public class IsRoleAddress extends WithoutCondition {
     /** The local parts this matcher matches. */
     public static final Set<String> LOCAL_PARTS = Set.of("postmaster", "abuse");
 
@@ -36,12 +34,6 @@ public class IsRoleAddress extends GenericMatcher {
         this.organisations = organisations;
     }
 
-    @Override
-    public void init() throws MessagingException {
-        if (getCondition() != null && !getCondition().isBlank()) {
-            throw new MessagingException("IsRoleAddress takes no condition, got '" + getCondition() + "'");
-        }
-    }
 
     @Override
     public Collection<MailAddress> match(Mail mail) {

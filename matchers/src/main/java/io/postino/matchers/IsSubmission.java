@@ -4,13 +4,11 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 
-import javax.mail.MessagingException;
 
 import org.apache.james.core.MailAddress;
 import org.apache.mailet.AttributeName;
 import org.apache.mailet.AttributeUtils;
 import org.apache.mailet.Mail;
-import org.apache.mailet.base.GenericMatcher;
 
 /**
  * Matches every recipient of a mail that was <em>submitted</em> to Postino: the SMTP client
@@ -27,15 +25,9 @@ import org.apache.mailet.base.GenericMatcher;
  * <mailet match="io.postino.matchers.IsSubmission" class="io.postino.mailets.AddMissingMessageIdAndDate"/>
  * }</pre>
  */
-public class IsSubmission extends GenericMatcher {
+public class IsSubmission extends WithoutCondition {
     static final AttributeName AUTHORISED_NETWORK = AttributeName.of("org.apache.james.SMTPIsAuthNetwork");
 
-    @Override
-    public void init() throws MessagingException {
-        if (getCondition() != null && !getCondition().isBlank()) {
-            throw new MessagingException("IsSubmission takes no condition, got '" + getCondition() + "'");
-        }
-    }
 
     @Override
     public Collection<MailAddress> match(Mail mail) {

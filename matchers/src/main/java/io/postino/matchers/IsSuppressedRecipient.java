@@ -11,7 +11,6 @@ import javax.mail.MessagingException;
 import org.apache.james.core.MailAddress;
 import org.apache.mailet.AttributeUtils;
 import org.apache.mailet.Mail;
-import org.apache.mailet.base.GenericMatcher;
 
 import io.postino.organisations.PostinoAttributes;
 import io.postino.recipients.SuppressionList;
@@ -29,7 +28,7 @@ import io.postino.recipients.SuppressionList;
  * </mailet>
  * }</pre>
  */
-public class IsSuppressedRecipient extends GenericMatcher {
+public class IsSuppressedRecipient extends WithoutCondition {
     private final SuppressionList suppressions;
 
     @Inject
@@ -37,12 +36,6 @@ public class IsSuppressedRecipient extends GenericMatcher {
         this.suppressions = suppressions;
     }
 
-    @Override
-    public void init() throws MessagingException {
-        if (getCondition() != null && !getCondition().isBlank()) {
-            throw new MessagingException("IsSuppressedRecipient takes no condition, got '" + getCondition() + "'");
-        }
-    }
 
     /** @throws MessagingException when the list cannot be read: the mail goes to the error processor, nothing is lost */
     @Override

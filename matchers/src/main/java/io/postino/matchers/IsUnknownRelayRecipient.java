@@ -6,11 +6,9 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 import javax.inject.Inject;
-import javax.mail.MessagingException;
 
 import org.apache.james.core.MailAddress;
 import org.apache.mailet.Mail;
-import org.apache.mailet.base.GenericMatcher;
 
 import io.postino.organisations.Organisation;
 import io.postino.organisations.Organisations;
@@ -30,7 +28,7 @@ import io.postino.recipients.RelayRecipients;
  * </mailet>
  * }</pre>
  */
-public class IsUnknownRelayRecipient extends GenericMatcher {
+public class IsUnknownRelayRecipient extends WithoutCondition {
     private final RelayRecipients relayRecipients;
     private final Organisations organisations;
 
@@ -40,12 +38,6 @@ public class IsUnknownRelayRecipient extends GenericMatcher {
         this.organisations = organisations;
     }
 
-    @Override
-    public void init() throws MessagingException {
-        if (getCondition() != null && !getCondition().isBlank()) {
-            throw new MessagingException("IsUnknownRelayRecipient takes no condition, got '" + getCondition() + "'");
-        }
-    }
 
     @Override
     public Collection<MailAddress> match(Mail mail) {

@@ -4,11 +4,9 @@ import java.util.Collection;
 import java.util.stream.Collectors;
 
 import javax.inject.Inject;
-import javax.mail.MessagingException;
 
 import org.apache.james.core.MailAddress;
 import org.apache.mailet.Mail;
-import org.apache.mailet.base.GenericMatcher;
 
 import io.postino.organisations.Organisations;
 
@@ -24,7 +22,7 @@ import io.postino.organisations.Organisations;
  * </mailet>
  * }</pre>
  */
-public class RecipientIsInRelayDomain extends GenericMatcher {
+public class RecipientIsInRelayDomain extends WithoutCondition {
     private final Organisations organisations;
 
     @Inject
@@ -32,12 +30,6 @@ public class RecipientIsInRelayDomain extends GenericMatcher {
         this.organisations = organisations;
     }
 
-    @Override
-    public void init() throws MessagingException {
-        if (getCondition() != null && !getCondition().isBlank()) {
-            throw new MessagingException("RecipientIsInRelayDomain takes no condition, got '" + getCondition() + "'");
-        }
-    }
 
     @Override
     public Collection<MailAddress> match(Mail mail) {

@@ -3,10 +3,8 @@ package io.postino.server.recipients;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -17,39 +15,21 @@ import org.junit.jupiter.api.Test;
 
 import io.postino.recipients.Suppression;
 import io.postino.recipients.SuppressionList;
+import io.postino.testing.TestClock;
 
 /** Against H2, the embedded database Postino ships with. */
 class JdbcSuppressionListTest {
     private static final Instant NOW = Instant.parse("2026-11-29T12:00:00Z");
     private BasicDataSource dataSource;
-    private MutableClock clock;
+    private TestClock clock;
     private JdbcSuppressionList list;
-
-    private static final class MutableClock extends Clock {
-        private Instant now = NOW;
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
 
     @BeforeEach
     void start() {
         dataSource = new BasicDataSource();
         dataSource.setDriverClassName("org.h2.Driver");
         dataSource.setUrl("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
-        clock = new MutableClock();
+        clock = new TestClock(NOW);
         list = new JdbcSuppressionList(dataSource, Duration.ofSeconds(30), clock);
     }
 
@@ -107,7 +87,7 @@ class JdbcSuppressionListTest {
         list.add(suppression("acme", "brief@example.com", Optional.of(NOW.plusSeconds(60))));
         assertThat(list.find("acme", "brief@example.com")).isPresent();
 
-        clock.now = NOW.plusSeconds(61);
+        clock.set(NOW.plusSeconds(61));
 
         assertThat(list.find("acme", "brief@example.com")).isEmpty();
         assertThat(list.list("acme", 0, 10)).isEmpty();

@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.reflect.Proxy;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 
 import org.apache.commons.configuration2.BaseHierarchicalConfiguration;
 import org.apache.james.core.MailAddress;
@@ -19,6 +17,8 @@ import org.apache.james.protocols.smtp.hook.HookResult;
 import org.apache.james.user.api.UsersRepository;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+
+import io.postino.testing.TestClock;
 
 class AuthenticationLockoutTest {
     private static final Username ALICE = Username.of("alice@acme.test");
@@ -32,31 +32,12 @@ class AuthenticationLockoutTest {
             throw new UnsupportedOperationException(method.getName());
         });
 
-    private MutableClock clock;
+    private TestClock clock;
     private AuthenticationLockout hook;
-
-    private static final class MutableClock extends Clock {
-        private Instant now = Instant.parse("2026-11-29T10:00:00Z");
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
 
     @BeforeEach
     void setUp() throws Exception {
-        clock = new MutableClock();
+        clock = new TestClock(Instant.parse("2026-11-29T10:00:00Z"));
         hook = new AuthenticationLockout(USERS, new AuthenticationFailures(), clock);
         BaseHierarchicalConfiguration config = new BaseHierarchicalConfiguration();
         config.addProperty("maxFailures", 3);
@@ -117,7 +98,7 @@ class AuthenticationLockoutTest {
             auth(session, "wrong");
         }
 
-        clock.now = clock.now.plus(Duration.ofMinutes(5)).plusSeconds(1);
+        clock.advance(Duration.ofMinutes(5).plusSeconds(1));
 
         assertThat(auth(session, "right").getSmtpDescription()).startsWith("2.7.0");
     }
@@ -127,7 +108,7 @@ class AuthenticationLockoutTest {
         SMTPSession session = FakeSmtpSession.client("192.0.2.1", false);
         auth(session, "wrong");
         auth(session, "wrong");
-        clock.now = clock.now.plus(Duration.ofSeconds(61));
+        clock.advance(Duration.ofSeconds(61));
 
         assertThat(auth(session, "wrong").getSmtpRetCode()).isEqualTo("535");
         assertThat(auth(session, "right").getSmtpDescription()).startsWith("2.7.0");

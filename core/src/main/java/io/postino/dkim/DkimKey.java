@@ -5,6 +5,7 @@ import java.security.PublicKey;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.Locale;
+import java.util.regex.Pattern;
 
 /**
  * A DKIM signing key of a sender domain and what to publish for it in DNS.
@@ -51,6 +52,13 @@ public record DkimKey(String domain, String selector, Algorithm algorithm, Priva
             }
             throw new IllegalArgumentException("algorithm must be rsa or ed25519, got '" + keyType + "'");
         }
+    }
+
+    private static final Pattern SELECTOR = Pattern.compile("[a-z0-9]([a-z0-9\\-]{0,61}[a-z0-9])?");
+
+    /** Whether the text can be a selector: one DNS label of lower-case letters, digits and '-'. */
+    public static boolean isSelector(String selector) {
+        return SELECTOR.matcher(selector).matches();
     }
 
     /** Where the public key is published: {@code <selector>._domainkey.<domain>}. */

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -28,6 +27,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.postino.organisations.PostinoAttributes;
+import io.postino.recipients.SmtpReplyCode;
 import io.postino.recipients.Suppression;
 import io.postino.recipients.SuppressionList;
 
@@ -61,7 +61,6 @@ import io.postino.recipients.SuppressionList;
  */
 public class SuppressFailedRecipients extends GenericMailet {
     private static final Logger LOGGER = LoggerFactory.getLogger(SuppressFailedRecipients.class);
-    private static final Pattern REPLY = Pattern.compile("^\\s*([2-5]\\d\\d)[ -]?(?:([2-5]\\.\\d{1,3}\\.\\d{1,3})\\b)?");
     private static final Pattern STATUS = Pattern.compile("[245]\\.\\d{1,3}\\.(\\d{1,3}|\\*)");
 
     private final SuppressionList suppressions;
@@ -159,17 +158,17 @@ public class SuppressFailedRecipients extends GenericMailet {
      * answer to RCPT TO: after MAIL FROM or DATA, "550 rejected" may be about anything.
      */
     boolean isBadAddress(String reply, boolean toRcpt) {
-        Matcher matcher = REPLY.matcher(reply);
-        if (!matcher.find() || !matcher.group(1).startsWith("5")) {
+        Optional<SmtpReplyCode> code = SmtpReplyCode.parse(reply).filter(SmtpReplyCode::isPermanent);
+        if (code.isEmpty()) {
             return false;
         }
-        String status = matcher.group(2);
-        if (status == null) {
-            return toRcpt && basicCodes.contains(matcher.group(1));
+        if (code.get().enhanced().isEmpty()) {
+            return toRcpt && basicCodes.contains(code.get().basic());
         }
-        return statusCodes.stream().anyMatch(code -> code.endsWith(".*")
-            ? status.startsWith(code.substring(0, code.length() - 1))
-            : status.equals(code));
+        String status = code.get().enhanced().get();
+        return statusCodes.stream().anyMatch(listed -> listed.endsWith(".*")
+            ? status.startsWith(listed.substring(0, listed.length() - 1))
+            : status.equals(listed));
     }
 
     @Override

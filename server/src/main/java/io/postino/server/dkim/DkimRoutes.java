@@ -14,13 +14,13 @@ import java.util.stream.Collectors;
 import javax.inject.Inject;
 
 import org.apache.james.webadmin.Routes;
-import org.apache.james.webadmin.utils.ErrorResponder;
 import org.apache.james.webadmin.utils.JsonTransformer;
 import org.eclipse.jetty.http.HttpStatus;
 
 import io.postino.dkim.DkimKey;
 import io.postino.dkim.DkimKeys;
 import io.postino.organisations.Organisations;
+import io.postino.server.WebAdminErrors;
 import spark.Request;
 import spark.Response;
 import spark.Service;
@@ -76,13 +76,12 @@ public class DkimRoutes implements Routes {
         try {
             algorithm = DkimKey.Algorithm.of(Optional.ofNullable(request.queryParams("algorithm")).orElse("rsa"));
         } catch (IllegalArgumentException e) {
-            throw error(HttpStatus.BAD_REQUEST_400, ErrorResponder.ErrorType.INVALID_ARGUMENT, e.getMessage());
+            throw WebAdminErrors.badRequest(e.getMessage());
         }
         String selector = Optional.ofNullable(request.queryParams("selector"))
             .orElse("s" + LocalDate.now(ZoneOffset.UTC).format(DateTimeFormatter.BASIC_ISO_DATE));
-        if (!selector.matches("[a-z0-9]([a-z0-9\\-]{0,61}[a-z0-9])?")) {
-            throw error(HttpStatus.BAD_REQUEST_400, ErrorResponder.ErrorType.INVALID_ARGUMENT,
-                "selector '" + selector + "' must be a DNS label: lower-case letters, digits and '-'");
+        if (!DkimKey.isSelector(selector)) {
+            throw WebAdminErrors.badRequest("selector '" + selector + "' must be a DNS label: lower-case letters, digits and '-'");
         }
         int bits;
         try {
@@ -91,15 +90,14 @@ public class DkimRoutes implements Routes {
             bits = -1;
         }
         if (algorithm == DkimKey.Algorithm.RSA && !SIZES.contains(bits)) {
-            throw error(HttpStatus.BAD_REQUEST_400, ErrorResponder.ErrorType.INVALID_ARGUMENT,
-                "bits must be 2048, 3072 or 4096, got '" + request.queryParams("bits") + "'");
+            throw WebAdminErrors.badRequest("bits must be 2048, 3072 or 4096, got '" + request.queryParams("bits") + "'");
         }
         try {
             DkimKey key = keys.generate(domain, selector, algorithm, bits);
             response.status(HttpStatus.CREATED_201);
             return view(key);
         } catch (IllegalArgumentException e) {
-            throw error(HttpStatus.CONFLICT_409, ErrorResponder.ErrorType.INVALID_ARGUMENT, e.getMessage());
+            throw WebAdminErrors.conflict(e.getMessage());
         }
     }
 
@@ -107,8 +105,7 @@ public class DkimRoutes implements Routes {
         String domain = domain(request);
         String selector = request.params("selector");
         if (!keys.activate(domain, selector)) {
-            throw error(HttpStatus.NOT_FOUND_404, ErrorResponder.ErrorType.NOT_FOUND,
-                "domain " + domain + " has no DKIM key with selector '" + selector + "'");
+            throw WebAdminErrors.notFound("domain " + domain + " has no DKIM key with selector '" + selector + "'");
         }
         return keys.keys(domain).stream().filter(key -> key.selector().equals(selector)).findFirst().map(DkimRoutes::view).orElseThrow();
     }
@@ -116,8 +113,7 @@ public class DkimRoutes implements Routes {
     private Object delete(Request request, Response response) {
         String domain = domain(request);
         if (!keys.delete(domain, request.params("selector"))) {
-            throw error(HttpStatus.NOT_FOUND_404, ErrorResponder.ErrorType.NOT_FOUND,
-                "domain " + domain + " has no DKIM key with selector '" + request.params("selector") + "'");
+            throw WebAdminErrors.notFound("domain " + domain + " has no DKIM key with selector '" + request.params("selector") + "'");
         }
         response.status(HttpStatus.NO_CONTENT_204);
         return "";
@@ -126,8 +122,7 @@ public class DkimRoutes implements Routes {
     private String domain(Request request) {
         String domain = request.params("domain").toLowerCase(Locale.ROOT);
         if (organisations.current().owningDomain(domain).isEmpty()) {
-            throw error(HttpStatus.NOT_FOUND_404, ErrorResponder.ErrorType.NOT_FOUND,
-                domain + " is not a sender domain of any organisation (organisations.xml <domain>)");
+            throw WebAdminErrors.notFound(domain + " is not a sender domain of any organisation (organisations.xml <domain>)");
         }
         return domain;
     }
@@ -151,9 +146,5 @@ public class DkimRoutes implements Routes {
             parts.add("\"" + record.substring(start, Math.min(record.length(), start + TXT_STRING)) + "\"");
         }
         return String.join(" ", parts);
-    }
-
-    private static RuntimeException error(int status, ErrorResponder.ErrorType type, String message) {
-        return ErrorResponder.builder().statusCode(status).type(type).message("%s", message).haltError();
     }
 }

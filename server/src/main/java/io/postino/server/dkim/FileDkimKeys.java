@@ -44,7 +44,6 @@ import io.postino.dkim.Ed25519DkimProvider;
  */
 public final class FileDkimKeys implements DkimKeys {
     private static final Logger LOGGER = LoggerFactory.getLogger(FileDkimKeys.class);
-    private static final Pattern SELECTOR = Pattern.compile("[a-z0-9]([a-z0-9\\-]{0,61}[a-z0-9])?");
     private static final Pattern DOMAIN = Pattern.compile("([a-z0-9]([a-z0-9\\-]{0,61}[a-z0-9])?\\.)+[a-z0-9]([a-z0-9\\-]{0,61}[a-z0-9])?");
     private static final String SUFFIX = ".key";
     private static final String PUBLIC_SUFFIX = ".pub";
@@ -110,7 +109,7 @@ public final class FileDkimKeys implements DkimKeys {
         if (!DOMAIN.matcher(name).matches()) {
             throw new IllegalArgumentException("'" + domain + "' is not a domain name");
         }
-        if (!SELECTOR.matcher(selector).matches()) {
+        if (!DkimKey.isSelector(selector)) {
             throw new IllegalArgumentException("selector '" + selector + "' must be a DNS label: lower-case letters, digits and '-'");
         }
         if (keys(name).stream().anyMatch(key -> key.selector().equals(selector))) {
@@ -142,7 +141,7 @@ public final class FileDkimKeys implements DkimKeys {
     @Override
     public synchronized boolean activate(String domain, String selector) {
         String name = domain.toLowerCase(Locale.ROOT);
-        if (!DOMAIN.matcher(name).matches() || !SELECTOR.matcher(selector).matches()
+        if (!DOMAIN.matcher(name).matches() || !DkimKey.isSelector(selector)
             || !Files.exists(directory.resolve(name).resolve(selector + SUFFIX))) {
             return false;
         }
@@ -162,7 +161,7 @@ public final class FileDkimKeys implements DkimKeys {
     @Override
     public synchronized boolean delete(String domain, String selector) {
         String name = domain.toLowerCase(Locale.ROOT);
-        if (!DOMAIN.matcher(name).matches() || !SELECTOR.matcher(selector).matches()) {
+        if (!DOMAIN.matcher(name).matches() || !DkimKey.isSelector(selector)) {
             return false;
         }
         try {

@@ -22,6 +22,7 @@ import io.postino.organisations.Cidr;
 import io.postino.organisations.Organisation;
 import io.postino.organisations.Organisations;
 import io.postino.organisations.ReloadOutcome;
+import io.postino.server.WebAdminErrors;
 import spark.Request;
 import spark.Response;
 import spark.Service;
@@ -98,11 +99,7 @@ public class OrganisationRoutes implements Routes {
 
     private Organisation organisation(Request request) {
         String id = request.params("id");
-        return organisations.current().byId(id).orElseThrow(() -> ErrorResponder.builder()
-            .statusCode(HttpStatus.NOT_FOUND_404)
-            .type(ErrorResponder.ErrorType.NOT_FOUND)
-            .message("No organisation '%s'", id)
-            .haltError());
+        return organisations.current().byId(id).orElseThrow(() -> WebAdminErrors.notFound("No organisation '" + id + "'"));
     }
 
     private Map<String, Object> details(Organisation organisation) throws UsersRepositoryException {

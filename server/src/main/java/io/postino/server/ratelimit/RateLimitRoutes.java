@@ -17,6 +17,7 @@ import io.postino.organisations.Limit;
 import io.postino.organisations.Organisation;
 import io.postino.organisations.Organisations;
 import io.postino.organisations.OrganisationsConfig;
+import io.postino.server.WebAdminErrors;
 import spark.Request;
 import spark.Service;
 
@@ -61,23 +62,15 @@ public class RateLimitRoutes implements Routes {
     private RateLimiter.Subject user(Request request) {
         String login = request.params("login").toLowerCase(Locale.ROOT);
         OrganisationsConfig config = organisations.current();
-        Organisation organisation = config.ofUser(login).orElseThrow(() -> notFound("User " + login + " is in no organisation, so it may not send at all"));
+        Organisation organisation = config.ofUser(login).orElseThrow(() -> WebAdminErrors.notFound("User " + login + " is in no organisation, so it may not send at all"));
         return new RateLimiter.Subject(Limit.Scope.USER, login, config.limitsOfUser(organisation, login));
     }
 
     private RateLimiter.Subject organisation(Request request) {
         String id = request.params("id");
         OrganisationsConfig config = organisations.current();
-        Organisation organisation = config.byId(id).orElseThrow(() -> notFound("No organisation '" + id + "'"));
+        Organisation organisation = config.byId(id).orElseThrow(() -> WebAdminErrors.notFound("No organisation '" + id + "'"));
         return new RateLimiter.Subject(Limit.Scope.ORGANISATION, id, config.limitsOfOrganisation(organisation));
-    }
-
-    private static RuntimeException notFound(String message) {
-        return ErrorResponder.builder()
-            .statusCode(HttpStatus.NOT_FOUND_404)
-            .type(ErrorResponder.ErrorType.NOT_FOUND)
-            .message(message)
-            .haltError();
     }
 
     private Map<String, Object> usage(RateLimiter.Subject subject) {

@@ -12,11 +12,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import io.postino.organisations.RelayDomain;
 import io.postino.recipients.CalloutVerdict;
+import io.postino.recipients.SmtpReplyCode;
 
 /**
  * One recipient probe (an SMTP callout) to an organisation's internal server: greeting, EHLO (HELO
@@ -26,7 +25,6 @@ import io.postino.recipients.CalloutVerdict;
 final class SmtpCallout {
     private static final int MAX_LINE = 4096;
     private static final int MAX_LINES = 100;
-    private static final Pattern REPLY = Pattern.compile("^([2-5]\\d\\d)[ -]?(?:([2-5]\\.\\d{1,3}\\.\\d{1,3})\\b)?");
 
     private final String heloName;
     private final Optional<String> sender;
@@ -79,12 +77,10 @@ final class SmtpCallout {
      * TLS required, relaying denied) says nothing about the recipient and is "unknown".
      */
     static boolean saysNoSuchMailbox(String reply) {
-        Matcher matcher = REPLY.matcher(reply);
-        if (!matcher.find() || !matcher.group(1).startsWith("5")) {
-            return false;
-        }
-        String status = matcher.group(2);
-        return status == null ? Set.of("550", "551", "553").contains(matcher.group(1)) : status.startsWith("5.1.");
+        return SmtpReplyCode.parse(reply)
+            .filter(SmtpReplyCode::isPermanent)
+            .map(code -> code.enhanced().map(status -> status.startsWith("5.1.")).orElse(Set.of("550", "551", "553").contains(code.basic())))
+            .orElse(false);
     }
 
     private void quietly(Socket socket, BufferedReader in, OutputStream out, Instant deadline) {

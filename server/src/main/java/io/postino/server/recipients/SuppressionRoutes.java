@@ -17,7 +17,6 @@ import javax.mail.internet.AddressException;
 import org.apache.james.core.MailAddress;
 import org.apache.james.util.DurationParser;
 import org.apache.james.webadmin.Routes;
-import org.apache.james.webadmin.utils.ErrorResponder;
 import org.apache.james.webadmin.utils.JsonTransformer;
 import org.eclipse.jetty.http.HttpStatus;
 
@@ -27,6 +26,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.postino.organisations.Organisations;
 import io.postino.recipients.Suppression;
 import io.postino.recipients.SuppressionList;
+import io.postino.server.WebAdminErrors;
 import spark.Request;
 import spark.Response;
 import spark.Service;
@@ -89,7 +89,7 @@ public class SuppressionRoutes implements Routes {
         String organisation = organisation(request);
         String address = address(request);
         return suppressions.find(organisation, address).map(SuppressionRoutes::view)
-            .orElseThrow(() -> notFound("<" + address + "> is not on the suppression list of organisation '" + organisation + "'"));
+            .orElseThrow(() -> WebAdminErrors.notFound("<" + address + "> is not on the suppression list of organisation '" + organisation + "'"));
     }
 
     private Object add(Request request, Response response) {
@@ -98,7 +98,7 @@ public class SuppressionRoutes implements Routes {
         JsonNode body = body(request);
         String reason = text(body, "reason").orElse(Suppression.MANUAL);
         if (!REASONS.contains(reason)) {
-            throw badRequest("reason must be one of manual, complaint, bounce; got '" + reason + "'");
+            throw WebAdminErrors.badRequest("reason must be one of manual, complaint, bounce; got '" + reason + "'");
         }
         Instant now = clock.instant();
         Optional<Instant> expiresAt = expiry(body, now);
@@ -111,7 +111,7 @@ public class SuppressionRoutes implements Routes {
         String organisation = organisation(request);
         String address = address(request);
         if (!suppressions.remove(organisation, address)) {
-            throw notFound("<" + address + "> is not on the suppression list of organisation '" + organisation + "'");
+            throw WebAdminErrors.notFound("<" + address + "> is not on the suppression list of organisation '" + organisation + "'");
         }
         response.status(HttpStatus.NO_CONTENT_204);
         return "";
@@ -121,18 +121,18 @@ public class SuppressionRoutes implements Routes {
         Optional<String> at = text(body, "expiresAt");
         Optional<String> in = text(body, "expiresIn");
         if (at.isPresent() && in.isPresent()) {
-            throw badRequest("give expiresAt or expiresIn, not both");
+            throw WebAdminErrors.badRequest("give expiresAt or expiresIn, not both");
         }
         try {
             Optional<Instant> expiry = at.map(Instant::parse).or(() -> in.map(value -> now.plus(DurationParser.parse(value, ChronoUnit.DAYS))));
             if (expiry.isPresent() && !expiry.get().isAfter(now)) {
-                throw badRequest("the expiry must be in the future, got " + expiry.get());
+                throw WebAdminErrors.badRequest("the expiry must be in the future, got " + expiry.get());
             }
             return expiry;
         } catch (DateTimeParseException e) {
-            throw badRequest("expiresAt must be an ISO-8601 instant such as 2027-01-31T00:00:00Z, got '" + at.orElse("") + "'");
+            throw WebAdminErrors.badRequest("expiresAt must be an ISO-8601 instant such as 2027-01-31T00:00:00Z, got '" + at.orElse("") + "'");
         } catch (IllegalArgumentException | ArithmeticException e) {
-            throw badRequest("expiresIn must be a duration such as 12h or 30d, got '" + in.orElse("") + "'");
+            throw WebAdminErrors.badRequest("expiresIn must be a duration such as 12h or 30d, got '" + in.orElse("") + "'");
         }
     }
 
@@ -144,11 +144,11 @@ public class SuppressionRoutes implements Routes {
         try {
             JsonNode node = mapper.readTree(raw);
             if (!node.isObject()) {
-                throw badRequest("the body must be a JSON object");
+                throw WebAdminErrors.badRequest("the body must be a JSON object");
             }
             return node;
         } catch (java.io.IOException e) {
-            throw badRequest("the body is not valid JSON: " + e.getMessage());
+            throw WebAdminErrors.badRequest("the body is not valid JSON: " + e.getMessage());
         }
     }
 
@@ -160,7 +160,7 @@ public class SuppressionRoutes implements Routes {
     private String organisation(Request request) {
         String id = request.params("id");
         if (organisations.current().byId(id).isEmpty()) {
-            throw notFound("No organisation '" + id + "'");
+            throw WebAdminErrors.notFound("No organisation '" + id + "'");
         }
         return id;
     }
@@ -170,7 +170,7 @@ public class SuppressionRoutes implements Routes {
         try {
             return new MailAddress(address).asString().toLowerCase(java.util.Locale.ROOT);
         } catch (AddressException e) {
-            throw badRequest("'" + address + "' is not an email address");
+            throw WebAdminErrors.badRequest("'" + address + "' is not an email address");
         }
     }
 
@@ -186,7 +186,7 @@ public class SuppressionRoutes implements Routes {
             }
             return number;
         } catch (NumberFormatException e) {
-            throw badRequest(name + " must be a whole number from 0 to " + max + ", got '" + value + "'");
+            throw WebAdminErrors.badRequest(name + " must be a whole number from 0 to " + max + ", got '" + value + "'");
         }
     }
 
@@ -198,15 +198,5 @@ public class SuppressionRoutes implements Routes {
         view.put("createdAt", suppression.createdAt().toString());
         view.put("expiresAt", suppression.expiresAt().map(Instant::toString).orElse(null));
         return view;
-    }
-
-    private static RuntimeException badRequest(String message) {
-        return ErrorResponder.builder().statusCode(HttpStatus.BAD_REQUEST_400).type(ErrorResponder.ErrorType.INVALID_ARGUMENT)
-            .message("%s", message).haltError();
-    }
-
-    private static RuntimeException notFound(String message) {
-        return ErrorResponder.builder().statusCode(HttpStatus.NOT_FOUND_404).type(ErrorResponder.ErrorType.NOT_FOUND)
-            .message("%s", message).haltError();
     }
 }

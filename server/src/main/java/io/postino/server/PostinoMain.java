@@ -31,9 +31,12 @@ public final class PostinoMain {
         }
         // Startup errors must reach our handler below, not end the JVM inside James.
         System.setProperty("james.exit.on.startup.error", "false");
+        // A TLS client may not renegotiate (a cheap way to make the server do expensive work).
+        System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
 
         Path home = Path.of(System.getProperty("postino.home", ".")).toAbsolutePath().normalize();
         PostinoSettings settings;
+        TlsCertificate.Pem tls;
         try {
             settings = PostinoSettings.from(System.getenv(), home);
             // The files refer to these (${sys:postino.*}): set before the files are checked.
@@ -41,7 +44,9 @@ public final class PostinoMain {
             ConfigurationCheck.check(home.resolve("conf"));
             ListenerPorts.checkAvailable(settings);
             Files.createDirectories(settings.dataDirectory());
-            System.setProperty("postino.tls.secret", TlsSecret.loadOrCreate(settings.dataDirectory()));
+            tls = TlsCertificate.resolve(settings.dataDirectory(), settings.hostname(), settings.tlsCertificate(), settings.tlsPrivateKey());
+            System.setProperty("postino.tls.certificate", "file://" + tls.certificate());
+            System.setProperty("postino.tls.privatekey", "file://" + tls.privateKey());
         } catch (ConfigurationCheck.ConfigurationProblem | PostinoSettings.InvalidSettingException e) {
             fail(EXIT_BAD_CONFIGURATION, e.getMessage());
             return;
@@ -51,7 +56,6 @@ public final class PostinoMain {
         }
 
         Logger logger = LoggerFactory.getLogger(PostinoMain.class);
-        boolean newKeystore = !Files.exists(settings.dataDirectory().resolve(TlsSecret.KEYSTORE));
         logger.info("Starting Postino: installation {}, data directory {}, smarthost {}", home, settings.dataDirectory(),
             settings.smarthost().orElse("none (MX lookups)"));
 
@@ -65,10 +69,10 @@ public final class PostinoMain {
             fail(EXIT_START_FAILED, "Postino could not start: " + StartupFailure.describe(e));
             return;
         }
-        if (newKeystore && Files.exists(settings.dataDirectory().resolve(TlsSecret.KEYSTORE))) {
-            logger.warn("Generated a self-signed TLS certificate in {}. Clients will not trust it: replace it with your own "
-                + "(set <keystore>, <keystoreType> and <secret> under <tls> in conf/smtpserver.xml).",
-                settings.dataDirectory().resolve(TlsSecret.KEYSTORE));
+        if (tls.generated()) {
+            logger.warn("Generated a self-signed TLS certificate for {} in {}. Clients will not trust it: give your own "
+                + "with POSTINO_TLS_CERTIFICATE and POSTINO_TLS_PRIVATE_KEY (e.g. certbot's fullchain.pem and privkey.pem).",
+                settings.hostname(), tls.certificate());
         }
         Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "postino-shutdown"));
         logger.info("Postino started: SMTP {}:{}, submission {}:{}, SMTPS {}:{}, WebAdmin 127.0.0.1:{}",

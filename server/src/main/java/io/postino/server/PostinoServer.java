@@ -15,8 +15,10 @@ import org.apache.james.modules.server.RawPostDequeueDecoratorModule;
 import org.apache.james.modules.server.TaskManagerModule;
 import org.apache.james.modules.server.WebAdminServerModule;
 import org.apache.james.server.core.configuration.Configuration;
+import org.apache.james.smtpserver.netty.SMTPServerFactory;
 
 import com.google.inject.Module;
+import com.google.inject.Scopes;
 import com.google.inject.util.Modules;
 
 import io.postino.server.modules.DkimModule;
@@ -28,6 +30,7 @@ import io.postino.server.modules.EventsModule;
 import io.postino.server.modules.RateLimitModule;
 import io.postino.server.modules.RecipientsModule;
 import io.postino.server.pacing.DestinationPacingModule;
+import io.postino.server.smtp.listener.PostinoSmtpServerFactory;
 
 /**
  * The single-node Postino server: James' SMTP, mailet container and WebAdmin over a durable
@@ -67,11 +70,12 @@ public final class PostinoServer {
         return GuiceJamesServer.forConfiguration(configuration)
             .combineWith(PROTOCOLS, MAIL_PROCESSING, EMBEDDED_BACKENDS)
             .overrideWith(
-                // Creates the TLS keystore named in smtpserver.xml when it does not exist yet.
-                new RunArgumentsModule(new String[]{"--generate-keystore"}),
+                new RunArgumentsModule(new String[0]),
                 // RemoteDelivery's outgoing queue, paced per destination domain.
                 new DestinationPacingModule(),
                 // Mail for relay domains is delivered to the organisation's own server.
-                RecipientsModule.DELIVERY_ROUTING);
+                RecipientsModule.DELIVERY_ROUTING,
+                // Postino's SMTP listeners (framing, admission, timeouts, AUTH over TLS only).
+                binder -> binder.bind(SMTPServerFactory.class).to(PostinoSmtpServerFactory.class).in(Scopes.SINGLETON));
     }
 }

@@ -22,10 +22,13 @@ public final class PostinoSettings {
         SMTPS_PORT("POSTINO_SMTPS_PORT", "postino.smtps.port", "465", "port of the implicit-TLS submission listener"),
         WEBADMIN_PORT("POSTINO_WEBADMIN_PORT", "postino.webadmin.port", "8000", "port of WebAdmin (always on 127.0.0.1)"),
         BIND("POSTINO_BIND", "postino.bind", "0.0.0.0", "address the SMTP listeners bind to"),
-        DATA_DIR("POSTINO_DATA_DIR", "postino.data.dir", "<installation>/var", "directory holding the queue, database, TLS keystore and repositories"),
+        DATA_DIR("POSTINO_DATA_DIR", "postino.data.dir", "<installation>/var", "directory holding the queue, database, generated TLS certificate and repositories"),
         SMARTHOST("POSTINO_SMARTHOST", "postino.smarthost", "", "host:port to deliver all mail to instead of MX lookups (empty: MX)"),
         DNS_SERVERS("POSTINO_DNS_SERVERS", "postino.dns.servers", "", "DNS servers for recipient checks, host or host:port, comma-separated (empty: /etc/resolv.conf)"),
-        HOSTNAME("POSTINO_HOSTNAME", "postino.hostname", "<this machine's host name>", "name in the SMTP greeting, HELO to other servers and Message-IDs");
+        HOSTNAME("POSTINO_HOSTNAME", "postino.hostname", "<this machine's host name>", "name in the SMTP greeting, HELO to other servers and Message-IDs"),
+        TLS_CERTIFICATE("POSTINO_TLS_CERTIFICATE", "postino.tls.certificate", "",
+            "PEM certificate chain of the listeners, e.g. certbot's fullchain.pem (empty: a self-signed one for POSTINO_HOSTNAME, generated under the data directory)"),
+        TLS_PRIVATE_KEY("POSTINO_TLS_PRIVATE_KEY", "postino.tls.privatekey", "", "PEM private key of that certificate, e.g. certbot's privkey.pem");
 
         final String environment;
         final String property;
@@ -133,6 +136,18 @@ public final class PostinoSettings {
 
     public int port(Variable variable) {
         return Integer.parseInt(values.get(variable));
+    }
+
+    public String hostname() {
+        return values.get(Variable.HOSTNAME);
+    }
+
+    public String tlsCertificate() {
+        return values.get(Variable.TLS_CERTIFICATE);
+    }
+
+    public String tlsPrivateKey() {
+        return values.get(Variable.TLS_PRIVATE_KEY);
     }
 
     public Optional<String> smarthost() {

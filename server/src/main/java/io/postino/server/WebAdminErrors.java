@@ -20,6 +20,10 @@ public final class WebAdminErrors {
         return halt(HttpStatus.CONFLICT_409, ErrorResponder.ErrorType.INVALID_ARGUMENT, message);
     }
 
+    public static RuntimeException unavailable(String message) {
+        return halt(HttpStatus.SERVICE_UNAVAILABLE_503, ErrorResponder.ErrorType.SERVER_ERROR, message);
+    }
+
     private static RuntimeException halt(int status, ErrorResponder.ErrorType type, String message) {
         return ErrorResponder.builder().statusCode(status).type(type).message("%s", message).haltError();
     }

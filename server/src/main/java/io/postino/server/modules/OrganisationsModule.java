@@ -18,7 +18,6 @@ import io.postino.organisations.Organisations;
 import io.postino.organisations.OrganisationsException;
 import io.postino.server.organisations.OrganisationRoutes;
 import io.postino.server.organisations.OrganisationsWatcher;
-import io.postino.server.smtp.AuthenticationFailures;
 
 /**
  * Organisations (conf/organisations.xml), reloaded when the file changes, their WebAdmin routes,
@@ -29,7 +28,6 @@ public class OrganisationsModule extends AbstractModule {
 
     @Override
     protected void configure() {
-        bind(AuthenticationFailures.class).in(com.google.inject.Scopes.SINGLETON);
         Multibinder.newSetBinder(binder(), Routes.class).addBinding().to(OrganisationRoutes.class);
     }
 

@@ -23,10 +23,14 @@ import io.postino.server.ratelimit.RateLimitRoutes;
 import io.postino.server.ratelimit.RateLimitSettings;
 import io.postino.server.ratelimit.RateLimiter;
 import io.postino.server.ratelimit.RedisCounters;
+import io.postino.server.smtp.auth.AuthThrottleStore;
+import io.postino.server.smtp.auth.AuthenticationBlockRoutes;
+import io.postino.server.smtp.auth.MemoryAuthThrottleStore;
+import io.postino.server.smtp.auth.RedisAuthThrottleStore;
 
 /**
  * Rate limits: the counters (memory or Redis, from conf/ratelimits.properties), the limiter the
- * SMTP hook asks, its health check and its WebAdmin routes.
+ * SMTP hook asks, its health check and its WebAdmin routes; and the counters of failed SMTP logins.
  */
 public class RateLimitModule extends AbstractModule {
     @Override
@@ -34,6 +38,7 @@ public class RateLimitModule extends AbstractModule {
         bind(RateLimiter.class).in(Scopes.SINGLETON);
         Multibinder.newSetBinder(binder(), HealthCheck.class).addBinding().to(RateLimitCountersHealthCheck.class);
         Multibinder.newSetBinder(binder(), Routes.class).addBinding().to(RateLimitRoutes.class);
+        Multibinder.newSetBinder(binder(), Routes.class).addBinding().to(AuthenticationBlockRoutes.class);
     }
 
     @Provides
@@ -59,5 +64,15 @@ public class RateLimitModule extends AbstractModule {
             return new RedisCounters(settings.redisUri(), settings.redisTimeout());
         }
         return new MemoryCounters();
+    }
+
+    /** Failed SMTP logins (ThrottleAuthentication) live where the rate limits' counters do. */
+    @Provides
+    @Singleton
+    AuthThrottleStore authenticationCounters(RateLimitSettings settings) {
+        if (settings.store() == RateLimitSettings.Store.REDIS) {
+            return new RedisAuthThrottleStore(settings.redisUri(), settings.redisTimeout());
+        }
+        return new MemoryAuthThrottleStore();
     }
 }

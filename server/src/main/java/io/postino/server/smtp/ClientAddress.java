@@ -7,11 +7,11 @@ import java.net.InetAddress;
  * address (the smallest network one subscriber usually gets, so rotating addresses inside it
  * gains nothing).
  */
-final class ClientAddress {
+public final class ClientAddress {
     private ClientAddress() {
     }
 
-    static String of(InetAddress address) {
+    public static String of(InetAddress address) {
         byte[] bytes = address.getAddress();
         if (bytes.length == 4) {
             return address.getHostAddress();

@@ -1,0 +1,267 @@
+package io.postino.server.smtp;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+import org.apache.james.core.Username;
+import org.apache.james.protocols.api.ProtocolSession;
+import org.apache.james.protocols.api.Request;
+import org.apache.james.protocols.api.Response;
+import org.apache.james.protocols.api.handler.CommandHandler;
+import org.apache.james.protocols.api.handler.ExtensibleHandler;
+import org.apache.james.protocols.api.handler.LineHandler;
+import org.apache.james.protocols.api.handler.WiringException;
+import org.apache.james.protocols.smtp.SMTPResponse;
+import org.apache.james.protocols.smtp.SMTPSession;
+import org.apache.james.protocols.smtp.core.esmtp.EhloExtension;
+import org.apache.james.protocols.smtp.hook.AuthHook;
+import org.apache.james.protocols.smtp.hook.HookResult;
+import org.apache.james.protocols.smtp.hook.HookResultHook;
+import org.apache.james.protocols.smtp.hook.HookReturnCode;
+
+import io.postino.server.smtp.listener.SmtpConnection;
+
+/**
+ * SMTP AUTH (RFC 4954) with the PLAIN and LOGIN mechanisms, only over TLS. Replaces James'
+ * {@code AuthCmdHandler}, whose {@code requireSSL} only hid AUTH from EHLO: a client that sent
+ * AUTH over plaintext anyway was logged in.
+ *
+ * <ul>
+ *   <li>Without TLS (no STARTTLS yet on 25 and 587), every AUTH, whatever the mechanism and also
+ *   pipelined, gets {@code 538 5.7.11 Encryption required for requested authentication mechanism}
+ *   (RFC 4954 section 6) before any credential is read, checked or counted. EHLO offers AUTH only
+ *   over TLS.</li>
+ *   <li>During a transaction: {@code 503 5.5.1}; already logged in: {@code 503 5.5.1}; unknown
+ *   mechanism: {@code 504 5.5.4}; "*": {@code 501 5.0.0}; a response that is not base64, or an
+ *   empty or malformed user name: {@code 501 5.5.2} (not counted as a failed login).</li>
+ *   <li>The credentials go to the AUTH hooks in chain order; a {@link PacedAuthHook} (such as
+ *   {@link ThrottleAuthentication}) is asked first whether and when the attempt is checked, and
+ *   the answer then waits without holding a thread.</li>
+ * </ul>
+ *
+ * <p>Part of {@link PostinoCoreHandlers}; nothing to configure. {@code <plainAuthEnabled>false}
+ * under {@code <auth>} turns PLAIN and LOGIN off.</p>
+ */
+public class AuthOverTlsCmdHandler implements CommandHandler<SMTPSession>, EhloExtension, ExtensibleHandler {
+    private static final String PLAIN = "PLAIN";
+    private static final String LOGIN = "LOGIN";
+
+    private static final Response ENCRYPTION_REQUIRED = new SMTPResponse("538", "5.7.11 Encryption required for requested authentication mechanism").immutable();
+    private static final Response ALREADY_AUTHENTICATED = new SMTPResponse("503", "5.5.1 Already authenticated").immutable();
+    private static final Response IN_TRANSACTION = new SMTPResponse("503", "5.5.1 AUTH is not permitted during a mail transaction; send RSET first").immutable();
+    private static final Response USAGE = new SMTPResponse("501", "5.5.4 Usage: AUTH mechanism [initial-response]").immutable();
+    private static final Response UNKNOWN_MECHANISM = new SMTPResponse("504", "5.5.4 Unrecognized authentication mechanism; this server offers PLAIN and LOGIN").immutable();
+    private static final Response CANCELLED = new SMTPResponse("501", "5.0.0 Authentication cancelled").immutable();
+    private static final Response NOT_BASE64 = new SMTPResponse("501", "5.5.2 Cannot decode the response: it is not base64").immutable();
+    private static final Response BAD_USER_NAME = new SMTPResponse("501", "5.5.2 The user name is empty or not valid").immutable();
+    private static final Response BAD_PLAIN = new SMTPResponse("501", "5.5.2 A PLAIN response is [authorization-id] NUL user NUL password").immutable();
+    private static final Response OTHER_IDENTITY = new SMTPResponse("535", "5.7.8 Acting as another user (authorization identity) is not allowed").immutable();
+    private static final Response FAILED = new SMTPResponse("535", "5.7.8 Authentication credentials invalid").immutable();
+    private static final Response PLAIN_CHALLENGE = new SMTPResponse("334", "").immutable();
+    private static final Response USERNAME_CHALLENGE = new SMTPResponse("334", "VXNlcm5hbWU6").immutable();
+    private static final Response PASSWORD_CHALLENGE = new SMTPResponse("334", "UGFzc3dvcmQ6").immutable();
+
+    private List<AuthHook> hooks = List.of();
+    private List<HookResultHook> resultHooks = List.of();
+
+    @Override
+    public Collection<String> getImplCommands() {
+        return List.of("AUTH");
+    }
+
+    @Override
+    public List<String> getImplementedEsmtpFeatures(SMTPSession session) {
+        if (session.isTLSStarted() && session.isAuthAnnounced() && session.getConfiguration().isPlainAuthEnabled()) {
+            return List.of("AUTH PLAIN LOGIN");
+        }
+        return List.of();
+    }
+
+    @Override
+    public Response onCommand(SMTPSession session, Request request) {
+        if (!session.isTLSStarted()) {
+            return ENCRYPTION_REQUIRED;
+        }
+        if (session.getUsername() != null) {
+            return ALREADY_AUTHENTICATED;
+        }
+        if (session.getAttachment(SMTPSession.SENDER, ProtocolSession.State.Transaction).isPresent()) {
+            return IN_TRANSACTION;
+        }
+        String argument = request.getArgument();
+        if (argument == null || argument.isBlank()) {
+            return USAGE;
+        }
+        String[] parts = argument.trim().split(" ", 2);
+        String mechanism = parts[0].toUpperCase(Locale.ROOT);
+        Optional<String> initial = parts.length > 1 ? Optional.of(parts[1].trim()) : Optional.empty();
+        if (!session.getConfiguration().isPlainAuthEnabled() || !(mechanism.equals(PLAIN) || mechanism.equals(LOGIN))) {
+            return UNKNOWN_MECHANISM;
+        }
+        if (mechanism.equals(PLAIN)) {
+            if (initial.isPresent()) {
+                return plain(session, initial.get());
+            }
+            session.pushLineHandler(continuation(this::plain));
+            return PLAIN_CHALLENGE;
+        }
+        if (initial.isPresent()) {
+            return loginUser(session, initial.get());
+        }
+        session.pushLineHandler(continuation(this::loginUser));
+        return USERNAME_CHALLENGE;
+    }
+
+    private interface Step {
+        Response apply(SMTPSession session, String response);
+    }
+
+    /** Reads one client response line of the exchange, then leaves the line to {@code next}. */
+    private static LineHandler<SMTPSession> continuation(Step next) {
+        return (session, line) -> {
+            session.popLineHandler();
+            String text = new String(line, StandardCharsets.US_ASCII).strip();
+            if (text.equals("*")) {
+                return CANCELLED;
+            }
+            if (line.length > CommandLine.AUTH_LIMIT) {
+                return NOT_BASE64;
+            }
+            return next.apply(session, text);
+        };
+    }
+
+    private Response plain(SMTPSession session, String response) {
+        Optional<byte[]> decoded = decode(response);
+        if (decoded.isEmpty()) {
+            return NOT_BASE64;
+        }
+        String[] fields = new String(decoded.get(), StandardCharsets.UTF_8).split("\0", -1);
+        if (fields.length != 3) {
+            return BAD_PLAIN;
+        }
+        if (!fields[0].isEmpty() && !fields[0].equals(fields[1])) {
+            return OTHER_IDENTITY;
+        }
+        return authenticate(session, fields[1], fields[2]);
+    }
+
+    private Response loginUser(SMTPSession session, String response) {
+        Optional<byte[]> decoded = decode(response);
+        if (decoded.isEmpty()) {
+            return NOT_BASE64;
+        }
+        String user = new String(decoded.get(), StandardCharsets.UTF_8);
+        if (username(user).isEmpty()) {
+            return BAD_USER_NAME;
+        }
+        session.pushLineHandler(continuation((s, passwordResponse) -> {
+            Optional<byte[]> password = decode(passwordResponse);
+            return password.isEmpty() ? NOT_BASE64 : authenticate(s, user, new String(password.get(), StandardCharsets.UTF_8));
+        }));
+        return PASSWORD_CHALLENGE;
+    }
+
+    /** RFC 4954: "=" is an empty initial response. */
+    private static Optional<byte[]> decode(String response) {
+        if (response.equals("=")) {
+            return Optional.of(new byte[0]);
+        }
+        try {
+            return Optional.of(Base64.getDecoder().decode(response));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static Optional<Username> username(String user) {
+        if (user.isBlank() || user.chars().anyMatch(c -> c < 0x20 || c == 0x7f) || user.length() > CommandLine.PATH_LIMIT) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(Username.of(user));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    private Response authenticate(SMTPSession session, String user, String password) {
+        Optional<Username> username = username(user);
+        if (username.isEmpty()) {
+            return BAD_USER_NAME;
+        }
+        Duration delay = Duration.ZERO;
+        for (AuthHook hook : hooks) {
+            if (hook instanceof PacedAuthHook) {
+                PacedAuthHook.Admission admission = ((PacedAuthHook) hook).admit(session, username.get());
+                if (admission.refusal().isPresent()) {
+                    return response(session, admission.refusal().get(), hook);
+                }
+                delay = delay.compareTo(admission.delay()) >= 0 ? delay : admission.delay();
+            }
+        }
+        Optional<SmtpConnection> connection = SmtpConnection.of(session);
+        if (delay.isZero() || connection.isEmpty()) {
+            return check(session, username.get(), password);
+        }
+        connection.get().answerLater(session, delay, () -> check(session, username.get(), password));
+        return null;
+    }
+
+    private Response check(SMTPSession session, Username username, String password) {
+        for (AuthHook hook : hooks) {
+            HookResult result = hook.doAuth(session, username, password);
+            if (result != null && result.getResult().getAction() != HookReturnCode.Action.DECLINED) {
+                return response(session, result, hook);
+            }
+        }
+        return FAILED;
+    }
+
+    private Response response(SMTPSession session, HookResult result, AuthHook hook) {
+        HookResult finalResult = result;
+        for (HookResultHook resultHook : resultHooks) {
+            finalResult = resultHook.onHookResult(session, finalResult, 0, hook);
+        }
+        HookReturnCode code = finalResult.getResult();
+        String smtpCode = Optional.ofNullable(finalResult.getSmtpRetCode()).orElse(switch (code.getAction()) {
+            case OK -> "235";
+            case DENYSOFT -> "454";
+            default -> "535";
+        });
+        String text = Optional.ofNullable(finalResult.getSmtpDescription()).orElse(switch (code.getAction()) {
+            case OK -> "2.7.0 Authentication successful";
+            case DENYSOFT -> "4.7.0 Temporary authentication failure; try again later";
+            default -> "5.7.8 Authentication credentials invalid";
+        });
+        SMTPResponse response = new SMTPResponse(smtpCode, text);
+        if (code.isDisconnected()) {
+            response.setEndSession(true);
+        }
+        return response;
+    }
+
+    @Override
+    public List<Class<?>> getMarkerInterfaces() {
+        return List.of(AuthHook.class, HookResultHook.class);
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public void wireExtensions(Class<?> interfaceName, List<?> extension) throws WiringException {
+        if (AuthHook.class.equals(interfaceName)) {
+            if (extension == null || extension.isEmpty()) {
+                throw new WiringException("AUTH needs at least one AUTH hook to check passwords");
+            }
+            hooks = new ArrayList<>((List<AuthHook>) extension);
+        } else if (HookResultHook.class.equals(interfaceName)) {
+            resultHooks = new ArrayList<>((List<HookResultHook>) extension);
+        }
+    }
+}

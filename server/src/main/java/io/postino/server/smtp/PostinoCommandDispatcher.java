@@ -1,0 +1,52 @@
+package io.postino.server.smtp;
+
+import org.apache.james.protocols.api.BaseRequest;
+import org.apache.james.protocols.api.ProtocolSession;
+import org.apache.james.protocols.api.Response;
+import org.apache.james.protocols.api.handler.CommandDispatcher;
+import org.apache.james.protocols.smtp.SMTPResponse;
+import org.apache.james.protocols.smtp.SMTPSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.postino.server.smtp.listener.SmtpConnection;
+
+/**
+ * James' command dispatcher, fed only lines that pass {@link CommandLine}'s checks; a refused
+ * line gets its reply (e.g. {@code 501 5.1.3} for a NUL in an address, {@code 500 5.5.2} for a
+ * line over 512 octets) and the session goes on. A handler that fails is Postino's bug: logged
+ * with its stack trace and answered {@code 451 4.3.0}.
+ *
+ * <p>Part of {@link PostinoCoreHandlers}, so always present; nothing to configure.</p>
+ */
+public class PostinoCommandDispatcher extends CommandDispatcher<SMTPSession> {
+    private static final Logger LOGGER = LoggerFactory.getLogger(PostinoCommandDispatcher.class);
+    /** Set for a transaction whose MAIL FROM declared SMTPUTF8 and was accepted. */
+    public static final ProtocolSession.AttachmentKey<Boolean> SMTPUTF8 = ProtocolSession.AttachmentKey.of("postino.smtputf8", Boolean.class);
+
+    private static final Response HANDLER_FAILED = new SMTPResponse("451", "4.3.0 Internal error while handling the command; try again later").immutable();
+
+    @Override
+    public Response onLine(SMTPSession session, byte[] line) {
+        boolean utf8Transaction = session.getAttachment(SMTPUTF8, ProtocolSession.State.Transaction).orElse(false);
+        CommandLine.Checked checked = CommandLine.check(line, utf8Transaction, false,
+            session.getConfiguration().getMaxMessageSize());
+        if (checked.refusal() != null) {
+            SmtpConnection.of(session).ifPresent(connection ->
+                connection.noteAbuse("refused " + LogSafe.of(line) + ": " + checked.refusal().code() + " " + checked.refusal().text()));
+            return new SMTPResponse(checked.refusal().code(), checked.refusal().text());
+        }
+        CommandLine command = checked.command();
+        try {
+            Response response = dispatchCommandHandlers(session, new BaseRequest(command.verb(), command.argument()));
+            if (command.verb().equals("MAIL") && command.hasMailParameter("SMTPUTF8") && response != null
+                && response.getRetCode().startsWith("2")) {
+                session.setAttachment(SMTPUTF8, true, ProtocolSession.State.Transaction);
+            }
+            return response;
+        } catch (RuntimeException e) {
+            LOGGER.error("Handling {} from {} failed", command.verb(), session.getRemoteAddress(), e);
+            return HANDLER_FAILED;
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package io.postino.server.smtp;
+
+import java.util.List;
+
+import org.apache.james.protocols.api.handler.CommandHandlerResultLogger;
+import org.apache.james.protocols.lib.handler.HandlersPackage;
+import org.apache.james.protocols.smtp.core.ExpnCmdHandler;
+import org.apache.james.protocols.smtp.core.HeloCmdHandler;
+import org.apache.james.protocols.smtp.core.HelpCmdHandler;
+import org.apache.james.protocols.smtp.core.NoopCmdHandler;
+import org.apache.james.protocols.smtp.core.PostmasterAbuseRcptHook;
+import org.apache.james.protocols.smtp.core.QuitCmdHandler;
+import org.apache.james.protocols.smtp.core.ReceivedDataLineFilter;
+import org.apache.james.protocols.smtp.core.RsetCmdHandler;
+import org.apache.james.protocols.smtp.core.UnknownCmdHandler;
+import org.apache.james.protocols.smtp.core.VrfyCmdHandler;
+import org.apache.james.protocols.smtp.core.esmtp.EhloCmdHandler;
+import org.apache.james.protocols.smtp.core.esmtp.MailSizeEsmtpExtension;
+import org.apache.james.protocols.smtp.core.esmtp.StartTlsCmdHandler;
+import org.apache.james.protocols.smtp.core.log.HookResultLogger;
+import org.apache.james.smtpserver.AddDefaultAttributesMessageHook;
+import org.apache.james.smtpserver.AuthRequiredToRelayRcptHook;
+import org.apache.james.smtpserver.DataLineJamesMessageHookHandler;
+import org.apache.james.smtpserver.JamesDataCmdHandler;
+import org.apache.james.smtpserver.JamesMailCmdHandler;
+import org.apache.james.smtpserver.JamesRcptCmdHandler;
+import org.apache.james.smtpserver.JamesWelcomeMessageHandler;
+import org.apache.james.smtpserver.SendMailHandler;
+import org.apache.james.smtpserver.SenderAuthIdentifyVerificationHook;
+
+/**
+ * The command handlers every Postino listener has, whatever {@code <handlerchain>} lists: James'
+ * own ({@code CoreCmdHandlerLoader}) with these changes, so that no configuration can leave them out.
+ *
+ * <ul>
+ *   <li>{@link PostinoCommandDispatcher} instead of James' dispatcher: command lines are checked
+ *   first ({@link CommandLine}).</li>
+ *   <li>{@link AuthOverTlsCmdHandler} instead of James' AUTH: only over TLS. James' password hook
+ *   is left out: the handler chain names the AUTH hook ({@link ThrottleAuthentication}), and a
+ *   listener without one does not start.</li>
+ *   <li>{@link RefuseDamagedMessage}: a message with a line too long to receive is refused.</li>
+ * </ul>
+ */
+public class PostinoCoreHandlers implements HandlersPackage {
+    private static final List<String> HANDLERS = List.of(
+        JamesWelcomeMessageHandler.class.getName(),
+        PostinoCommandDispatcher.class.getName(),
+        AuthOverTlsCmdHandler.class.getName(),
+        JamesDataCmdHandler.class.getName(),
+        EhloCmdHandler.class.getName(),
+        ExpnCmdHandler.class.getName(),
+        HeloCmdHandler.class.getName(),
+        HelpCmdHandler.class.getName(),
+        JamesMailCmdHandler.class.getName(),
+        NoopCmdHandler.class.getName(),
+        QuitCmdHandler.class.getName(),
+        JamesRcptCmdHandler.class.getName(),
+        RsetCmdHandler.class.getName(),
+        VrfyCmdHandler.class.getName(),
+        MailSizeEsmtpExtension.class.getName(),
+        AuthRequiredToRelayRcptHook.class.getName(),
+        SenderAuthIdentifyVerificationHook.class.getName(),
+        PostmasterAbuseRcptHook.class.getName(),
+        ReceivedDataLineFilter.class.getName(),
+        DataLineJamesMessageHookHandler.class.getName(),
+        StartTlsCmdHandler.class.getName(),
+        RefuseDamagedMessage.class.getName(),
+        AddDefaultAttributesMessageHook.class.getName(),
+        SendMailHandler.class.getName(),
+        UnknownCmdHandler.class.getName(),
+        CommandHandlerResultLogger.class.getName(),
+        HookResultLogger.class.getName());
+
+    @Override
+    public List<String> getHandlers() {
+        return HANDLERS;
+    }
+}

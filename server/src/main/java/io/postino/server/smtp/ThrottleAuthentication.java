@@ -1,0 +1,257 @@
+package io.postino.server.smtp;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Locale;
+
+import javax.inject.Inject;
+
+import org.apache.commons.configuration2.Configuration;
+import org.apache.commons.configuration2.ex.ConfigurationException;
+import org.apache.james.core.Username;
+import org.apache.james.protocols.api.OidcSASLConfiguration;
+import org.apache.james.protocols.api.ProtocolSession;
+import org.apache.james.protocols.smtp.SMTPSession;
+import org.apache.james.protocols.smtp.hook.HookResult;
+import org.apache.james.protocols.smtp.hook.HookReturnCode;
+import org.apache.james.user.api.UsersRepository;
+import org.apache.james.user.api.UsersRepositoryException;
+import org.apache.james.util.DurationParser;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.postino.server.ratelimit.CounterStoreUnavailable;
+import io.postino.server.ratelimit.RateLimitSettings;
+import io.postino.server.smtp.auth.AuthThrottleStore;
+import io.postino.server.smtp.auth.ThrottlePolicy;
+
+/**
+ * Checks SMTP AUTH passwords against the users repository and slows password guessing down
+ * without locking honest users out (NIST SP 800-63B section 5.2.2, OWASP: no hard lockout that
+ * lets anyone lock a victim out):
+ *
+ * <ul>
+ *   <li>Failures count per (client, login) and per client apart. A client is an IPv4 address or an
+ *   IPv6 /64, so behind one NAT another user's login is never slowed by someone else's typos.</li>
+ *   <li>After the n-th failure of a (client, login), its next attempt is checked only 2^(n-1)
+ *   seconds later, at most {@code maxDelay}: the answer waits (without holding a thread), so the
+ *   owner who then types the right password is let in after {@code maxDelay} at worst. Attempts of
+ *   one pair take turns across sessions and nodes; one that would wait longer than
+ *   {@code maxDelay} is refused at once with {@code 454 4.7.0}. So one login is guessed at most
+ *   once every {@code maxDelay} from one client.</li>
+ *   <li>After {@code failuresPerSession} failures the session is closed ({@code 421 4.7.0}).</li>
+ *   <li>A client is blocked ({@code 454 4.7.0}, every login, for {@code block}) only when, within
+ *   {@code window}, its failures span {@code sprayLogins} different logins (password spraying) or
+ *   reach {@code clientFailures} in all.</li>
+ *   <li>Counters live where the rate limits' do ({@code conf/ratelimits.properties}: memory, or
+ *   Redis for every node); WebAdmin {@code /authentication/blocks} lists and clears them. When the
+ *   store is down, {@code onStoreFailure=open} checks passwords without throttling,
+ *   {@code closed} answers {@code 454 4.3.0}.</li>
+ * </ul>
+ *
+ * <p>A wrong password is answered {@code 535 5.7.8}. Place it before any other AUTH hook.</p>
+ *
+ * <pre>{@code
+ * <handlerchain>
+ *     <handler class="io.postino.server.smtp.ThrottleAuthentication">
+ *         <maxDelay>8s</maxDelay>
+ *         <failuresPerSession>3</failuresPerSession>
+ *         <window>15m</window>
+ *         <sprayLogins>10</sprayLogins>
+ *         <clientFailures>100</clientFailures>
+ *         <block>15m</block>
+ *     </handler>
+ * </handlerchain>
+ * }</pre>
+ *
+ * <ul>
+ *   <li>{@code maxDelay}: the longest wait between two attempts of one login from one client,
+ *   from 1s to 60s. Default 8s.</li>
+ *   <li>{@code failuresPerSession}: failures that close the session, at least 1. Default 3.</li>
+ *   <li>{@code window}: how long failures are remembered, at most 24h. Default 15m.</li>
+ *   <li>{@code sprayLogins}: different failing logins that block a client, at least 2. Default 10.</li>
+ *   <li>{@code clientFailures}: failures that block a client, at least 2. Default 100.</li>
+ *   <li>{@code block}: how long a blocked client is refused, at most 24h. Default 15m.</li>
+ * </ul>
+ */
+public class ThrottleAuthentication implements PacedAuthHook {
+    private static final Logger LOGGER = LoggerFactory.getLogger(ThrottleAuthentication.class);
+    private static final ProtocolSession.AttachmentKey<Integer> SESSION_FAILURES =
+        ProtocolSession.AttachmentKey.of("postino.auth.failures", Integer.class);
+    private static final Duration MAX = Duration.ofHours(24);
+
+    private final UsersRepository users;
+    private final AuthThrottleStore store;
+    private final boolean failOpen;
+    private final Clock clock;
+    private ThrottlePolicy policy = ThrottlePolicy.DEFAULTS;
+    private int failuresPerSession = 3;
+
+    @Inject
+    public ThrottleAuthentication(UsersRepository users, AuthThrottleStore store, RateLimitSettings settings) {
+        this(users, store, settings.failOpen(), Clock.systemUTC());
+    }
+
+    ThrottleAuthentication(UsersRepository users, AuthThrottleStore store, boolean failOpen, Clock clock) {
+        this.users = users;
+        this.store = store;
+        this.failOpen = failOpen;
+        this.clock = clock;
+    }
+
+    @Override
+    public void init(Configuration config) throws ConfigurationException {
+        Duration maxDelay = duration(config, "maxDelay", policy.maxDelay());
+        if (maxDelay.compareTo(Duration.ofSeconds(1)) < 0 || maxDelay.compareTo(Duration.ofSeconds(60)) > 0) {
+            throw new ConfigurationException("ThrottleAuthentication: <maxDelay> must be between 1s and 60s, got " + maxDelay.toSeconds() + "s");
+        }
+        Duration window = duration(config, "window", policy.window());
+        Duration block = duration(config, "block", policy.block());
+        if (window.compareTo(MAX) > 0 || block.compareTo(MAX) > 0) {
+            throw new ConfigurationException("ThrottleAuthentication: <window> and <block> may be at most 24 hours");
+        }
+        int sprayLogins = atLeast(config, "sprayLogins", policy.sprayLogins(), 2);
+        int clientFailures = atLeast(config, "clientFailures", policy.clientFailures(), 2);
+        failuresPerSession = atLeast(config, "failuresPerSession", failuresPerSession, 1);
+        policy = new ThrottlePolicy(maxDelay, window, sprayLogins, clientFailures, block);
+    }
+
+    ThrottlePolicy policy() {
+        return policy;
+    }
+
+    private static int atLeast(Configuration config, String name, int fallback, int minimum) throws ConfigurationException {
+        int value;
+        try {
+            value = config.getInt(name, fallback);
+        } catch (RuntimeException e) {
+            throw new ConfigurationException("ThrottleAuthentication: <" + name + "> must be a whole number, got '" + config.getString(name) + "'");
+        }
+        if (value < minimum) {
+            throw new ConfigurationException("ThrottleAuthentication: <" + name + "> must be at least " + minimum + ", got " + value);
+        }
+        return value;
+    }
+
+    private static Duration duration(Configuration config, String name, Duration fallback) throws ConfigurationException {
+        String raw = config.getString(name, null);
+        if (raw == null) {
+            return fallback;
+        }
+        try {
+            Duration value = DurationParser.parse(raw.trim(), ChronoUnit.SECONDS);
+            if (value.isZero() || value.isNegative()) {
+                throw new NumberFormatException("not positive");
+            }
+            return value;
+        } catch (RuntimeException e) {
+            throw new ConfigurationException("ThrottleAuthentication: <" + name + "> must be a positive duration such as 8s, 15m or 1h, got '" + raw + "'");
+        }
+    }
+
+    private static String client(SMTPSession session) {
+        return ClientAddress.of(session.getRemoteAddress().getAddress());
+    }
+
+    private static String login(Username username) {
+        return username.asString().toLowerCase(Locale.ROOT);
+    }
+
+    @Override
+    public Admission admit(SMTPSession session, Username username) {
+        Instant now = clock.instant();
+        AuthThrottleStore.Reservation reservation;
+        try {
+            reservation = store.reserve(client(session), login(username), now, policy);
+        } catch (CounterStoreUnavailable e) {
+            return storeDown(e);
+        }
+        if (reservation.blockedUntil().isPresent()) {
+            return Admission.refused(refusal("4.7.0 Too many failed logins from your address; try again in "
+                + seconds(now, reservation.blockedUntil().get()) + " seconds"));
+        }
+        if (reservation.waitFor().compareTo(policy.maxDelay()) > 0) {
+            return Admission.refused(refusal("4.7.0 Too many failed logins for this user from your address; try again in "
+                + Math.max(1, reservation.waitFor().toSeconds()) + " seconds"));
+        }
+        return Admission.after(reservation.waitFor());
+    }
+
+    private Admission storeDown(CounterStoreUnavailable e) {
+        LOGGER.warn("Authentication counters unavailable ({}): {}", e.getMessage(), failOpen ? "checking without throttling" : "refusing AUTH");
+        return failOpen ? Admission.NOW : Admission.refused(HookResult.builder()
+            .hookReturnCode(HookReturnCode.denySoft())
+            .smtpReturnCode("454")
+            .smtpDescription("4.3.0 Temporary authentication failure; try again later")
+            .build());
+    }
+
+    private static long seconds(Instant now, Instant until) {
+        return Math.max(1, Duration.between(now, until).toSeconds());
+    }
+
+    private static HookResult refusal(String description) {
+        return HookResult.builder()
+            .hookReturnCode(HookReturnCode.denySoft())
+            .smtpReturnCode("454")
+            .smtpDescription(description)
+            .build();
+    }
+
+    @Override
+    public HookResult doAuth(SMTPSession session, Username username, String password) {
+        boolean valid;
+        try {
+            valid = users.test(username, password);
+        } catch (UsersRepositoryException e) {
+            LOGGER.warn("Users repository unavailable while authenticating {}: {}", LogSafe.of(username.asString()), e.toString());
+            return HookResult.builder()
+                .hookReturnCode(HookReturnCode.denySoft())
+                .smtpReturnCode("454")
+                .smtpDescription("4.7.0 Temporary authentication failure; try again later")
+                .build();
+        }
+        String client = client(session);
+        String login = login(username);
+        if (valid) {
+            try {
+                store.succeeded(client, login);
+            } catch (CounterStoreUnavailable e) {
+                LOGGER.debug("Could not reset the failures of a successful login: {}", e.getMessage());
+            }
+            session.setUsername(username);
+            session.setRelayingAllowed(true);
+            return HookResult.builder()
+                .hookReturnCode(HookReturnCode.ok())
+                .smtpDescription("2.7.0 Authentication successful")
+                .build();
+        }
+        try {
+            store.failed(client, login, clock.instant(), policy).ifPresent(until ->
+                LOGGER.warn("SMTP AUTH blocked for {} until {}: failed logins for many users or too many in all", client, until));
+        } catch (CounterStoreUnavailable e) {
+            LOGGER.warn("Could not count a failed login: {}", e.getMessage());
+        }
+        int sessionFailures = session.getAttachment(SESSION_FAILURES, ProtocolSession.State.Connection).orElse(0) + 1;
+        session.setAttachment(SESSION_FAILURES, sessionFailures, ProtocolSession.State.Connection);
+        if (sessionFailures >= failuresPerSession) {
+            return HookResult.builder()
+                .hookReturnCode(HookReturnCode.disconnected(HookReturnCode.Action.DENY))
+                .smtpReturnCode("421")
+                .smtpDescription("4.7.0 Too many failed logins in this session; closing the connection")
+                .build();
+        }
+        return HookResult.builder()
+            .hookReturnCode(HookReturnCode.deny())
+            .smtpReturnCode("535")
+            .smtpDescription("5.7.8 Authentication credentials invalid")
+            .build();
+    }
+
+    @Override
+    public HookResult doSasl(SMTPSession session, OidcSASLConfiguration configuration, String initialResponse) {
+        return HookResult.DECLINED;
+    }
+}

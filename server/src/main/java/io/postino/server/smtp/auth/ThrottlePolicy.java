@@ -1,0 +1,27 @@
+package io.postino.server.smtp.auth;
+
+import java.time.Duration;
+
+/**
+ * How failed SMTP logins are slowed down, from {@code ThrottleAuthentication}'s parameters.
+ *
+ * @param maxDelay the longest wait between two attempts of one (client, login); the n-th failure
+ *                 makes the next attempt wait 2^(n-1) seconds, up to this
+ * @param window how long failures are remembered
+ * @param sprayLogins distinct logins failing from one client within the window that block it
+ * @param clientFailures failures from one client within the window that block it
+ * @param block how long a blocked client is refused
+ */
+public record ThrottlePolicy(Duration maxDelay, Duration window, int sprayLogins, int clientFailures, Duration block) {
+    public static final ThrottlePolicy DEFAULTS = new ThrottlePolicy(Duration.ofSeconds(8), Duration.ofMinutes(15), 10, 100,
+        Duration.ofMinutes(15));
+
+    /** The wait after {@code failures} failures of one (client, login). */
+    public Duration delayAfter(long failures) {
+        if (failures <= 0) {
+            return Duration.ZERO;
+        }
+        long millis = 1000L << Math.min(failures - 1, 30);
+        return Duration.ofMillis(Math.min(millis, maxDelay.toMillis()));
+    }
+}

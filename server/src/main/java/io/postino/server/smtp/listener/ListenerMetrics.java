@@ -1,0 +1,50 @@
+package io.postino.server.smtp.listener;
+
+import java.net.SocketAddress;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.james.metrics.api.MetricFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a listener refuses and cuts off, as metrics ({@code postino_smtp_connections_refused_<reason>},
+ * {@code postino_smtp_connections_closed_<reason>}) and as a log that a flood cannot fill: one
+ * line per refusal at most every {@link #LOG_INTERVAL}, with how many were refused since.
+ */
+final class ListenerMetrics {
+    private static final Logger LOGGER = LoggerFactory.getLogger(ListenerMetrics.class);
+    private static final Duration LOG_INTERVAL = Duration.ofSeconds(10);
+
+    private final MetricFactory metrics;
+    private final String listener;
+    private final AtomicLong nextLog = new AtomicLong();
+    private final AtomicLong unlogged = new AtomicLong();
+
+    ListenerMetrics(MetricFactory metrics, String listener) {
+        this.metrics = metrics;
+        this.listener = listener;
+    }
+
+    void connectionRefused(ConnectionBudget.Refusal refusal, SocketAddress client) {
+        metrics.generate("postino_smtp_connections_refused_" + refusal.name().toLowerCase(Locale.ROOT)).increment();
+        long now = System.nanoTime();
+        long next = nextLog.get();
+        if (now - next >= 0 && nextLog.compareAndSet(next, now + LOG_INTERVAL.toNanos())) {
+            LOGGER.warn("{} refused a connection from {} ({}); {} other refusals since the last report",
+                listener, client, refusal.reply.substring(10), unlogged.getAndSet(0));
+        } else {
+            unlogged.incrementAndGet();
+        }
+    }
+
+    void timedOut(String reason) {
+        metrics.generate("postino_smtp_connections_closed_" + reason.replace(' ', '_')).increment();
+    }
+
+    void clientError(String kind) {
+        metrics.generate("postino_smtp_client_errors_" + kind).increment();
+    }
+}

@@ -273,11 +273,13 @@ def run_once(args, distribution):
     try:
         if args.dkim:
             # a 2048-bit RSA key for the From: domain: every message is signed
+            token = open(os.path.join(data, "webadmin", "operator.token")).read().strip()
+            headers = {"Authorization": f"Bearer {token}"}
             request = urllib.request.Request(f"http://127.0.0.1:{ports['WEBADMIN']}/dkim/domains/acme.test/keys?selector=bench",
-                                             method="POST")
+                                             method="POST", headers=headers)
             urllib.request.urlopen(request, timeout=60).read()
             activate = urllib.request.Request(f"http://127.0.0.1:{ports['WEBADMIN']}/dkim/domains/acme.test/keys/bench/activate",
-                                              method="POST")
+                                              method="POST", headers=headers)
             urllib.request.urlopen(activate, timeout=60).read()
         body = ("x" * 76 + "\r\n") * max(1, args.size // 78)
         latencies, lock, next_id = [], threading.Lock(), [0]

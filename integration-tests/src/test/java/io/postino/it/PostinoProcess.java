@@ -156,12 +156,25 @@ final class PostinoProcess implements AutoCloseable {
         }
     }
 
+    /** A WebAdmin request with the operator's token. */
     HttpResponse<String> webAdmin(String method, String path, String jsonBody) throws IOException, InterruptedException {
+        return webAdmin(method, path, jsonBody, Map.of("Authorization", "Bearer " + operatorToken()));
+    }
+
+    /** A WebAdmin request with exactly these headers (none for no credential). */
+    HttpResponse<String> webAdmin(String method, String path, String jsonBody, Map<String, String> headers)
+        throws IOException, InterruptedException {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + webAdminPort + path))
             .timeout(Duration.ofSeconds(30))
             .header("Content-Type", "application/json");
+        headers.forEach(request::header);
         request.method(method, jsonBody == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(jsonBody));
         return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The operator's WebAdmin token, as an operator finds it: in the data directory. */
+    String operatorToken() throws IOException {
+        return Files.readString(dataDirectory.resolve("webadmin/operator.token"), StandardCharsets.US_ASCII).trim();
     }
 
     /** Makes every delayed mail of the outgoing queue due now, as an operator's flush does. */

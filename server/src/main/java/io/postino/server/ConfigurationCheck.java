@@ -72,6 +72,7 @@ final class ConfigurationCheck {
             checkRateLimits(confDirectory.resolve(RateLimitSettings.FILE), problems);
             checkRecipients(confDirectory.resolve(RecipientSettings.FILE), problems);
             checkEventSinks(confDirectory.resolve(EventsModule.EVENT_SINKS), problems);
+            checkWebAdmin(confDirectory.resolve("webadmin.properties"), problems);
         }
         if (!problems.isEmpty()) {
             throw new ConfigurationProblem(String.join(System.lineSeparator(), problems));
@@ -150,6 +151,41 @@ final class ConfigurationCheck {
             EventSinksFile.read(file, Path::of);
         } catch (ConfigFileException e) {
             problems.add(e.getMessage());
+        }
+    }
+
+    /**
+     * WebAdmin carries the operator's token: beyond this machine it must be HTTPS, or the token
+     * crosses the network in clear.
+     */
+    private static void checkWebAdmin(Path file, List<String> problems) {
+        try {
+            org.apache.commons.configuration2.PropertiesConfiguration properties = new Configurations().properties(file.toFile());
+            if (!properties.getBoolean("enabled", false)) {
+                return;
+            }
+            String host = properties.getString("host", "localhost").trim();
+            boolean https = properties.getBoolean("https.enabled", false);
+            if (!https && !isLoopback(host)) {
+                problems.add(file + ": host=" + host + " would expose WebAdmin beyond this machine without TLS: set https.enabled=true "
+                    + "with https.keystore and https.password, or bind to 127.0.0.1");
+            }
+            io.postino.server.webadmin.WebAdminOrigins.parse(properties.getString("postino.allowedOrigins", ""));
+        } catch (ConfigurationException e) {
+            problems.add(file + ": cannot be read: " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            problems.add(file + ": " + e.getMessage());
+        }
+    }
+
+    private static boolean isLoopback(String host) {
+        if (host.equals("localhost") || host.equals("::1") || host.equals("[::1]")) {
+            return true;
+        }
+        try {
+            return host.matches("[0-9.]+|[0-9a-fA-F:]+") && java.net.InetAddress.getByName(host).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            return false;
         }
     }
 

@@ -9,6 +9,8 @@ import org.apache.james.server.core.configuration.Configuration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.postino.server.webadmin.WebAdminTokens;
+
 /**
  * Starts Postino in the foreground: reads the environment, checks the configuration and the
  * ports, then starts the James server and keeps running until it is stopped (SIGTERM, Ctrl-C).
@@ -37,6 +39,7 @@ public final class PostinoMain {
         Path home = Path.of(System.getProperty("postino.home", ".")).toAbsolutePath().normalize();
         PostinoSettings settings;
         TlsCertificate.Pem tls;
+        WebAdminTokens webAdminTokens;
         try {
             settings = PostinoSettings.from(System.getenv(), home);
             // The files refer to these (${sys:postino.*}): set before the files are checked.
@@ -44,9 +47,11 @@ public final class PostinoMain {
             ConfigurationCheck.check(home.resolve("conf"));
             ListenerPorts.checkAvailable(settings);
             Files.createDirectories(settings.dataDirectory());
+            ownerOnly(settings.dataDirectory());
             tls = TlsCertificate.resolve(settings.dataDirectory(), settings.hostname(), settings.tlsCertificate(), settings.tlsPrivateKey());
             System.setProperty("postino.tls.certificate", "file://" + tls.certificate());
             System.setProperty("postino.tls.privatekey", "file://" + tls.privateKey());
+            webAdminTokens = WebAdminTokens.open(settings.dataDirectory().resolve("webadmin"));
         } catch (ConfigurationCheck.ConfigurationProblem | PostinoSettings.InvalidSettingException e) {
             fail(EXIT_BAD_CONFIGURATION, e.getMessage());
             return;
@@ -74,12 +79,36 @@ public final class PostinoMain {
                 + "with POSTINO_TLS_CERTIFICATE and POSTINO_TLS_PRIVATE_KEY (e.g. certbot's fullchain.pem and privkey.pem).",
                 settings.hostname(), tls.certificate());
         }
+        announce(webAdminTokens, logger);
         Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "postino-shutdown"));
         logger.info("Postino started: SMTP {}:{}, submission {}:{}, SMTPS {}:{}, WebAdmin 127.0.0.1:{}",
             settings.bindAddress(), settings.port(PostinoSettings.Variable.SMTP_PORT),
             settings.bindAddress(), settings.port(PostinoSettings.Variable.SUBMISSION_PORT),
             settings.bindAddress(), settings.port(PostinoSettings.Variable.SMTPS_PORT),
             settings.port(PostinoSettings.Variable.WEBADMIN_PORT));
+    }
+
+    /** The operator token is shown once, on the console only (not in the log file), when it is made. */
+    private static void announce(WebAdminTokens tokens, Logger logger) {
+        if (tokens.operatorCreated()) {
+            try {
+                System.out.println("postino: WebAdmin operator token (shown this once; kept in " + tokens.operatorFile()
+                    + ", readable only by this user): " + tokens.operatorToken());
+            } catch (java.io.IOException e) {
+                logger.warn("Cannot read back the operator token in {}: {}", tokens.operatorFile(), e.toString());
+            }
+        } else {
+            logger.info("WebAdmin needs a token: the operator's is in {}", tokens.operatorFile());
+        }
+    }
+
+    /** The data directory holds mail, keys and tokens: readable by Postino's user only. */
+    private static void ownerOnly(Path directory) throws java.io.IOException {
+        try {
+            Files.setPosixFilePermissions(directory, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system
+        }
     }
 
     private static void fail(int status, String message) {

@@ -29,6 +29,7 @@ import io.postino.server.modules.OrganisationsModule;
 import io.postino.server.modules.EventsModule;
 import io.postino.server.modules.RateLimitModule;
 import io.postino.server.modules.RecipientsModule;
+import io.postino.server.modules.WebAdminSecurityModule;
 import io.postino.server.pacing.DestinationPacingModule;
 import io.postino.server.smtp.listener.PostinoSmtpServerFactory;
 
@@ -57,7 +58,8 @@ public final class PostinoServer {
         new RateLimitModule(),
         new EventsModule(),
         new RecipientsModule(),
-        new DkimModule());
+        new DkimModule(),
+        new WebAdminSecurityModule());
 
     private static final Module EMBEDDED_BACKENDS = Modules.combine(
         new JpaDataModule(),
@@ -75,6 +77,8 @@ public final class PostinoServer {
                 new DestinationPacingModule(),
                 // Mail for relay domains is delivered to the organisation's own server.
                 RecipientsModule.DELIVERY_ROUTING,
+                // Every WebAdmin request needs a token (WebAdminAccess), not James' open default.
+                WebAdminSecurityModule.ACCESS,
                 // Postino's SMTP listeners (framing, admission, timeouts, AUTH over TLS only).
                 binder -> binder.bind(SMTPServerFactory.class).to(PostinoSmtpServerFactory.class).in(Scopes.SINGLETON));
     }

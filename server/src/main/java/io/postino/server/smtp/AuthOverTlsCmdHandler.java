@@ -53,6 +53,7 @@ public class AuthOverTlsCmdHandler implements CommandHandler<SMTPSession>, EhloE
     private static final String LOGIN = "LOGIN";
 
     private static final Response ENCRYPTION_REQUIRED = new SMTPResponse("538", "5.7.11 Encryption required for requested authentication mechanism").immutable();
+    private static final Response EHLO_FIRST = new SMTPResponse("503", "5.5.1 Send EHLO first (again after STARTTLS)").immutable();
     private static final Response ALREADY_AUTHENTICATED = new SMTPResponse("503", "5.5.1 Already authenticated").immutable();
     private static final Response IN_TRANSACTION = new SMTPResponse("503", "5.5.1 AUTH is not permitted during a mail transaction; send RSET first").immutable();
     private static final Response USAGE = new SMTPResponse("501", "5.5.4 Usage: AUTH mechanism [initial-response]").immutable();
@@ -87,6 +88,9 @@ public class AuthOverTlsCmdHandler implements CommandHandler<SMTPSession>, EhloE
     public Response onCommand(SMTPSession session, Request request) {
         if (!session.isTLSStarted()) {
             return ENCRYPTION_REQUIRED;
+        }
+        if (session.getAttachment(SMTPSession.CURRENT_HELO_MODE, ProtocolSession.State.Connection).isEmpty()) {
+            return EHLO_FIRST;
         }
         if (session.getUsername() != null) {
             return ALREADY_AUTHENTICATED;

@@ -182,6 +182,9 @@ public final class CommandLine {
         int colon = mailbox.startsWith("@") ? mailbox.indexOf(':') : -1;
         mailbox = colon >= 0 ? mailbox.substring(colon + 1) : mailbox;
         int at = mailbox.lastIndexOf('@');
+        if (at < 0 && !mailbox.isEmpty() && !(verb.equals("RCPT") && mailbox.equalsIgnoreCase("postmaster"))) {
+            return Optional.of(new Refusal("501", code + " Address without a domain: write user@domain"));
+        }
         if (at >= 0) {
             if (octets(mailbox.substring(0, at)) > LOCAL_PART_LIMIT) {
                 return Optional.of(new Refusal("501", code + " Address too long: a local part may be at most " + LOCAL_PART_LIMIT

@@ -24,10 +24,32 @@ public class PostinoCommandDispatcher extends CommandDispatcher<SMTPSession> {
     /** Set for a transaction whose MAIL FROM declared SMTPUTF8 and was accepted. */
     public static final ProtocolSession.AttachmentKey<Boolean> SMTPUTF8 = ProtocolSession.AttachmentKey.of("postino.smtputf8", Boolean.class);
 
+    /** Protocol errors (syntax, sequence, unknown commands) that end a session, as Postfix's smtpd_hard_error_limit. */
+    static final int ERROR_LIMIT = 20;
+    private static final ProtocolSession.AttachmentKey<Integer> ERRORS = ProtocolSession.AttachmentKey.of("postino.protocolErrors", Integer.class);
+
     private static final Response HANDLER_FAILED = new SMTPResponse("451", "4.3.0 Internal error while handling the command; try again later").immutable();
 
     @Override
     public Response onLine(SMTPSession session, byte[] line) {
+        Response response = answer(session, line);
+        if (response != null && isProtocolError(response.getRetCode())) {
+            int errors = session.getAttachment(ERRORS, ProtocolSession.State.Connection).orElse(0) + 1;
+            session.setAttachment(ERRORS, errors, ProtocolSession.State.Connection);
+            if (errors >= ERROR_LIMIT) {
+                SMTPResponse closing = new SMTPResponse("421", "4.7.0 Too many protocol errors; closing the connection");
+                closing.setEndSession(true);
+                return closing;
+            }
+        }
+        return response;
+    }
+
+    private static boolean isProtocolError(String code) {
+        return code != null && (code.startsWith("50") || code.equals("555"));
+    }
+
+    private Response answer(SMTPSession session, byte[] line) {
         boolean utf8Transaction = session.getAttachment(SMTPUTF8, ProtocolSession.State.Transaction).orElse(false);
         CommandLine.Checked checked = CommandLine.check(line, utf8Transaction, false,
             session.getConfiguration().getMaxMessageSize());

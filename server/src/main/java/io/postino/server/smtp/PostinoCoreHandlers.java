@@ -39,6 +39,9 @@ import org.apache.james.smtpserver.SenderAuthIdentifyVerificationHook;
  *   is left out: the handler chain names the AUTH hook ({@link ThrottleAuthentication}), and a
  *   listener without one does not start.</li>
  *   <li>{@link RefuseDamagedMessage}: a message with a line too long to receive is refused.</li>
+ *   <li>{@link BdatCmdHandler}: CHUNKING (RFC 3030) through the same pipeline as DATA, and
+ *   {@link DataRules} before James' DATA.</li>
+ *   <li>{@link StartTlsRules} before James' STARTTLS: not during a transaction, after AUTH or twice.</li>
  * </ul>
  */
 public class PostinoCoreHandlers implements HandlersPackage {
@@ -46,7 +49,9 @@ public class PostinoCoreHandlers implements HandlersPackage {
         JamesWelcomeMessageHandler.class.getName(),
         PostinoCommandDispatcher.class.getName(),
         AuthOverTlsCmdHandler.class.getName(),
+        DataRules.class.getName(),
         JamesDataCmdHandler.class.getName(),
+        BdatCmdHandler.class.getName(),
         EhloCmdHandler.class.getName(),
         ExpnCmdHandler.class.getName(),
         HeloCmdHandler.class.getName(),
@@ -63,6 +68,7 @@ public class PostinoCoreHandlers implements HandlersPackage {
         PostmasterAbuseRcptHook.class.getName(),
         ReceivedDataLineFilter.class.getName(),
         DataLineJamesMessageHookHandler.class.getName(),
+        StartTlsRules.class.getName(),
         StartTlsCmdHandler.class.getName(),
         RefuseDamagedMessage.class.getName(),
         AddDefaultAttributesMessageHook.class.getName(),

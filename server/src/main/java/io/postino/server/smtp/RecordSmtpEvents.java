@@ -10,6 +10,7 @@ import javax.mail.MessagingException;
 
 import org.apache.james.core.MailAddress;
 import org.apache.james.core.MaybeSender;
+import org.apache.james.metrics.api.MetricFactory;
 import org.apache.james.protocols.api.ProtocolSession;
 import org.apache.james.protocols.smtp.SMTPSession;
 import org.apache.james.protocols.smtp.hook.Hook;
@@ -33,8 +34,10 @@ import io.postino.events.DeliveryEvents;
  * Records what the SMTP listeners decide: {@code received} for each recipient of a message James
  * queued, {@code rejected} (or {@code rate-limited}, for EnforceRateLimits' answers) for every
  * MAIL FROM, RCPT TO or message refused by a hook (the message size check included), with the
- * reply. Protocol errors (bad sequence, syntax) are not mail and are not recorded. Never changes
- * an answer.
+ * reply. Protocol errors (bad sequence, syntax) are not mail and are not recorded. Refusals of
+ * strangers (clients neither logged in nor trusted) are only counted, per refusing hook
+ * ({@code postino_smtp_refusals_strangers_<hook>}), so a scanner cannot fill the tracking index.
+ * Never changes an answer.
  *
  * <p>Place it first in the handler chain, so that it sees the address of every MAIL FROM and
  * RCPT TO before another hook refuses it.</p>
@@ -51,10 +54,12 @@ public class RecordSmtpEvents implements MailHook, RcptHook, HookResultHook {
     private static final ProtocolSession.AttachmentKey<MailAddress> ATTEMPTED_RECIPIENT = ProtocolSession.AttachmentKey.of("postino.attemptedRecipient", MailAddress.class);
 
     private final DeliveryEvents events;
+    private final MetricFactory metrics;
 
     @Inject
-    public RecordSmtpEvents(DeliveryEvents events) {
+    public RecordSmtpEvents(DeliveryEvents events, MetricFactory metrics) {
         this.events = events;
+        this.metrics = metrics;
     }
 
     @Override
@@ -109,6 +114,12 @@ public class RecordSmtpEvents implements MailHook, RcptHook, HookResultHook {
         if (!(hook instanceof MailHook || hook instanceof RcptHook || hook instanceof JamesMessageHook || hook instanceof MessageHook)) {
             return;
         }
+        if (session.getUsername() == null && !session.isRelayingAllowed()) {
+            // A stranger (neither logged in nor on a trusted network): counted, not tracked, so
+            // that a scanner cannot fill the tracking index and push real events out.
+            metrics.generate("postino_smtp_refusals_strangers_" + reason(hook)).increment();
+            return;
+        }
         DeliveryEvent.Type type = hook instanceof EnforceRateLimits ? DeliveryEvent.Type.RATE_LIMITED : DeliveryEvent.Type.REJECTED;
         Optional<String> sender = session.getAttachment(ATTEMPTED_SENDER, ProtocolSession.State.Transaction).flatMap(MaybeSender::asOptional)
             .map(MailAddress::asString);
@@ -130,6 +141,11 @@ public class RecordSmtpEvents implements MailHook, RcptHook, HookResultHook {
             events.publish(new DeliveryEvent(type, now, id, Optional.empty(), organisation(session), user(session), client(session),
                 sender, recipient, -1, Optional.empty(), Optional.of(reply.trim())));
         }
+    }
+
+    /** The refusing hook's class, in snake case: a small, fixed set of metric names. */
+    private static String reason(Hook hook) {
+        return hook.getClass().getSimpleName().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT);
     }
 
     /** Before any RCPT of the transaction was attempted, a refusal by a MAIL-and-RCPT hook is about MAIL FROM. */

@@ -7,6 +7,8 @@ import java.time.Duration;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
+import org.apache.james.protocols.api.ProtocolSession;
+import org.apache.james.protocols.netty.BasicChannelInboundHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,8 +33,10 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
     private final Duration transactionTimeout;
     private final boolean implicitTls;
     private final ListenerMetrics metrics;
+    /** When the message transaction under way started receiving its message (cleared with the transaction). */
+    static final ProtocolSession.AttachmentKey<Long> TRANSACTION_START = ProtocolSession.AttachmentKey.of("postino.transactionStart", Long.class);
+
     private volatile long lastActivity = System.nanoTime();
-    private volatile long transactionStart;
     private InetAddress client;
     private ScheduledFuture<?> checks;
     private boolean closing;
@@ -81,20 +85,13 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
         }
     }
 
-    void transactionStarted() {
-        transactionStart = System.nanoTime();
-    }
-
-    void transactionEnded() {
-        transactionStart = 0;
-    }
-
     private void check(ChannelHandlerContext ctx) {
         if (closing) {
             return;
         }
         long now = System.nanoTime();
-        long started = transactionStart;
+        ProtocolSession session = (ProtocolSession) ctx.channel().attr(BasicChannelInboundHandler.SESSION_ATTRIBUTE_KEY).get();
+        long started = session == null ? 0 : session.getAttachment(TRANSACTION_START, ProtocolSession.State.Transaction).orElse(0L);
         if (started != 0 && now - started > transactionTimeout.toNanos()) {
             close(ctx, "421 4.4.2 The message took longer than " + transactionTimeout.toSeconds()
                 + " seconds to arrive; closing the connection", "transaction timeout");

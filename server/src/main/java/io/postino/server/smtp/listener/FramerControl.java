@@ -79,7 +79,7 @@ final class FramerControl {
      * commands of the encrypted session (the CVE-2011-0411 command injection).
      */
     void lineFramed(ByteBuf line, boolean moreInput) {
-        if (tlsActive || line.readableBytes() > 12) {
+        if (tlsActive || data || line.readableBytes() > 12) {
             return;
         }
         String command = line.toString(StandardCharsets.US_ASCII).trim();

@@ -50,9 +50,8 @@ final class PostinoChannelHandler extends SMTPChannelInboundHandler {
     @Override
     protected ProtocolSession createSession(ChannelHandlerContext ctx) {
         FramerControl framer = ctx.channel().attr(FramerControl.KEY).get();
-        ConnectionGuard guard = ctx.pipeline().get(ConnectionGuard.class);
-        ProtocolSession session = protocol.newSession(new PostinoTransport(ctx.channel(), encryption, proxyRequired, framer, guard));
-        session.setAttachment(SmtpConnection.KEY, new SmtpConnection(ctx, framer, guard), ProtocolSession.State.Connection);
+        ProtocolSession session = protocol.newSession(new PostinoTransport(ctx.channel(), encryption, proxyRequired, framer));
+        session.setAttachment(SmtpConnection.KEY, new SmtpConnection(ctx, framer), ProtocolSession.State.Connection);
         return session;
     }
 

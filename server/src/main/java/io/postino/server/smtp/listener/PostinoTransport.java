@@ -3,6 +3,7 @@ package io.postino.server.smtp.listener;
 import org.apache.james.protocols.api.ProtocolSession;
 import org.apache.james.protocols.netty.HandlerConstants;
 import org.apache.james.protocols.netty.NettyProtocolTransport;
+import org.apache.james.protocols.smtp.SMTPSession;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -11,42 +12,43 @@ import io.netty.channel.Channel;
  * James' transport with two changes. STARTTLS puts the TLS handler in place before the
  * {@code 220} leaves (the handler lets that one write through in clear), so no octet the client
  * sends after reading it can reach the session unencrypted. And every reply tells the framer and
- * the session's timers what the session is doing: {@code 354} starts DATA, the next reply ends it.
+ * the session's timers what the session is doing (and the EHLO before STARTTLS is forgotten, so
+ * the client must greet again inside TLS): {@code 354} starts DATA, the next reply ends it.
  */
 final class PostinoTransport extends NettyProtocolTransport {
     private final Channel channel;
     private final TunedEncryption encryption;
     private final FramerControl framer;
-    private final ConnectionGuard guard;
 
-    PostinoTransport(Channel channel, TunedEncryption encryption, boolean proxyRequired, FramerControl framer, ConnectionGuard guard) {
+    PostinoTransport(Channel channel, TunedEncryption encryption, boolean proxyRequired, FramerControl framer) {
         super(channel, encryption, proxyRequired);
         this.channel = channel;
         this.encryption = encryption;
         this.framer = framer;
-        this.guard = guard;
     }
 
     @Override
     protected void writeToClient(byte[] bytes, ProtocolSession session, boolean startTLS) {
-        observe(bytes, startTLS);
+        observe(session, bytes, startTLS);
         if (startTLS) {
             channel.pipeline().addFirst(HandlerConstants.SSL_HANDLER, encryption.startTlsHandler());
+            // RFC 3207 section 4.2: nothing learnt before TLS counts after it, EHLO included.
+            session.removeAttachment(SMTPSession.CURRENT_HELO_MODE, ProtocolSession.State.Connection);
+            session.removeAttachment(SMTPSession.CURRENT_HELO_NAME, ProtocolSession.State.Connection);
         }
         channel.writeAndFlush(Unpooled.wrappedBuffer(bytes));
     }
 
-    private void observe(byte[] reply, boolean startTLS) {
+    private void observe(ProtocolSession session, byte[] reply, boolean startTLS) {
         if (!startTLS && framer.startTlsPending()) {
             framer.startTlsRefused();
         }
         boolean dataReady = reply.length >= 4 && reply[0] == '3' && reply[1] == '5' && reply[2] == '4';
         if (dataReady) {
             framer.dataStarted();
-            guard.transactionStarted();
+            session.setAttachment(ConnectionGuard.TRANSACTION_START, System.nanoTime(), ProtocolSession.State.Transaction);
         } else if (framer.inData()) {
             framer.dataEnded();
-            guard.transactionEnded();
         }
     }
 }

@@ -35,14 +35,12 @@ public final class SmtpConnection {
 
     private final ChannelHandlerContext core;
     private final FramerControl framer;
-    private final ConnectionGuard guard;
     private ChunkReceiver receiver;
     private boolean abuseLogged;
 
-    SmtpConnection(ChannelHandlerContext core, FramerControl framer, ConnectionGuard guard) {
+    SmtpConnection(ChannelHandlerContext core, FramerControl framer) {
         this.core = core;
         this.framer = framer;
-        this.guard = guard;
     }
 
     /** The connection of a session of a Postino listener; empty for other sessions (tests, other servers). */
@@ -68,12 +66,9 @@ public final class SmtpConnection {
         return current.onOctets(session, octets, complete);
     }
 
-    public void transactionStarted() {
-        guard.transactionStarted();
-    }
-
-    public void transactionEnded() {
-        guard.transactionEnded();
+    /** The message of this transaction starts arriving now: its time is bounded from here (until the transaction ends). */
+    public static void messageStarted(SMTPSession session) {
+        session.setAttachment(ConnectionGuard.TRANSACTION_START, System.nanoTime(), ProtocolSession.State.Transaction);
     }
 
     /**

@@ -1,0 +1,196 @@
+package io.postino.server.smtp;
+
+import java.io.ByteArrayOutputStream;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import javax.inject.Inject;
+
+import org.apache.james.metrics.api.MetricFactory;
+import org.apache.james.protocols.api.ProtocolSession;
+import org.apache.james.protocols.api.Request;
+import org.apache.james.protocols.api.Response;
+import org.apache.james.protocols.api.handler.LineHandler;
+import org.apache.james.protocols.smtp.SMTPResponse;
+import org.apache.james.protocols.smtp.SMTPSession;
+import org.apache.james.protocols.smtp.core.esmtp.EhloExtension;
+import org.apache.james.server.core.MailImpl;
+import org.apache.james.server.core.MimeMessageInputStreamSource;
+import org.apache.james.smtpserver.ExtendedSMTPSession;
+import org.apache.james.smtpserver.JamesDataCmdHandler;
+
+import io.postino.server.smtp.listener.SmtpConnection;
+
+/**
+ * CHUNKING (RFC 3030): {@code BDAT <octets> [LAST]} sends the message in chunks of exactly that
+ * many octets, read as they are (no dot-stuffing, no end-of-data line). Each chunk goes through
+ * the same pipeline as DATA: the same data line filters (bare line feeds, size limit, Received
+ * header), then, at LAST, the same message hooks (sender identity, DKIM requirement, rate limits,
+ * tracking) and the same queue. The octets of a refused chunk are still read, so the session
+ * stays in step.
+ *
+ * <ul>
+ *   <li>Each chunk but the last: {@code 250 2.0.0 <n> octets received}. LAST: the answer DATA would
+ *   give at its end.</li>
+ *   <li>Before MAIL FROM and RCPT TO: {@code 503 5.5.1}; after a refused chunk, every chunk of the
+ *   transaction up to LAST gets the same refusal; too big: {@code 552 5.3.4}.</li>
+ *   <li>DATA and BDAT cannot be mixed in one transaction ({@code 503 5.5.1}, see {@link DataRules}).</li>
+ *   <li>A malformed BDAT cannot say how many octets follow: {@code 501 5.5.4}, and the connection is closed.</li>
+ * </ul>
+ *
+ * <p>Part of {@link PostinoCoreHandlers}; nothing to configure.</p>
+ */
+public class BdatCmdHandler extends JamesDataCmdHandler implements EhloExtension {
+    private static final Pattern ARGUMENTS = Pattern.compile("([0-9]{1,18})( +LAST)? *", Pattern.CASE_INSENSITIVE);
+    private static final byte[] END_OF_DATA = {'.', '\r', '\n'};
+
+    /** The state of a BDAT transaction: the chunk being received and the refusal, if any. */
+    static final class Transfer {
+        private final ByteArrayOutputStream partialLine = new ByteArrayOutputStream();
+        private long received;
+        private Response refusal;
+    }
+
+    static final ProtocolSession.AttachmentKey<Transfer> TRANSFER = ProtocolSession.AttachmentKey.of("postino.bdat", Transfer.class);
+
+    @Inject
+    public BdatCmdHandler(MetricFactory metricFactory) {
+        super(metricFactory);
+    }
+
+    @Override
+    public Collection<String> getImplCommands() {
+        return List.of("BDAT");
+    }
+
+    @Override
+    public List<String> getImplementedEsmtpFeatures(SMTPSession session) {
+        return SmtpConnection.of(session).isPresent() ? List.of("CHUNKING") : List.of();
+    }
+
+    @Override
+    public Response onCommand(SMTPSession session, Request request) {
+        Matcher matcher = ARGUMENTS.matcher(Optional.ofNullable(request.getArgument()).orElse(""));
+        Optional<SmtpConnection> connection = SmtpConnection.of(session);
+        if (!matcher.matches() || connection.isEmpty()) {
+            SMTPResponse response = new SMTPResponse("501", "5.5.4 Usage: BDAT <octets> [LAST]; closing the connection, the octets that follow cannot be read");
+            response.setEndSession(true);
+            return response;
+        }
+        long octets = Long.parseLong(matcher.group(1));
+        boolean last = matcher.group(2) != null;
+        Transfer transfer = session.getAttachment(TRANSFER, ProtocolSession.State.Transaction).orElse(null);
+        if (transfer == null) {
+            transfer = new Transfer();
+            transfer.refusal = firstChunkRefusal(session);
+            if (transfer.refusal == null) {
+                start(session);
+            }
+            session.setAttachment(TRANSFER, transfer, ProtocolSession.State.Transaction);
+        }
+        long limit = session.getConfiguration().getMaxMessageSize();
+        if (transfer.refusal == null && limit > 0 && transfer.received + octets > limit) {
+            transfer.refusal = new SMTPResponse("552", "5.3.4 Message too big: this server accepts at most " + limit + " octets");
+        }
+        transfer.received += octets;
+        Transfer current = transfer;
+        if (octets == 0) {
+            return chunkDone(session, current, last);
+        }
+        connection.get().expectChunk(octets, (s, data, complete) -> {
+            if (current.refusal == null) {
+                feed(s, current, data);
+            }
+            return complete ? Optional.of(chunkDone(s, current, last)) : Optional.empty();
+        });
+        return null;
+    }
+
+    private static Response firstChunkRefusal(SMTPSession session) {
+        if (session.getAttachment(SMTPSession.SENDER, ProtocolSession.State.Transaction).isEmpty()) {
+            return new SMTPResponse("503", "5.5.1 Send MAIL FROM first");
+        }
+        if (session.getAttachment(SMTPSession.RCPT_LIST, ProtocolSession.State.Transaction).map(List::isEmpty).orElse(true)) {
+            return new SMTPResponse("503", "5.5.1 Send RCPT TO first");
+        }
+        return null;
+    }
+
+    /** What JamesDataCmdHandler does before its 354: the message's buffer, no STARTTLS watch inside the message. */
+    private static void start(SMTPSession session) {
+        try {
+            ((ExtendedSMTPSession) session).setMimeMessageInputStreamSource(MimeMessageInputStreamSource.create(MailImpl.getId()));
+        } catch (Exception e) {
+            throw new IllegalStateException("Cannot prepare to receive a message", e);
+        }
+        session.stopDetectingCommandInjection();
+        SmtpConnection.messageStarted(session);
+    }
+
+    /** Gives the chunk to the DATA chain line by line, dot-stuffed so that no line ends the data early. */
+    private void feed(SMTPSession session, Transfer transfer, byte[] data) {
+        int start = 0;
+        for (int i = 0; i < data.length; i++) {
+            if (data[i] == '\n') {
+                transfer.partialLine.write(data, start, i + 1 - start);
+                line(session, transfer, transfer.partialLine.toByteArray());
+                transfer.partialLine.reset();
+                start = i + 1;
+            }
+        }
+        transfer.partialLine.write(data, start, data.length - start);
+    }
+
+    private void line(SMTPSession session, Transfer transfer, byte[] line) {
+        if (transfer.refusal != null) {
+            return;
+        }
+        boolean crlf = line.length >= 2 && line[line.length - 2] == '\r';
+        boolean dot = line.length > 0 && line[0] == '.';
+        // A bare LF ends a line as CRLF does (as in DATA); a leading dot is stuffed for the DATA chain.
+        byte[] stuffed = new byte[line.length + (dot ? 1 : 0) + (crlf ? 0 : 1)];
+        int offset = 0;
+        if (dot) {
+            stuffed[offset++] = '.';
+        }
+        System.arraycopy(line, 0, stuffed, offset, line.length - 1);
+        stuffed[stuffed.length - 2] = '\r';
+        stuffed[stuffed.length - 1] = '\n';
+        Response response = dataChain().onLine(session, stuffed);
+        if (response != null) {
+            transfer.refusal = response;
+        }
+    }
+
+    private Response chunkDone(SMTPSession session, Transfer transfer, boolean last) {
+        if (!last) {
+            return transfer.refusal != null ? transfer.refusal
+                : new SMTPResponse("250", "2.0.0 " + transfer.received + " octets received");
+        }
+        if (transfer.refusal != null) {
+            Response refusal = transfer.refusal;
+            session.resetState();
+            return refusal;
+        }
+        if (transfer.partialLine.size() > 0) {
+            transfer.partialLine.write('\r');
+            transfer.partialLine.write('\n');
+            line(session, transfer, transfer.partialLine.toByteArray());
+            transfer.partialLine.reset();
+            if (transfer.refusal != null) {
+                session.resetState();
+                return transfer.refusal;
+            }
+        }
+        // The end of the data: the chain runs the message hooks, queues the mail and resets the transaction.
+        Response response = dataChain().onLine(session, END_OF_DATA);
+        return response != null ? response : new SMTPResponse("451", "4.3.0 The message could not be completed; try again");
+    }
+
+    private LineHandler<SMTPSession> dataChain() {
+        return getLineHandler();
+    }
+}

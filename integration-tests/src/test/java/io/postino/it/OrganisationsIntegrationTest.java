@@ -59,8 +59,6 @@ class OrganisationsIntegrationTest {
         organisationsFile = installation.resolve("conf/organisations.xml");
         Installations.replaceInFile(installation.resolve("conf/smtpserver.xml"),
             "<authorizedAddresses>127.0.0.0/8</authorizedAddresses>", "<authorizedAddresses>127.0.0.1/32</authorizedAddresses>");
-        Installations.replaceInFile(installation.resolve("conf/smtpserver.xml"), "<maxFailures>5</maxFailures>", "<maxFailures>3</maxFailures>");
-        Installations.replaceInFile(installation.resolve("conf/smtpserver.xml"), "<lockout>15m</lockout>", "<lockout>6s</lockout>");
         Installations.replaceInFile(installation.resolve("conf/mailetcontainer.xml"), "<mailet match=\"HostIsLocal\" class=\"ToProcessor\">", STAMPS);
         sink = SmtpSink.start().replyToRecipients(recipient -> recipient.startsWith("gone-") ? "550 5.1.1 no such user here" : "250 2.1.5 OK");
         postino = PostinoProcess.start(installation, temporary.resolve("data"), "127.0.0.1", sink.port());
@@ -304,36 +302,6 @@ class OrganisationsIntegrationTest {
             m -> m.recipients().contains("app@apps.acme.test") && m.text().contains(recipient), 1, DELIVERY);
         assertThat(bounces).hasSize(1);
         assertThat(bounces.get(0).sender()).isEmpty();
-    }
-
-    @Test
-    void repeatedAuthFailuresLockOutThatAddressOnlyUntilTheLockoutEnds() throws Exception {
-        try (SmtpClient attacker = tlsSessionFrom("127.0.0.5")) {
-            for (int i = 0; i < 3; i++) {
-                SmtpClient.Reply failed = attacker.authPlain("alice@acme.test", "guess-" + i);
-                assertThat(failed.code()).isEqualTo(535);
-                assertThat(failed.text()).contains("5.7.8");
-            }
-            SmtpClient.Reply locked = attacker.authPlain("alice@acme.test", "pw-alice@acme.test");
-            assertThat(locked.code()).isEqualTo(454);
-            assertThat(locked.text()).contains("4.7.0").contains("Too many failed authentication attempts");
-        }
-
-        // Another client is not affected.
-        try (SmtpClient other = submission("alice@acme.test")) {
-            assertThat(other.command("MAIL FROM:<alice@acme.test>").code()).isEqualTo(250);
-        }
-
-        Instant deadline = Instant.now().plusSeconds(30);
-        int code = 0;
-        while (Instant.now().isBefore(deadline) && code != 235) {
-            Thread.sleep(1000);
-            try (SmtpClient retry = tlsSessionFrom("127.0.0.5")) {
-                code = retry.authPlain("alice@acme.test", "pw-alice@acme.test").code();
-                assertThat(code).isIn(235, 454);
-            }
-        }
-        assertThat(code).as("AUTH accepted again after the 6 s lockout").isEqualTo(235);
     }
 
     @Test

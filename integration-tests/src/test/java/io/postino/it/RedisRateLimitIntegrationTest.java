@@ -101,6 +101,28 @@ class RedisRateLimitIntegrationTest {
     }
 
     @Test
+    void failedLoginsCountedOnOneInstanceSlowTheOtherDown() throws Exception {
+        try (PostinoProcess first = start("auth-first", REDIS, "open");
+             PostinoProcess second = start("auth-second", REDIS, "open")) {
+            for (int i = 0; i < 4; i++) {
+                try (SmtpClient client = SmtpClient.connectTlsFrom("127.0.0.11", "127.0.0.1", first.smtpsPort)) {
+                    client.greetingAndEhlo();
+                    assertThat(client.authPlain(login, "guess-" + i).code()).isEqualTo(535);
+                }
+            }
+            try (SmtpClient client = SmtpClient.connectTlsFrom("127.0.0.11", "127.0.0.1", second.smtpsPort)) {
+                client.greetingAndEhlo();
+                java.time.Instant start = java.time.Instant.now();
+                assertThat(client.authPlain(login, "pw").code()).isEqualTo(235);
+                assertThat(java.time.Duration.between(start, java.time.Instant.now()))
+                    .as("the fourth failure, counted by the first instance, delays the next attempt by 8 s")
+                    .isGreaterThan(java.time.Duration.ofSeconds(6));
+            }
+            assertThat(second.webAdmin("GET", "/authentication/blocks", null).body()).doesNotContain(login);
+        }
+    }
+
+    @Test
     void unreachableRedisFailsOpenWhenConfiguredSoAndTheHealthCheckSaysSo() throws Exception {
         try (PostinoProcess postino = start("open", "redis://127.0.0.1:" + PostinoProcess.freePort(), "open")) {
             for (int i = 0; i < 4; i++) {

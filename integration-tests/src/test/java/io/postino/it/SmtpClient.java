@@ -64,6 +64,15 @@ final class SmtpClient implements AutoCloseable {
         return new SmtpClient(socket);
     }
 
+    /** Implicit TLS (port 465) from a chosen local address. */
+    static SmtpClient connectTlsFrom(String localAddress, String host, int port) throws IOException {
+        SSLSocket socket = (SSLSocket) trustAll().getSocketFactory().createSocket();
+        socket.bind(new InetSocketAddress(localAddress, 0));
+        socket.connect(new InetSocketAddress(host, port), 10_000);
+        socket.startHandshake();
+        return new SmtpClient(socket);
+    }
+
     private void use(Socket socket) throws IOException {
         this.socket = socket;
         socket.setSoTimeout(30_000);

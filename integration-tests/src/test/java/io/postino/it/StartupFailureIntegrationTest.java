@@ -52,6 +52,31 @@ class StartupFailureIntegrationTest {
     }
 
     @Test
+    void webAdminBeyondLoopbackWithoutHttpsIsRefused() throws Exception {
+        Installations.replaceInFile(installation.resolve("conf/webadmin.properties"), "host=127.0.0.1", "host=0.0.0.0");
+
+        Map.Entry<Integer, String> result = PostinoProcess.runExpectingFailure(installation, temporary.resolve("data"), 2525);
+
+        assertThat(result.getKey()).isEqualTo(2);
+        assertThat(result.getValue()).contains("conf/webadmin.properties: host=0.0.0.0 would expose WebAdmin beyond this machine without TLS");
+    }
+
+    @Test
+    void aTlsKeyThatIsNotTheCertificatesIsRefused() throws Exception {
+        Path first = temporary.resolve("first");
+        Path second = temporary.resolve("second");
+        TestCertificates.write(first, "one.test");
+        TestCertificates.write(second, "two.test");
+
+        Map.Entry<Integer, String> result = PostinoProcess.runExpectingFailure(installation, temporary.resolve("data"), 2525,
+            Map.of("POSTINO_TLS_CERTIFICATE", first.resolve("fullchain.pem").toString(),
+                "POSTINO_TLS_PRIVATE_KEY", second.resolve("privkey.pem").toString()));
+
+        assertThat(result.getKey()).isEqualTo(2);
+        assertThat(result.getValue()).contains("POSTINO_TLS_PRIVATE_KEY: " + second.resolve("privkey.pem") + " is not the key of the first certificate");
+    }
+
+    @Test
     void aMissingRequiredFileIsNamed() throws Exception {
         Files.delete(installation.resolve("conf/mailetcontainer.xml"));
 

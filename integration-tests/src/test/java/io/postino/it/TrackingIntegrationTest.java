@@ -146,17 +146,25 @@ class TrackingIntegrationTest {
 
     @Test
     @Order(4)
-    void aRecipientRefusedAtSmtpTimeIsFoundWithTheReply() throws Exception {
-        String recipient = "x-" + token() + "@example.net";
+    void aRefusalAtSmtpTimeIsFoundWithTheReplyButAStrangersIsOnlyCounted() throws Exception {
+        String sender = "x-" + token() + "@example.org";
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {
+            client.greetingAndEhlo();
+            // An operator host may send only for an organisation's domain.
+            assertThat(client.command("MAIL FROM:<" + sender + ">").code()).isBetween(500, 599);
+        }
+        String stranger = "x-" + token() + "@example.net";
         try (SmtpClient client = SmtpClient.connectFrom("127.0.0.4", "127.0.0.1", postino.smtpPort)) {
             client.greetingAndEhlo();
             SmtpClient.expect(client.command("MAIL FROM:<someone@example.org>"), 250);
-            assertThat(client.command("RCPT TO:<" + recipient + ">").code()).isBetween(500, 599);
+            assertThat(client.command("RCPT TO:<" + stranger + ">").code()).isBetween(500, 599);
         }
 
-        String body = awaitStatus("recipient=" + param(recipient) + "&status=rejected", "rejected");
+        String body = awaitStatus("sender=" + param(sender) + "&status=rejected", "rejected");
 
-        assertThat(body).contains("\"clientIp\":\"127.0.0.4\"", "\"sender\":\"someone@example.org\"").containsPattern("\"reply\":\"5\\d\\d 5\\.7\\.\\d");
+        assertThat(body).contains("\"clientIp\":\"127.0.0.1\"", "\"sender\":\"" + sender + "\"").containsPattern("\"reply\":\"5\\d\\d 5\\.7\\.\\d");
+        assertThat(tracking("recipient=" + param(stranger))).as("a stranger's refusal is not tracked").doesNotContain(stranger);
+        assertThat(postino.webAdmin("GET", "/metrics", null).body()).contains("postino_smtp_refusals_strangers_");
     }
 
     @Test

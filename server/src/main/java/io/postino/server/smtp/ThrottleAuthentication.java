@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicReference;
 
 import javax.inject.Inject;
 
@@ -23,8 +24,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.postino.server.ratelimit.CounterStoreUnavailable;
-import io.postino.server.ratelimit.RateLimitSettings;
 import io.postino.server.smtp.auth.AuthThrottleStore;
+import io.postino.server.smtp.auth.MemoryAuthThrottleStore;
 import io.postino.server.smtp.auth.ThrottlePolicy;
 
 /**
@@ -46,9 +47,9 @@ import io.postino.server.smtp.auth.ThrottlePolicy;
  *   {@code window}, its failures span {@code sprayLogins} different logins (password spraying) or
  *   reach {@code clientFailures} in all.</li>
  *   <li>Counters live where the rate limits' do ({@code conf/ratelimits.properties}: memory, or
- *   Redis for every node); WebAdmin {@code /authentication/blocks} lists and clears them. When the
- *   store is down, {@code onStoreFailure=open} checks passwords without throttling,
- *   {@code closed} answers {@code 454 4.3.0}.</li>
+ *   Redis for every node); WebAdmin {@code /authentication/blocks} lists and clears them. While
+ *   Redis cannot be reached, this node counts in its own memory, so logins neither stop nor go
+ *   unthrottled.</li>
  * </ul>
  *
  * <p>A wrong password is answered {@code 535 5.7.8}. Place it before any other AUTH hook.</p>
@@ -84,21 +85,39 @@ public class ThrottleAuthentication implements PacedAuthHook {
 
     private final UsersRepository users;
     private final AuthThrottleStore store;
-    private final boolean failOpen;
+    private final AuthThrottleStore fallback = new MemoryAuthThrottleStore();
     private final Clock clock;
+    private final AtomicReference<Instant> lastStoreWarning = new AtomicReference<>(Instant.MIN);
     private ThrottlePolicy policy = ThrottlePolicy.DEFAULTS;
     private int failuresPerSession = 3;
 
     @Inject
-    public ThrottleAuthentication(UsersRepository users, AuthThrottleStore store, RateLimitSettings settings) {
-        this(users, store, settings.failOpen(), Clock.systemUTC());
+    public ThrottleAuthentication(UsersRepository users, AuthThrottleStore store) {
+        this(users, store, Clock.systemUTC());
     }
 
-    ThrottleAuthentication(UsersRepository users, AuthThrottleStore store, boolean failOpen, Clock clock) {
+    ThrottleAuthentication(UsersRepository users, AuthThrottleStore store, Clock clock) {
         this.users = users;
         this.store = store;
-        this.failOpen = failOpen;
         this.clock = clock;
+    }
+
+    private interface StoreCall<T> {
+        T apply(AuthThrottleStore store);
+    }
+
+    /** The shared store, or this node's memory while the shared one cannot be reached. */
+    private <T> T counters(StoreCall<T> call) {
+        try {
+            return call.apply(store);
+        } catch (CounterStoreUnavailable e) {
+            Instant now = clock.instant();
+            Instant last = lastStoreWarning.get();
+            if (now.isAfter(last.plus(Duration.ofMinutes(1))) && lastStoreWarning.compareAndSet(last, now)) {
+                LOGGER.warn("Authentication counters unavailable ({}): counting failed logins in this node's memory meanwhile", e.getMessage());
+            }
+            return call.apply(fallback);
+        }
     }
 
     @Override
@@ -162,12 +181,7 @@ public class ThrottleAuthentication implements PacedAuthHook {
     @Override
     public Admission admit(SMTPSession session, Username username) {
         Instant now = clock.instant();
-        AuthThrottleStore.Reservation reservation;
-        try {
-            reservation = store.reserve(client(session), login(username), now, policy);
-        } catch (CounterStoreUnavailable e) {
-            return storeDown(e);
-        }
+        AuthThrottleStore.Reservation reservation = counters(counts -> counts.reserve(client(session), login(username), now, policy));
         if (reservation.blockedUntil().isPresent()) {
             return Admission.refused(refusal("4.7.0 Too many failed logins from your address; try again in "
                 + seconds(now, reservation.blockedUntil().get()) + " seconds"));
@@ -177,15 +191,6 @@ public class ThrottleAuthentication implements PacedAuthHook {
                 + Math.max(1, reservation.waitFor().toSeconds()) + " seconds"));
         }
         return Admission.after(reservation.waitFor());
-    }
-
-    private Admission storeDown(CounterStoreUnavailable e) {
-        LOGGER.warn("Authentication counters unavailable ({}): {}", e.getMessage(), failOpen ? "checking without throttling" : "refusing AUTH");
-        return failOpen ? Admission.NOW : Admission.refused(HookResult.builder()
-            .hookReturnCode(HookReturnCode.denySoft())
-            .smtpReturnCode("454")
-            .smtpDescription("4.3.0 Temporary authentication failure; try again later")
-            .build());
     }
 
     private static long seconds(Instant now, Instant until) {
@@ -216,11 +221,10 @@ public class ThrottleAuthentication implements PacedAuthHook {
         String client = client(session);
         String login = login(username);
         if (valid) {
-            try {
-                store.succeeded(client, login);
-            } catch (CounterStoreUnavailable e) {
-                LOGGER.debug("Could not reset the failures of a successful login: {}", e.getMessage());
-            }
+            counters(counts -> {
+                counts.succeeded(client, login);
+                return null;
+            });
             session.setUsername(username);
             session.setRelayingAllowed(true);
             return HookResult.builder()
@@ -228,12 +232,8 @@ public class ThrottleAuthentication implements PacedAuthHook {
                 .smtpDescription("2.7.0 Authentication successful")
                 .build();
         }
-        try {
-            store.failed(client, login, clock.instant(), policy).ifPresent(until ->
-                LOGGER.warn("SMTP AUTH blocked for {} until {}: failed logins for many users or too many in all", client, until));
-        } catch (CounterStoreUnavailable e) {
-            LOGGER.warn("Could not count a failed login: {}", e.getMessage());
-        }
+        counters(counts -> counts.failed(client, login, clock.instant(), policy)).ifPresent(until ->
+            LOGGER.warn("SMTP AUTH blocked for {} until {}: failed logins for many users or too many in all", client, until));
         int sessionFailures = session.getAttachment(SESSION_FAILURES, ProtocolSession.State.Connection).orElse(0) + 1;
         session.setAttachment(SESSION_FAILURES, sessionFailures, ProtocolSession.State.Connection);
         if (sessionFailures >= failuresPerSession) {

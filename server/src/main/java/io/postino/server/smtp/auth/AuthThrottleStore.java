@@ -27,7 +27,9 @@ public interface AuthThrottleStore {
 
     /**
      * Takes the next turn of {@code (client, login)}: the attempt is checked once the wait is
-     * over, and the turn after it comes no sooner than the current delay later. A wait longer
+     * over, and, counting it (and any other attempt admitted but not yet checked) as a failure
+     * in advance, the turn after it comes no sooner than the delay after that many failures. So
+     * parallel attempts are spaced as if they came one after the other. A wait longer
      * than the policy's maximum is returned as is, and the caller refuses the attempt (the turn is
      * not taken).
      */

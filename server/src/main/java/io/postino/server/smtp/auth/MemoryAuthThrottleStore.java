@@ -20,6 +20,8 @@ public class MemoryAuthThrottleStore implements AuthThrottleStore {
 
     private static final class Pair {
         long failures;
+        /** Attempts admitted and not yet checked: each is counted as a failure in advance. */
+        long pending;
         Instant lastFailure = Instant.MIN;
         Instant nextTurn = Instant.MIN;
     }
@@ -47,11 +49,13 @@ public class MemoryAuthThrottleStore implements AuthThrottleStore {
         Pair pair = pairs.get(key(client, login), any -> new Pair());
         if (pair.lastFailure.isBefore(now.minus(policy.window()))) {
             pair.failures = 0;
+            pair.pending = 0;
         }
         Instant turn = pair.nextTurn.isAfter(now) ? pair.nextTurn : now;
         Duration wait = Duration.between(now, turn);
         if (wait.compareTo(policy.maxDelay()) <= 0) {
-            pair.nextTurn = turn.plus(policy.delayAfter(pair.failures));
+            pair.pending++;
+            pair.nextTurn = turn.plus(policy.delayAfter(pair.failures + pair.pending));
         }
         return Reservation.after(wait);
     }
@@ -68,6 +72,7 @@ public class MemoryAuthThrottleStore implements AuthThrottleStore {
             pair.failures = 0;
         }
         pair.failures++;
+        pair.pending = Math.max(0, pair.pending - 1);
         pair.lastFailure = now;
         Instant next = now.plus(policy.delayAfter(pair.failures));
         if (next.isAfter(pair.nextTurn)) {

@@ -106,7 +106,7 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
     private void close(ChannelHandlerContext ctx, String reply, String reason) {
         closing = true;
         metrics.timedOut(reason);
-        LOGGER.info("Closing the connection of {}: {}", ctx.channel().remoteAddress(), reason);
+        LOGGER.info("Closing the connection of {}: {}", ListenerMetrics.describe(ctx.channel().remoteAddress()), reason);
         ctx.writeAndFlush(Unpooled.wrappedBuffer((reply + "\r\n").getBytes(StandardCharsets.US_ASCII)))
             .addListener(ChannelFutureListener.CLOSE);
     }

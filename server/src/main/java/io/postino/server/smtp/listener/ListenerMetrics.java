@@ -28,13 +28,22 @@ final class ListenerMetrics {
         this.listener = listener;
     }
 
+    /** A client as the log shows it: address and port, without a reverse lookup. */
+    static String describe(SocketAddress client) {
+        if (client instanceof java.net.InetSocketAddress) {
+            java.net.InetSocketAddress address = (java.net.InetSocketAddress) client;
+            return (address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress()) + ":" + address.getPort();
+        }
+        return String.valueOf(client);
+    }
+
     void connectionRefused(ConnectionBudget.Refusal refusal, SocketAddress client) {
         metrics.generate("postino_smtp_connections_refused_" + refusal.name().toLowerCase(Locale.ROOT)).increment();
         long now = System.nanoTime();
         long next = nextLog.get();
         if (now - next >= 0 && nextLog.compareAndSet(next, now + LOG_INTERVAL.toNanos())) {
             LOGGER.warn("{} refused a connection from {} ({}); {} other refusals since the last report",
-                listener, client, refusal.reply.substring(10), unlogged.getAndSet(0));
+                listener, describe(client), refusal.reply.substring(10), unlogged.getAndSet(0));
         } else {
             unlogged.incrementAndGet();
         }

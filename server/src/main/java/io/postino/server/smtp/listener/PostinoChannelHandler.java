@@ -90,7 +90,7 @@ final class PostinoChannelHandler extends SMTPChannelInboundHandler {
             metrics.clientError("line_too_long");
             return;
         }
-        String client = String.valueOf(ctx.channel().remoteAddress());
+        String client = ListenerMetrics.describe(ctx.channel().remoteAddress());
         if (root instanceof CommandInjectionDetectedException) {
             metrics.clientError("starttls_injection");
             LOGGER.warn("{} sent more input after STARTTLS before the TLS handshake (command injection); closing the connection", client);

@@ -100,7 +100,7 @@ public final class SmtpConnection {
      * ({@link io.postino.server.smtp.LogSafe}).
      */
     public void noteAbuse(String what) {
-        String client = String.valueOf(core.channel().remoteAddress());
+        String client = ListenerMetrics.describe(core.channel().remoteAddress());
         if (!abuseLogged) {
             abuseLogged = true;
             LOGGER.warn("Protocol error from {}: {} (further errors of this session are logged at DEBUG)", client, what);

@@ -1,0 +1,281 @@
+package io.postino.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The security rules of the SMTP listeners, each tried with VALID credentials on the forbidden
+ * path: AUTH over plaintext, STARTTLS in the wrong place or followed by injected commands, the
+ * RFC 5321 limits, garbage in commands. And what the server logs of it: no ERROR.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SmtpSecurityIntegrationTest {
+    private static final String USER = "alice@acme.test";
+    private static final String PASSWORD = "s3cret-Alice";
+
+    private Path temporary;
+    private SmtpSink sink;
+    private PostinoProcess postino;
+
+    @BeforeAll
+    void start() throws Exception {
+        temporary = TestFiles.createTemporaryDirectory("smtp-security");
+        sink = SmtpSink.start();
+        Path installation = Installations.copyWithOrganisations(temporary.resolve("postino"), Installations.ACME_ONLY);
+        // Bound to all addresses: a client on [::1] is outside the authorised 127.0.0.0/8.
+        postino = PostinoProcess.start(installation, temporary.resolve("data"), "0.0.0.0", sink.port());
+        assertThat(postino.webAdmin("PUT", "/domains/acme.test", null).statusCode()).isEqualTo(204);
+        assertThat(postino.webAdmin("PUT", "/users/" + USER, "{\"password\":\"" + PASSWORD + "\"}").statusCode()).isEqualTo(204);
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        TestFiles.stopAll(postino, sink, temporary);
+    }
+
+    private static String plain(String user, String password) {
+        return Base64.getEncoder().encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String base64(String text) {
+        return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Port 25 from [::1] (not an authorised network) or the submission port. */
+    private SmtpClient plaintext(String listener) throws IOException {
+        return listener.equals("smtp") ? SmtpClient.connect("::1", postino.smtpPort) : SmtpClient.connect("127.0.0.1", postino.submissionPort);
+    }
+
+    private String message(String token) {
+        return "From: " + USER + "\r\nTo: bob@example.com\r\nSubject: " + token + "\r\n\r\n" + token;
+    }
+
+    private void nothingDelivered(String token) throws InterruptedException {
+        Thread.sleep(1500);
+        assertThat(sink.matching(m -> m.text().contains(token))).isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"smtp", "submission"})
+    @Order(1)
+    void authWithValidCredentialsOverPlaintextIsRefusedWith538BeforeAnyCredentialIsRead(String listener) throws Exception {
+        try (SmtpClient client = plaintext(listener)) {
+            client.greetingAndEhlo();
+
+            SmtpClient.Reply plain = client.command("AUTH PLAIN " + plain(USER, PASSWORD));
+            SmtpClient.Reply login = client.command("AUTH LOGIN");
+            SmtpClient.Reply loginInitial = client.command("AUTH LOGIN " + base64(USER));
+            SmtpClient.Reply unknown = client.command("AUTH CRAM-MD5");
+
+            for (SmtpClient.Reply reply : List.of(plain, login, loginInitial, unknown)) {
+                assertThat(reply.text()).isEqualTo("538 5.7.11 Encryption required for requested authentication mechanism");
+            }
+            // Nothing was accepted as a login: the session cannot send as the user.
+            SmtpClient.Reply mail = client.command("MAIL FROM:<" + USER + ">");
+            assertThat(mail.code()).isEqualTo(530);
+        }
+        assertThat(postino.webAdmin("GET", "/authentication/blocks", null).body()).isEqualTo("[]");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"smtp", "submission"})
+    @Order(2)
+    void pipelinedAuthOverPlaintextIsRefusedAndNoMailFollows(String listener) throws Exception {
+        String token = UUID.randomUUID().toString();
+        try (SmtpClient client = plaintext(listener)) {
+            client.readReply();
+            client.sendRaw(("EHLO client.test\r\nAUTH PLAIN " + plain(USER, PASSWORD) + "\r\nMAIL FROM:<" + USER + ">\r\n"
+                + "RCPT TO:<bob@example.com>\r\nDATA\r\n").getBytes(StandardCharsets.US_ASCII));
+
+            assertThat(client.readReply().code()).isEqualTo(250);
+            assertThat(client.readReply().code()).isEqualTo(538);
+            assertThat(client.readReply().code()).as("MAIL FROM").isEqualTo(530);
+            assertThat(client.readReply().code()).as("RCPT TO").isEqualTo(503);
+            assertThat(client.readReply().code()).as("DATA").isEqualTo(503);
+            client.sendRaw((message(token) + "\r\n.\r\n").getBytes(StandardCharsets.US_ASCII));
+        }
+        nothingDelivered(token);
+    }
+
+    @Test
+    @Order(3)
+    void overTlsTheClientGreetsAgainThenLogsInAndSends() throws Exception {
+        String token = UUID.randomUUID().toString();
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.submissionPort)) {
+            client.greetingAndEhlo();
+            SmtpClient.expect(client.startTls(), 220);
+
+            // RFC 3207 section 4.2: what was said before TLS does not count, EHLO included.
+            assertThat(client.command("AUTH PLAIN " + plain(USER, PASSWORD)).text()).startsWith("503 5.5.1");
+            assertThat(client.command("MAIL FROM:<" + USER + ">").code()).isEqualTo(503);
+            SmtpClient.Reply ehlo = client.command("EHLO client.test");
+            assertThat(ehlo.text()).contains("AUTH PLAIN LOGIN").doesNotContain("STARTTLS");
+            assertThat(client.command("AUTH PLAIN " + plain(USER, PASSWORD)).code()).isEqualTo(235);
+            assertThat(client.command("STARTTLS").text()).startsWith("503 5.5.1");
+            SmtpClient.expect(client.send(USER, List.of("bob@example.com"), message(token)), 250);
+        }
+        assertThat(sink.awaitMessages(m -> m.text().contains(token), 1, Duration.ofSeconds(60))).hasSize(1);
+    }
+
+    @Test
+    @Order(4)
+    void authLoginWithAnEmptyOrUndecodableUserNameIs501AndTheSessionGoesOn() throws Exception {
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.submissionPort)) {
+            client.greetingAndEhlo();
+            SmtpClient.expect(client.startTls(), 220);
+            client.command("EHLO client.test");
+
+            SmtpClient.expect(client.command("AUTH LOGIN"), 334);
+            assertThat(client.command("").text()).startsWith("501 5.5.2");
+            assertThat(client.command("AUTH LOGIN =").text()).startsWith("501 5.5.2");
+            assertThat(client.command("AUTH LOGIN !!!").text()).startsWith("501 5.5.2");
+            assertThat(client.command("AUTH PLAIN " + plain("", "x")).text()).startsWith("501 5.5.2");
+            assertThat(client.command("AUTH PLAIN " + base64("\0\0")).text()).startsWith("501 5.5.2");
+            SmtpClient.expect(client.command("AUTH PLAIN"), 334);
+            assertThat(client.command("*").text()).startsWith("501 5.0.0");
+            assertThat(client.command("NOOP").code()).isEqualTo(250);
+        }
+    }
+
+    @Test
+    @Order(5)
+    void startTlsFollowedByInjectedCommandsClosesTheConnectionAlsoAfterAData() throws Exception {
+        String token = UUID.randomUUID().toString();
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {
+            client.greetingAndEhlo();
+            // James stopped watching for injection after the first DATA: Postino does not.
+            assertThat(client.command("DATA").code()).isEqualTo(503);
+            client.sendRaw(("STARTTLS\r\nMAIL FROM:<app@acme.test>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+            assertThatThrownBy(() -> {
+                for (int i = 0; i < 5; i++) {
+                    client.readReply();
+                }
+            }).isInstanceOf(IOException.class);
+        }
+        nothingDelivered(token);
+    }
+
+    @Test
+    @Order(6)
+    void startTlsInsideATransactionIsRefusedAndTheSessionGoesOn() throws Exception {
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {
+            client.greetingAndEhlo();
+            SmtpClient.expect(client.command("MAIL FROM:<app@acme.test>"), 250);
+            assertThat(client.command("STARTTLS").text()).startsWith("503 5.5.1");
+            assertThat(client.command("RCPT TO:<bob@example.com>").code()).as("the envelope was kept").isEqualTo(250);
+            SmtpClient.expect(client.command("RSET"), 250);
+            SmtpClient.expect(client.startTls(), 220);
+            assertThat(client.command("EHLO client.test").code()).isEqualTo(250);
+            assertThat(client.command("STARTTLS").text()).startsWith("503 5.5.1");
+            assertThat(client.command("NOOP").code()).isEqualTo(250);
+        }
+    }
+
+    @Test
+    @Order(7)
+    void rfc5321LimitsAreEnforcedAndTheSessionStaysUsable() throws Exception {
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {
+            client.greetingAndEhlo();
+            SmtpClient.expect(client.command("MAIL FROM:<app@acme.test>"), 250);
+
+            assertThat(client.command("RCPT TO:<" + "a".repeat(65) + "@example.com>").text()).startsWith("501 5.1.3");
+            String label = "d".repeat(63);
+            assertThat(client.command("RCPT TO:<a@" + String.join(".", label, label, label, label) + ".com>").text()).startsWith("501 5.1.3");
+            assertThat(client.command("NOOP " + "x".repeat(600)).text()).startsWith("500 5.5.2 Line too long");
+            assertThat(client.command("NOOP " + "x".repeat(20_000)).text()).startsWith("500 5.5.2 Line too long");
+            assertThat(client.command("RCPT TO:<" + "a".repeat(64) + "@example.com>").code()).isEqualTo(250);
+            assertThat(client.command("NOOP").code()).isEqualTo(250);
+        }
+    }
+
+    @Test
+    @Order(8)
+    void controlCharactersAndBadParametersAreRefusedNotStripped() throws Exception {
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {
+            client.greetingAndEhlo();
+            assertThat(client.command("MAIL FROM:<app@acme.test\u0000>").text()).startsWith("501 5.1.7");
+            assertThat(client.command("MAIL FROM:<> SIZE=-1").text()).isEqualTo("501 5.5.4 SIZE must be a non-negative number of octets (RFC 1870)");
+            assertThat(client.command("MAIL FROM:<app@acme.test> XFOO=1").text()).startsWith("555 5.5.4");
+            SmtpClient.expect(client.command("MAIL FROM:<app@acme.test>"), 250);
+            assertThat(client.command("RCPT TO:<x@example.com\u0000>").text()).startsWith("501 5.1.3");
+            assertThat(client.command("RCPT TO:<\u000cz@example.com>").text()).startsWith("501 5.1.3");
+            assertThat(client.command("RCPT TO:<nobody>").text()).startsWith("501 5.1.3");
+            assertThat(client.command("RCPT TO:<x@example.com> NOTIFY=NEVER").text()).startsWith("555 5.5.4");
+            assertThat(client.command("RCPT TO:<bob@example.com>").code()).isEqualTo(250);
+        }
+    }
+
+    @Test
+    @Order(9)
+    void repeatedProtocolErrorsEndTheSessionWhateverResetsTheTransaction() throws Exception {
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {
+            client.greetingAndEhlo();
+            SmtpClient.Reply last = null;
+            for (int i = 0; i < 30 && (last == null || last.code() != 421); i++) {
+                last = client.command(i % 4 == 3 ? "RSET" : "XYZZY");
+            }
+            assertThat(last.text()).isEqualTo("421 4.7.0 Too many protocol errors; closing the connection");
+            assertThatThrownBy(() -> client.command("NOOP")).isInstanceOf(IOException.class);
+        }
+    }
+
+    @Test
+    @Order(10)
+    void plaintextOnTheImplicitTlsPortAndBrokenTlsAreLoggedAsTheClientsError() throws Exception {
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpsPort)) {
+            client.sendRaw("EHLO client.test\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThatThrownBy(client::readReply).isInstanceOf(IOException.class);
+        }
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.submissionPort)) {
+            client.greetingAndEhlo();
+            SmtpClient.expect(client.command("STARTTLS"), 220);
+            client.sendRaw(new byte[]{0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5});
+        }
+        for (int i = 0; i < 100 && !postino.output().contains("TLS with"); i++) {
+            Thread.sleep(100);
+        }
+        assertThat(postino.output()).contains("TLS with 127.0.0.1:").doesNotContain("Unable to process request");
+    }
+
+    @Test
+    @Order(11)
+    void refusalsOfStrangersAreCountedNotTracked() throws Exception {
+        String marker = "stranger-" + UUID.randomUUID().toString().substring(0, 8);
+        try (SmtpClient client = SmtpClient.connect("::1", postino.smtpPort)) {
+            client.greetingAndEhlo();
+            SmtpClient.expect(client.command("MAIL FROM:<scan@outside.test>"), 250);
+            for (int i = 0; i < 30; i++) {
+                assertThat(client.command("RCPT TO:<" + marker + i + "@example.com>").code()).isEqualTo(550);
+            }
+        }
+        Thread.sleep(2000);
+        assertThat(postino.webAdmin("GET", "/tracking?recipient=" + marker + "1%40example.com", null).body()).doesNotContain(marker);
+        assertThat(postino.webAdmin("GET", "/metrics", null).body()).containsPattern("postino_smtp_refusals_strangers_\\w+ (\\d+)");
+    }
+
+    @Test
+    @Order(100)
+    void nothingAboveWasLoggedAsAnError() {
+        assertThat(postino.output().lines().filter(line -> line.contains(" ERROR ")).toList()).isEmpty();
+    }
+}

@@ -1,0 +1,165 @@
+package io.postino.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import javax.net.ssl.SSLSocket;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * TLS as an admin runs it: certbot's PEM files used as they are and picked up again when renewed
+ * (here a symlink in live/ repointed to a new file in archive/, as certbot does), no client-initiated
+ * renegotiation, no cipher without forward secrecy, and a generated certificate that names the host.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class TlsIntegrationTest {
+    private Path temporary;
+    private Path live;
+    private SmtpSink sink;
+    private PostinoProcess postino;
+
+    @BeforeAll
+    void start() throws Exception {
+        temporary = TestFiles.createTemporaryDirectory("tls");
+        sink = SmtpSink.start();
+        TestCertificates.write(temporary.resolve("archive/1"), "one.test");
+        TestCertificates.write(temporary.resolve("archive/2"), "two.test");
+        live = temporary.resolve("live");
+        Files.createDirectories(live);
+        link("1");
+        Path installation = Installations.copyWithOrganisations(temporary.resolve("postino"), Installations.ACME_ONLY);
+        postino = PostinoProcess.start(installation, temporary.resolve("data"), "127.0.0.1", sink.port(), Map.of(
+            "POSTINO_TLS_CERTIFICATE", live.resolve("fullchain.pem").toString(),
+            "POSTINO_TLS_PRIVATE_KEY", live.resolve("privkey.pem").toString(),
+            "JAVA_OPTS", "-Xms128m -Xmx512m -Dpostino.tls.watchSeconds=1"));
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        TestFiles.stopAll(postino, sink, temporary);
+    }
+
+    /** Points live/fullchain.pem and live/privkey.pem at archive/{version}. */
+    private void link(String version) throws IOException {
+        for (String file : List.of("fullchain.pem", "privkey.pem")) {
+            Path next = live.resolve(file + ".next");
+            Files.deleteIfExists(next);
+            Files.createSymbolicLink(next, temporary.resolve("archive/" + version + "/" + file));
+            Files.move(next, live.resolve(file), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+    }
+
+    private static String subjectOf(SSLSocket socket) throws IOException {
+        return ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSubjectX500Principal().getName();
+    }
+
+    private String smtpsSubject() throws IOException {
+        try (SmtpClient client = SmtpClient.connectTls("127.0.0.1", postino.smtpsPort)) {
+            return subjectOf((SSLSocket) client.socket());
+        }
+    }
+
+    private String startTlsSubject() throws IOException {
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.submissionPort)) {
+            client.greetingAndEhlo();
+            SmtpClient.expect(client.startTls(), 220);
+            return subjectOf((SSLSocket) client.socket());
+        }
+    }
+
+    @Test
+    void certbotsFilesAreUsedAndARenewedPairIsPickedUpWithoutRestart() throws Exception {
+        assertThat(smtpsSubject()).isEqualTo("CN=one.test");
+        assertThat(startTlsSubject()).isEqualTo("CN=one.test");
+        try (SmtpClient open = SmtpClient.connectTls("127.0.0.1", postino.smtpsPort)) {
+            open.readReply();
+
+            link("2");
+
+            Instant deadline = Instant.now().plusSeconds(30);
+            String subject = smtpsSubject();
+            while (!subject.equals("CN=two.test") && Instant.now().isBefore(deadline)) {
+                Thread.sleep(500);
+                subject = smtpsSubject();
+            }
+            assertThat(subject).isEqualTo("CN=two.test");
+            assertThat(startTlsSubject()).isEqualTo("CN=two.test");
+            assertThat(open.command("NOOP").code()).as("open sessions go on").isEqualTo(250);
+        }
+        assertThat(postino.output()).contains("reloaded the TLS certificate");
+    }
+
+    @Test
+    void aClientCannotRenegotiate() throws Exception {
+        SSLSocket socket = (SSLSocket) SmtpClient.trustAll().getSocketFactory().createSocket();
+        socket.setEnabledProtocols(new String[]{"TLSv1.2"});
+        socket.connect(new InetSocketAddress("127.0.0.1", postino.smtpsPort), 10_000);
+        socket.setSoTimeout(10_000);
+        socket.startHandshake();
+        try (socket) {
+            socket.getInputStream().read(new byte[512]);
+            assertThatThrownBy(() -> {
+                socket.startHandshake();
+                socket.getOutputStream().write("NOOP\r\n".getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().flush();
+                if (socket.getInputStream().read(new byte[512]) < 0) {
+                    throw new IOException("closed");
+                }
+            }).isInstanceOf(IOException.class);
+        }
+    }
+
+    @Test
+    void ciphersWithoutForwardSecrecyAndOldProtocolsAreRefused() throws Exception {
+        assertThat(openssl("-connect", "127.0.0.1:" + postino.smtpsPort, "-tls1_2", "-cipher", "AES128-SHA")).isNotZero();
+        assertThat(openssl("-connect", "127.0.0.1:" + postino.smtpsPort, "-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA")).isNotZero();
+        assertThat(openssl("-connect", "127.0.0.1:" + postino.smtpsPort, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")).isNotZero();
+        assertThat(openssl("-connect", "127.0.0.1:" + postino.smtpsPort, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256")).isZero();
+        assertThat(openssl("-connect", "127.0.0.1:" + postino.submissionPort, "-starttls", "smtp", "-tls1_3")).isZero();
+    }
+
+    private static int openssl(String... arguments) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of("openssl", "s_client", "-brief"));
+        command.addAll(List.of(arguments));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        process.getOutputStream().write("QUIT\r\n".getBytes(StandardCharsets.US_ASCII));
+        process.getOutputStream().close();
+        process.getInputStream().readAllBytes();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new IOException("openssl did not finish");
+        }
+        return process.exitValue();
+    }
+
+    @Test
+    void theGeneratedCertificateNamesTheHostForAYear() throws Exception {
+        Path installation = Installations.copyWithOrganisations(temporary.resolve("generated"), Installations.ACME_ONLY);
+        try (PostinoProcess generated = PostinoProcess.start(installation, temporary.resolve("generated-data"), "127.0.0.1", sink.port())) {
+            try (SmtpClient client = SmtpClient.connectTls("127.0.0.1", generated.smtpsPort)) {
+                X509Certificate certificate = (X509Certificate) ((SSLSocket) client.socket()).getSession().getPeerCertificates()[0];
+                Collection<List<?>> names = certificate.getSubjectAlternativeNames();
+                assertThat(names.stream().map(name -> String.valueOf(name.get(1))).toList()).contains("postino.test");
+                Duration validity = Duration.between(certificate.getNotBefore().toInstant(), certificate.getNotAfter().toInstant());
+                assertThat(validity).isBetween(Duration.ofDays(300), Duration.ofDays(398));
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package io.postino.server.webadmin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import org.junit.jupiter.api.Test;
+
+import io.postino.organisations.IdentityPolicy;
+import io.postino.organisations.Organisation;
+import io.postino.organisations.OrganisationsConfig;
+
+class OrganisationScopeTest {
+    private static final OrganisationsConfig CONFIG = new OrganisationsConfig(List.of(
+        new Organisation("acme", "Acme", Set.of("acme.test", "acme.example"), List.of(), IdentityPolicy.EXACT, Map.of()),
+        new Organisation("beta", "Beta", Set.of("beta.test"), List.of(), IdentityPolicy.EXACT, Map.of())));
+
+    private static boolean acme(String method, String path) {
+        return OrganisationScope.allows("acme", CONFIG, method, path, Optional.empty());
+    }
+
+    @Test
+    void itsOwnOrganisationAndUsers() {
+        assertThat(acme("GET", "/organisations/acme")).isTrue();
+        assertThat(acme("GET", "/organisations/acme/users")).isTrue();
+        assertThat(acme("POST", "/organisations/acme")).isFalse();
+        assertThat(acme("GET", "/organisations")).isFalse();
+        assertThat(acme("POST", "/organisations/reload")).isFalse();
+    }
+
+    @Test
+    void notAnotherOrganisationsData() {
+        assertThat(acme("GET", "/organisations/beta")).isFalse();
+        assertThat(acme("GET", "/organisations/beta/suppressions")).isFalse();
+        assertThat(acme("PUT", "/users/bob@beta.test")).isFalse();
+        assertThat(acme("GET", "/dkim/domains/beta.test")).isFalse();
+        assertThat(acme("GET", "/ratelimits/organisations/beta")).isFalse();
+        assertThat(acme("GET", "/ratelimits/users/bob@beta.test")).isFalse();
+        assertThat(OrganisationScope.allows("acme", CONFIG, "GET", "/tracking", Optional.of("beta"))).isFalse();
+    }
+
+    @Test
+    void itsSuppressionsUsersDkimUsageAndTracking() {
+        assertThat(acme("GET", "/organisations/acme/suppressions")).isTrue();
+        assertThat(acme("PUT", "/organisations/acme/suppressions/x%40y.test")).isTrue();
+        assertThat(acme("DELETE", "/organisations/acme/suppressions/x@y.test")).isTrue();
+        assertThat(acme("PUT", "/users/alice@acme.test")).isTrue();
+        assertThat(acme("PUT", "/users/alice%40acme.example")).isTrue();
+        assertThat(acme("DELETE", "/users/alice@acme.test")).isTrue();
+        assertThat(acme("GET", "/dkim/domains/acme.test")).isTrue();
+        assertThat(acme("POST", "/dkim/domains/acme.test/keys")).isTrue();
+        assertThat(acme("GET", "/ratelimits/organisations/acme")).isTrue();
+        assertThat(acme("GET", "/ratelimits/users/alice@acme.test")).isTrue();
+        assertThat(OrganisationScope.allows("acme", CONFIG, "GET", "/tracking", Optional.of("acme"))).isTrue();
+    }
+
+    @Test
+    void trackingWithoutItsOrganisationIsRefused() {
+        assertThat(acme("GET", "/tracking")).isFalse();
+    }
+
+    @Test
+    void notTheServersOwnRoutes() {
+        for (String path : List.of("/domains", "/domains/acme.test", "/users", "/mailQueues", "/mailRepositories", "/tokens",
+            "/authentication/blocks", "/metrics", "/healthcheck", "/servers", "/address/aliases", "/tasks")) {
+            assertThat(acme("GET", path)).as(path).isFalse();
+        }
+        assertThat(acme("POST", "/users/alice@acme.test/verify")).isFalse();
+        assertThat(acme("GET", "/users/alice@acme.test/../../domains")).isFalse();
+    }
+
+    @Test
+    void aRemovedOrganisationsTokenMayDoNothing() {
+        assertThat(OrganisationScope.allows("gone", CONFIG, "GET", "/organisations/gone", Optional.empty())).isFalse();
+    }
+}

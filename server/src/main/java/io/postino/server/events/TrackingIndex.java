@@ -77,6 +77,8 @@ public class TrackingIndex implements DeliveryEvents, AutoCloseable {
     private final Clock clock;
     private final BlockingQueue<DeliveryEvent> pending;
     private final AtomicLong dropped = new AtomicLong();
+    /** Events published and not yet added to the index (queued or in the writer's hands): flush waits for them. */
+    private final AtomicLong outstanding = new AtomicLong();
     private final IndexWriter writer;
     private final SearcherManager searchers;
     private final Thread writerThread;
@@ -125,7 +127,12 @@ public class TrackingIndex implements DeliveryEvents, AutoCloseable {
 
     @Override
     public void publish(DeliveryEvent event) {
-        if (!pending.offer(event) && dropped.incrementAndGet() % 1000 == 1) {
+        outstanding.incrementAndGet();
+        if (pending.offer(event)) {
+            return;
+        }
+        outstanding.decrementAndGet();
+        if (dropped.incrementAndGet() % 1000 == 1) {
             LOGGER.warn("Tracking cannot keep up: {} events dropped so far (mail is not affected)", dropped.get());
         }
     }
@@ -144,10 +151,14 @@ public class TrackingIndex implements DeliveryEvents, AutoCloseable {
                 if (first != null) {
                     batch.add(first);
                     pending.drainTo(batch, BATCH - 1);
-                    for (DeliveryEvent event : batch) {
-                        writer.addDocument(document(event));
+                    try {
+                        for (DeliveryEvent event : batch) {
+                            writer.addDocument(document(event));
+                        }
+                    } finally {
+                        outstanding.addAndGet(-batch.size());
+                        batch.clear();
                     }
-                    batch.clear();
                 }
                 if (writer.hasUncommittedChanges()) {
                     writer.commit();
@@ -178,7 +189,7 @@ public class TrackingIndex implements DeliveryEvents, AutoCloseable {
     /** Blocks until what was published so far is searchable (tests, shutdown). */
     public void flush(Duration timeout) throws IOException, InterruptedException {
         Instant deadline = Instant.now().plus(timeout);
-        while (!pending.isEmpty() && Instant.now().isBefore(deadline)) {
+        while (outstanding.get() > 0 && Instant.now().isBefore(deadline)) {
             Thread.sleep(20);
         }
         synchronized (this) {

@@ -127,6 +127,15 @@ class ThrottleAuthenticationTest {
     }
 
     @Test
+    void parallelFirstAttemptsAreSpacedAsIfTheyCameOneAfterTheOther() {
+        Duration[] expected = {Duration.ZERO, Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofSeconds(7)};
+        for (Duration wait : expected) {
+            assertThat(hook.admit(FakeSmtpSession.client("192.0.2.1", false), ALICE).delay()).isEqualTo(wait);
+        }
+        assertThat(hook.admit(FakeSmtpSession.client("192.0.2.1", false), ALICE).refusal()).as("a fifth would wait 15 s").isPresent();
+    }
+
+    @Test
     void theThirdFailureOfASessionClosesIt() {
         SMTPSession session = FakeSmtpSession.client("192.0.2.1", false);
         attempt(session, ALICE, "wrong");

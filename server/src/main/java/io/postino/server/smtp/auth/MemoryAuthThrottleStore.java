@@ -47,7 +47,7 @@ public class MemoryAuthThrottleStore implements AuthThrottleStore {
             return Reservation.blocked(known.blockedUntil);
         }
         Pair pair = pairs.get(key(client, login), any -> new Pair());
-        if (pair.lastFailure.isBefore(now.minus(policy.window()))) {
+        if (pair.failures > 0 && pair.lastFailure.isBefore(now.minus(policy.window()))) {
             pair.failures = 0;
             pair.pending = 0;
         }

@@ -47,7 +47,7 @@ public class RedisAuthThrottleStore implements AuthThrottleStore, AutoCloseable 
         + "local f = tonumber(redis.call('HGET', KEYS[2], 'f') or '0') "
         + "local last = tonumber(redis.call('HGET', KEYS[2], 'l') or '0') "
         + "local p = tonumber(redis.call('HGET', KEYS[2], 'p') or '0') "
-        + "if last < now - tonumber(ARGV[2]) then f = 0 p = 0 end "
+        + "if f > 0 and last < now - tonumber(ARGV[2]) then f = 0 p = 0 end "
         + "local turn = math.max(now, tonumber(redis.call('HGET', KEYS[2], 'n') or '0')) "
         + "local wait = turn - now "
         + "if wait <= tonumber(ARGV[3]) then "

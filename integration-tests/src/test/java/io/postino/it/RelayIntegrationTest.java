@@ -354,7 +354,7 @@ class RelayIntegrationTest {
     void webAdminReportsHealthMetricsQueuesAndRepositories() throws Exception {
         HttpResponse<String> health = postino.webAdmin("GET", "/healthcheck", null);
         assertThat(health.statusCode()).isEqualTo(200);
-        assertThat(health.body()).contains("\"status\":\"healthy\"").contains("Embedded ActiveMQ").contains("JPA");
+        assertThat(health.body()).contains("\"status\":\"healthy\"").contains("Spool").contains("JPA");
 
         HttpResponse<String> metrics = postino.webAdmin("GET", "/metrics", null);
         assertThat(metrics.statusCode()).isEqualTo(200);

@@ -18,6 +18,10 @@ import javax.mail.Session;
 import javax.mail.internet.MimeMessage;
 
 import org.apache.james.jdkim.DKIMSigner;
+import org.apache.james.jdkim.api.Headers;
+import org.apache.james.jdkim.api.SignatureRecord;
+import org.apache.james.jdkim.impl.BodyHasherImpl;
+import org.apache.james.jdkim.impl.Message;
 import org.apache.james.jdkim.exceptions.FailException;
 import org.apache.james.jdkim.mailets.CRLFOutputStream;
 import org.apache.mailet.AttributeUtils;
@@ -40,9 +44,12 @@ import io.postino.organisations.PostinoAttributes;
  * domain with both gets two signatures; relaxed/relaxed canonicalization, d= the From: domain
  * (aligned for DMARC).
  * Mail whose From: domain has no key passes unsigned ({@code RequireDkimKey} refuses it at SMTP
- * time for organisations that require signing). The message is first converted to 7-bit, so that
- * no relay on the way (nor RemoteDelivery, for a server without 8BITMIME) re-encodes the signed
- * body, and the mail goes on as exactly the bytes signed. Place it last before RemoteDelivery: a header changed after it breaks the signature.
+ * time for organisations that require signing). A 7-bit message (nearly all: MIME encodes the
+ * rest) is signed in one pass over its body as it is, and the signatures are added as headers, so
+ * the spool keeps the body it already has. An 8-bit one is first converted to 7-bit, so that no
+ * relay on the way (nor RemoteDelivery, for a server without 8BITMIME) re-encodes the signed body,
+ * and goes on as exactly the bytes signed. With an RSA and an Ed25519 key, the body is hashed once
+ * for both. Place it last before RemoteDelivery: a header changed after it breaks the signature.
  * Signing uses Apache jDKIM, as James' own DKIMSign mailet does (which has one key per mailet);
  * {@link Ed25519DkimProvider} gives jDKIM the Ed25519 it lacks.
  *
@@ -100,40 +107,178 @@ public class SignDkim extends GenericMailet {
         if (signing.isEmpty()) {
             return;
         }
-        // Work on a plain JavaMail copy: James' own message classes may keep writing the original
-        // body of a multipart whose parts were converted.
-        MimeMessage message = copyOf(mail.getMessage());
+        MimeMessage original = mail.getMessage();
+        ByteArrayOutputStream headerSection = new ByteArrayOutputStream();
+        SevenBitBodyHash hash = new SevenBitBodyHash();
+        try (OutputStream out = new CRLFOutputStream(new HeaderBodySplitter(headerSection, hash))) {
+            original.writeTo(out);
+        } catch (IOException e) {
+            throw new MessagingException("Cannot read the message to sign it: " + e.getMessage(), e);
+        }
+        if (hash.sevenBit()) {
+            // The usual case: one pass over the body as it is, the signatures added as headers.
+            for (String signature : sign(signing, headerSection.toByteArray(), hash)) {
+                original.addHeaderLine(fold(signature));
+            }
+            return;
+        }
+        // 8-bit content: converted to 7-bit first on a plain JavaMail copy (James' own message
+        // classes may keep writing the original body of a multipart whose parts were converted),
+        // so that no relay re-encodes the signed body; the mail goes on as exactly the bytes signed.
+        MimeMessage message = copyOf(original);
         try {
             converter.convertTo7Bit(message);
             message.saveChanges();
         } catch (IOException e) {
             throw new MessagingException("Cannot convert the message to 7 bit before signing: " + e.getMessage(), e);
         }
-        ByteArrayOutputStream content = new ByteArrayOutputStream();
-        try (OutputStream out = new CRLFOutputStream(content)) {
+        ByteArrayOutputStream converted = new ByteArrayOutputStream();
+        try (OutputStream out = new CRLFOutputStream(converted)) {
             message.writeTo(out);
         } catch (IOException e) {
             throw new MessagingException("Cannot read the message to sign it: " + e.getMessage(), e);
         }
-        // Every signature covers the same headers and body: none signs another DKIM-Signature.
+        byte[] content = converted.toByteArray();
+        int bodyStart = bodyStart(content);
+        SevenBitBodyHash convertedHash = new SevenBitBodyHash();
+        convertedHash.write(content, bodyStart, content.length - bodyStart);
+        ByteArrayOutputStream signed = new ByteArrayOutputStream();
+        for (String signature : sign(signing, Arrays.copyOf(content, bodyStart), convertedHash)) {
+            signed.writeBytes((fold(signature) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        }
+        signed.writeBytes(content);
+        mail.setMessage(keepingMessageId(message.getSession(), signed.toByteArray()));
+    }
+
+    /**
+     * One signature per key over the same headers and body, the body hashed once: relaxed body
+     * canonicalization and SHA-256 for every algorithm (rsa-sha256, ed25519-sha256), so one
+     * digest serves all. None signs another DKIM-Signature.
+     */
+    private List<String> sign(List<DkimKey> signing, byte[] headerSection, SevenBitBodyHash body) throws MessagingException {
+        Headers fields;
+        try {
+            fields = new Message(new ByteArrayInputStream(headerSection));
+        } catch (IOException | org.apache.james.mime4j.MimeException e) {
+            throw new MessagingException("Cannot read the headers to sign them: " + e.getMessage(), e);
+        }
         List<String> signatures = new ArrayList<>();
+        byte[] digest = null;
         for (DkimKey key : signing) {
             String template = "v=1; a=" + key.algorithm().signatureAlgorithm() + "; c=relaxed/relaxed; d=" + key.domain()
                 + "; s=" + key.selector() + "; h=" + headers + "; bh=; b=;";
             try {
-                signatures.add(new DKIMSigner(template, key.privateKey()).sign(new ByteArrayInputStream(content.toByteArray())));
+                DKIMSigner signer = new DKIMSigner(template, key.privateKey());
+                SignatureRecord record = signer.newSignatureRecordTemplate(template);
+                if (digest == null) {
+                    BodyHasherImpl hasher = (BodyHasherImpl) signer.newBodyHasher(record);
+                    try (OutputStream out = hasher.getOutputStream()) {
+                        body.replay(out);
+                    }
+                    digest = hasher.getDigest();
+                }
+                signatures.add(signer.sign(fields, new Digested(record, digest)));
             } catch (IOException | FailException e) {
                 throw new MessagingException("DKIM signing with " + key.dnsName() + " failed: " + e.getMessage(), e);
             }
         }
-        // The mail goes on as exactly the bytes signed, with the signatures on top: a message parsed
-        // from bytes is written back unchanged, so no later header update can break the signatures.
-        ByteArrayOutputStream signed = new ByteArrayOutputStream();
-        for (String signature : signatures) {
-            signed.writeBytes((fold(signature) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        return signatures;
+    }
+
+    /** A body hasher whose digest was computed already (for the second signature of a message). */
+    private static final class Digested extends BodyHasherImpl {
+        private final byte[] digest;
+
+        private Digested(SignatureRecord record, byte[] digest) throws org.apache.james.jdkim.exceptions.PermFailException {
+            super(record);
+            this.digest = digest;
         }
-        signed.writeBytes(content.toByteArray());
-        mail.setMessage(keepingMessageId(message.getSession(), signed.toByteArray()));
+
+        @Override
+        public byte[] getDigest() {
+            return digest;
+        }
+    }
+
+    /**
+     * Collects the body as it is written, noting whether every octet is 7-bit: then it is signed
+     * as it stands. Bodies are kept in memory for the hash (jDKIM canonicalizes while hashing).
+     */
+    private static final class SevenBitBodyHash extends OutputStream {
+        private final ByteArrayOutputStream body = new ByteArrayOutputStream();
+        private boolean sevenBit = true;
+
+        @Override
+        public void write(int octet) {
+            sevenBit &= (octet & 0x80) == 0;
+            body.write(octet);
+        }
+
+        @Override
+        public void write(byte[] octets, int offset, int length) {
+            for (int i = offset; i < offset + length && sevenBit; i++) {
+                sevenBit = (octets[i] & 0x80) == 0;
+            }
+            body.write(octets, offset, length);
+        }
+
+        boolean sevenBit() {
+            return sevenBit;
+        }
+
+        void replay(OutputStream out) throws IOException {
+            try (OutputStream crlf = new CRLFOutputStream(out)) {
+                body.writeTo(crlf);
+            }
+        }
+    }
+
+    /** Sends what is written up to the end of the header section (its empty line included) to one stream, the rest to another. */
+    private static final class HeaderBodySplitter extends OutputStream {
+        private final OutputStream headers;
+        private final OutputStream body;
+        /** As if a line had just ended: a message starting with an empty line has no headers. */
+        private int state = 2;
+        private boolean inBody;
+
+        private HeaderBodySplitter(OutputStream headers, OutputStream body) {
+            this.headers = headers;
+            this.body = body;
+        }
+
+        @Override
+        public void write(int octet) throws IOException {
+            if (inBody) {
+                body.write(octet);
+                return;
+            }
+            headers.write(octet);
+            // CR LF CR LF ends the header section; an empty first line means no headers.
+            state = octet == '\r' ? (state == 2 ? 3 : 1) : octet == '\n' && (state == 1 || state == 3) ? state + 1 : 0;
+            if (state == 4) {
+                inBody = true;
+            }
+        }
+
+        @Override
+        public void write(byte[] octets, int offset, int length) throws IOException {
+            int i = offset;
+            while (!inBody && i < offset + length) {
+                write(octets[i++]);
+            }
+            if (i < offset + length) {
+                body.write(octets, i, offset + length - i);
+            }
+        }
+    }
+
+    private static int bodyStart(byte[] message) {
+        for (int i = 0; i + 3 < message.length; i++) {
+            if (message[i] == '\r' && message[i + 1] == '\n' && message[i + 2] == '\r' && message[i + 3] == '\n') {
+                return i + 4;
+            }
+        }
+        return message.length;
     }
 
     /**

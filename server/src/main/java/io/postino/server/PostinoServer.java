@@ -22,7 +22,7 @@ import com.google.inject.Scopes;
 import com.google.inject.util.Modules;
 
 import io.postino.server.modules.DkimModule;
-import io.postino.server.modules.EmbeddedQueueModule;
+import io.postino.server.modules.SpoolModule;
 import io.postino.server.modules.JpaDataModule;
 import io.postino.server.modules.OperationsModule;
 import io.postino.server.modules.OrganisationsModule;
@@ -63,7 +63,7 @@ public final class PostinoServer {
 
     private static final Module EMBEDDED_BACKENDS = Modules.combine(
         new JpaDataModule(),
-        new EmbeddedQueueModule());
+        new SpoolModule());
 
     private PostinoServer() {
     }

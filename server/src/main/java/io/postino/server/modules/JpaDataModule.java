@@ -68,8 +68,6 @@ public class JpaDataModule extends AbstractModule {
 
         bind(JPAMailRepositoryUrlStore.class).in(Scopes.SINGLETON);
         bind(MailRepositoryUrlStore.class).to(JPAMailRepositoryUrlStore.class);
-        bind(MailRepositoryStoreConfiguration.Item.class).toInstance(new MailRepositoryStoreConfiguration.Item(
-            List.of(new Protocol("jpa")), JPAMailRepository.class.getName(), new BaseHierarchicalConfiguration()));
 
         Multibinder.newSetBinder(binder(), HealthCheck.class).addBinding().to(JPAHealthCheck.class);
     }

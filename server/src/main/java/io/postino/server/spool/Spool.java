@@ -1,0 +1,331 @@
+package io.postino.server.spool;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import javax.annotation.PreDestroy;
+import javax.mail.MessagingException;
+import javax.mail.internet.MimeMessage;
+
+import org.apache.james.server.core.MimeMessageSource;
+import org.apache.james.server.core.MimeMessageWrapper;
+import org.apache.mailet.Attribute;
+import org.apache.mailet.AttributeName;
+import org.apache.mailet.AttributeValue;
+import org.apache.mailet.Mail;
+import org.rocksdb.WriteBatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Postino's spool: every queue ({@code spool}, {@code outgoing}, their per-organisation parts,
+ * {@code inbound}) and the error repository in one {@link SpoolStore}. It keeps each queue's
+ * items in memory in due order, and on disk the items and the bodies they refer to: a body is
+ * written once, when its message first enters the spool, and deleted with the last item that
+ * refers to it. Moving a mail from queue to queue, retrying it or splitting it refers to the
+ * same body; only a mailet that changes the body (rare: 8-bit to 7-bit conversion) makes a new one.
+ *
+ * <p>Processing failures never lose a mail: when James' spooler puts a mail back after an
+ * exception (a store down, the disk full), it waits 30 s, then twice as long each time, up to an
+ * hour; only after {@link #PARK_AFTER} failures does James park it in the error repository
+ * (also kept here). {@code done(REJECT)} is a retry in a minute, never a drop.</p>
+ */
+public final class Spool implements AutoCloseable {
+    private static final Logger LOGGER = LoggerFactory.getLogger(Spool.class);
+    /** James' spooler counts processing failures in this attribute and parks a mail after 5. */
+    static final AttributeName JAMES_FAILURES = AttributeName.of("mail-processing-error-count");
+    /** The failures the spool counts, which survive the spooler's own count. */
+    static final AttributeName FAILURES = AttributeName.of("postino.spool.processingFailures");
+    static final int PARK_AFTER = 30;
+    private static final Duration FIRST_BACKOFF = Duration.ofSeconds(30);
+    private static final Duration MAX_BACKOFF = Duration.ofHours(1);
+
+    private final SpoolStore store;
+    private final Clock clock;
+    private final ConcurrentHashMap<String, SpoolMailQueue> queues = new ConcurrentHashMap<>();
+    private final Map<Long, Integer> references = new HashMap<>();
+    private final ConcurrentLinkedQueue<SpoolItem> pendingDeletes = new ConcurrentLinkedQueue<>();
+    private final ScheduledExecutorService timers;
+    private final SpoolListener listener;
+
+    /** Told about what goes wrong, for events and metrics. */
+    public interface SpoolListener {
+        void processingFailed(Mail mail, int failures, Duration retryIn);
+
+        SpoolListener NONE = (mail, failures, retryIn) -> { };
+    }
+
+    Spool(SpoolStore store, Clock clock, SpoolListener listener) {
+        this.store = store;
+        this.clock = clock;
+        this.listener = listener;
+        this.timers = Executors.newScheduledThreadPool(2, runnable -> {
+            Thread thread = new Thread(runnable, "postino-spool");
+            thread.setDaemon(true);
+            return thread;
+        });
+        recover();
+        timers.scheduleWithFixedDelay(this::maintain, 1, 1, TimeUnit.SECONDS);
+    }
+
+    public static Spool open(Path directory, SpoolListener listener) throws Exception {
+        return new Spool(SpoolStore.open(directory), Clock.systemUTC(), listener);
+    }
+
+    /** Loads every item into its queue and forgets bodies no item refers to. */
+    private void recover() {
+        List<Long> corrupt = new ArrayList<>();
+        store.forEachItem((id, octets) -> {
+            try {
+                SpoolItem item = SpoolItem.decode(id, octets);
+                references.merge(item.message().bodyId(), 1, Integer::sum);
+                queue(item.queue()).restore(item);
+            } catch (IOException e) {
+                LOGGER.error("Spool item {} cannot be read ({}); it is left in the store and not queued", id, e.toString());
+                corrupt.add(id);
+            }
+        });
+        List<Long> orphans = store.bodyIds().stream().filter(body -> !references.containsKey(body)).toList();
+        if (!orphans.isEmpty()) {
+            try (WriteBatch batch = new WriteBatch()) {
+                for (long body : orphans) {
+                    batch.delete(store.bodies(), SpoolStore.key(body));
+                }
+                store.write(batch, false);
+            } catch (Exception e) {
+                LOGGER.warn("Could not remove {} bodies no mail refers to: {}", orphans.size(), e.toString());
+            }
+        }
+        LOGGER.info("Spool at {}: {} mails in {} queues{}", store.directory(), queues.values().stream().mapToLong(SpoolMailQueue::getSize).sum(),
+            queues.size(), corrupt.isEmpty() ? "" : ", " + corrupt.size() + " unreadable");
+    }
+
+    SpoolMailQueue queue(String name) {
+        return queues.computeIfAbsent(name, any -> new SpoolMailQueue(name, this, clock, timers));
+    }
+
+    Set<String> queueNames() {
+        return Set.copyOf(queues.keySet());
+    }
+
+    SpoolStore store() {
+        return store;
+    }
+
+    /** Free octets on the spool's file system. */
+    public long usableSpace() {
+        return store.directory().toFile().getUsableSpace();
+    }
+
+    public Path directory() {
+        return store.directory();
+    }
+
+    public Optional<String> failure() {
+        return store.failure();
+    }
+
+    /** Writes {@code mail} into {@code queue}, due after {@code delay}; with a new body, on disk when this returns. */
+    SpoolItem add(String queue, Mail mail, Duration delay) throws MessagingException, SpoolStore.SpoolUnavailable {
+        MimeMessage message = mail.getMessage();
+        MessageRef ref;
+        byte[] newBody = null;
+        if (message instanceof SpooledMessage && ((SpooledMessage) message).storedIn(store) && !((SpooledMessage) message).isBodyModified()) {
+            SpooledMessage spooled = (SpooledMessage) message;
+            ref = spooled.isHeaderModified() ? spooled.ref().withHeaders(SpooledMessage.headerSection(spooled, null)) : spooled.ref();
+        } else {
+            newBody = octets(message);
+            ref = new MessageRef(store.newId(), MessageRef.bodyOffset(newBody), null);
+        }
+        int failures = mail.getAttribute(FAILURES).flatMap(attribute -> attribute.getValue().valueAs(Integer.class)).orElse(0);
+        Duration wait = delay;
+        if (mail.getAttribute(JAMES_FAILURES).isPresent()) {
+            // James' spooler puts the mail back after an exception: wait before trying again.
+            failures++;
+            mail.removeAttribute(JAMES_FAILURES);
+            mail.setAttribute(new Attribute(FAILURES, AttributeValue.of(failures)));
+            wait = backoff(failures);
+            listener.processingFailed(mail, failures, wait);
+            LOGGER.warn("Processing {} failed ({} time(s)): {}; it waits in {} and is tried again in {} s", mail.getName(), failures,
+                Optional.ofNullable(mail.getErrorMessage()).map(Spool::firstLine).orElse("see the log above"), queue, wait.toSeconds());
+        }
+        long due = clock.millis() + Math.max(0, wait.toMillis());
+        SpoolItem item = new SpoolItem(store.newId(), queue, due, failures, ref, SpoolItem.envelopeOf(mail));
+        reference(ref.bodyId());
+        try (WriteBatch batch = new WriteBatch()) {
+            if (newBody != null) {
+                batch.put(store.bodies(), SpoolStore.key(ref.bodyId()), newBody);
+            }
+            batch.put(store.items(), SpoolStore.key(item.id()), item.encode());
+            store.write(batch, newBody != null);
+        } catch (SpoolStore.SpoolUnavailable e) {
+            release(ref.bodyId());
+            throw e;
+        } catch (org.rocksdb.RocksDBException e) {
+            release(ref.bodyId());
+            throw new SpoolStore.SpoolUnavailable(e.getMessage(), e);
+        }
+        return item;
+    }
+
+    private static String firstLine(String text) {
+        int end = text.indexOf('\n');
+        return end < 0 ? text : text.substring(0, end).trim();
+    }
+
+    static Duration backoff(int failures) {
+        long seconds = FIRST_BACKOFF.toSeconds() << Math.min(failures - 1, 20);
+        return Duration.ofSeconds(Math.min(seconds, MAX_BACKOFF.toSeconds()));
+    }
+
+    /**
+     * The raw octets of a message that is not (or no longer) the spool's own: as received when
+     * nothing changed it (the SMTP case), else as JavaMail writes it.
+     */
+    private static byte[] octets(MimeMessage message) throws MessagingException {
+        try {
+            if (message instanceof MimeMessageWrapper && !((MimeMessageWrapper) message).isBodyModified()) {
+                MimeMessageWrapper wrapper = (MimeMessageWrapper) message;
+                Optional<MimeMessageSource> source = sourceOf(wrapper);
+                if (source.isPresent()) {
+                    byte[] raw;
+                    try (InputStream in = source.get().getInputStream()) {
+                        raw = in.readAllBytes();
+                    }
+                    if (!wrapper.isHeaderModified()) {
+                        return raw;
+                    }
+                    byte[] headers = SpooledMessage.headerSection(wrapper, null);
+                    int offset = MessageRef.bodyOffset(raw);
+                    ByteArrayOutputStream out = new ByteArrayOutputStream(headers.length + raw.length - offset);
+                    out.writeBytes(headers);
+                    out.write(raw, offset, raw.length - offset);
+                    return out.toByteArray();
+                }
+            }
+            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(1024, message.getSize()));
+            message.writeTo(out);
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new MessagingException("Cannot read the message to spool it", e);
+        }
+    }
+
+    private static final java.lang.reflect.Field SOURCE = sourceField();
+
+    private static java.lang.reflect.Field sourceField() {
+        try {
+            java.lang.reflect.Field field = MimeMessageWrapper.class.getDeclaredField("source");
+            field.setAccessible(true);
+            return field;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            LOGGER.warn("Cannot read James' message sources directly ({}); messages are spooled as JavaMail writes them", e.toString());
+            return null;
+        }
+    }
+
+    /**
+     * The octets James' wrapper was read from (the SMTP data), which it keeps to itself: its own
+     * writer re-encodes header lines as US-ASCII, so reading them raw is the only way to spool
+     * 8-bit headers unchanged.
+     */
+    private static Optional<MimeMessageSource> sourceOf(MimeMessageWrapper wrapper) {
+        if (SOURCE == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.ofNullable((MimeMessageSource) SOURCE.get(wrapper));
+        } catch (IllegalAccessException e) {
+            return Optional.empty();
+        }
+    }
+
+    private synchronized void reference(long body) {
+        references.merge(body, 1, Integer::sum);
+    }
+
+    /** @return whether that was the last reference: the body is to be deleted */
+    private synchronized boolean release(long body) {
+        Integer count = references.get(body);
+        if (count == null || count <= 1) {
+            references.remove(body);
+            return true;
+        }
+        references.put(body, count - 1);
+        return false;
+    }
+
+    /** Deletes an item for good (and its body, if it was the last to refer to it). Not synced. */
+    void remove(SpoolItem item) {
+        boolean last = release(item.message().bodyId());
+        if (!delete(item, last)) {
+            pendingDeletes.add(new SpoolItem(item.id(), item.queue(), item.due(), last ? -1 : 0, item.message(), item.envelope()));
+        }
+    }
+
+    private boolean delete(SpoolItem item, boolean body) {
+        try (WriteBatch batch = new WriteBatch()) {
+            batch.delete(store.items(), SpoolStore.key(item.id()));
+            if (body) {
+                batch.delete(store.bodies(), SpoolStore.key(item.message().bodyId()));
+            }
+            store.write(batch, false);
+            return true;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    /** Rewrites an item's record (its due time changed). Not synced. */
+    void rewrite(SpoolItem item) {
+        try (WriteBatch batch = new WriteBatch()) {
+            batch.put(store.items(), SpoolStore.key(item.id()), item.encode());
+            store.write(batch, false);
+        } catch (Exception e) {
+            LOGGER.debug("Could not record the new due time of {}: {}", item.name(), e.toString());
+        }
+    }
+
+    SpooledMessage message(SpoolItem item) {
+        return new SpooledMessage(store, item.message(), new SpooledMessage.Source(store, item.message()));
+    }
+
+    private void maintain() {
+        try {
+            store.maintain();
+            for (int i = pendingDeletes.size(); i > 0; i--) {
+                SpoolItem item = pendingDeletes.poll();
+                if (item != null && !delete(item, item.failures() == -1)) {
+                    pendingDeletes.add(item);
+                    break;
+                }
+            }
+        } catch (RuntimeException e) {
+            LOGGER.warn("Spool maintenance failed: {}", e.toString());
+        }
+    }
+
+    @Override
+    @PreDestroy
+    public void close() {
+        timers.shutdownNow();
+        queues.values().forEach(SpoolMailQueue::closeSubscribers);
+        maintain();
+        store.close();
+    }
+}

@@ -1,0 +1,313 @@
+package io.postino.server.spool;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiConsumer;
+
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.CompressionType;
+import org.rocksdb.DBOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.Status;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The spool's storage: RocksDB under {@code <data>/spool}, with two column families. {@code bodies}
+ * holds each message's raw octets once, under a body id; {@code items} holds one small record per
+ * queued mail (which queue, when it is due, its envelope and the body it refers to). A mail
+ * accepted over SMTP is one write of both, synced: RocksDB puts the writes of concurrent sessions
+ * into one write-ahead-log append and one fsync (group commit). Everything after that (the mail
+ * moving to the outgoing queue, a retry, its end) is an item record written without waiting for
+ * the disk: a power cut loses only the newest of those, and since the log is replayed in order
+ * the spool comes back as it was a moment earlier (a mail processed again, never one lost).
+ *
+ * <p>Bodies are large and short-lived: they go to blob files, and most are deleted before the
+ * write buffer is flushed, so they are written once, to the log. When the disk is full, writes
+ * fail and the store tries to resume every {@link #RESUME_INTERVAL} once space is back.</p>
+ */
+final class SpoolStore implements AutoCloseable {
+    private static final Logger LOGGER = LoggerFactory.getLogger(SpoolStore.class);
+    static final Duration RESUME_INTERVAL = Duration.ofSeconds(2);
+
+    static {
+        RocksDB.loadLibrary();
+    }
+
+    /** The store cannot write (disk full, I/O error): nothing was stored. */
+    static final class SpoolUnavailable extends Exception {
+        SpoolUnavailable(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private final Path directory;
+    private final DBOptions options;
+    private final List<ColumnFamilyOptions> familyOptions;
+    private final List<ColumnFamilyDescriptor> descriptors;
+    private volatile RocksDB db;
+    private volatile ColumnFamilyHandle bodies;
+    private volatile ColumnFamilyHandle items;
+    private volatile List<ColumnFamilyHandle> handles;
+    private final WriteOptions synced = new WriteOptions().setSync(true);
+    private final WriteOptions unsynced = new WriteOptions().setSync(false);
+    private final AtomicLong ids = new AtomicLong();
+    private final AtomicReference<String> failure = new AtomicReference<>();
+    private volatile Instant nextResume = Instant.MIN;
+    /** Readers and writers hold it shared; close holds it alone, so no call reaches a closed database. */
+    private final java.util.concurrent.locks.ReentrantReadWriteLock lock = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    private boolean closed;
+
+    private SpoolStore(Path directory, DBOptions options, List<ColumnFamilyOptions> familyOptions, List<ColumnFamilyDescriptor> descriptors,
+                       RocksDB db, List<ColumnFamilyHandle> handles) {
+        this.directory = directory;
+        this.options = options;
+        this.familyOptions = familyOptions;
+        this.descriptors = descriptors;
+        this.db = db;
+        this.handles = handles;
+        this.bodies = handles.get(1);
+        this.items = handles.get(2);
+    }
+
+    static SpoolStore open(Path directory) throws RocksDBException, java.io.IOException {
+        Files.createDirectories(directory);
+        DBOptions options = new DBOptions()
+            .setCreateIfMissing(true)
+            .setCreateMissingColumnFamilies(true)
+            .setMaxBackgroundJobs(2)
+            .setMaxTotalWalSize(256L << 20)
+            .setBytesPerSync(1 << 20)
+            .setKeepLogFileNum(3)
+            // With a file manager RocksDB itself recovers from a full disk once space is back.
+            .setSstFileManager(new org.rocksdb.SstFileManager(org.rocksdb.Env.getDefault()));
+        ColumnFamilyOptions defaults = new ColumnFamilyOptions();
+        ColumnFamilyOptions bodyOptions = new ColumnFamilyOptions()
+            .setWriteBufferSize(64L << 20)
+            .setCompressionType(CompressionType.NO_COMPRESSION)
+            .setEnableBlobFiles(true)
+            .setMinBlobSize(2048)
+            .setEnableBlobGarbageCollection(true);
+        ColumnFamilyOptions itemOptions = new ColumnFamilyOptions().setWriteBufferSize(32L << 20);
+        List<ColumnFamilyDescriptor> descriptors = List.of(
+            new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, defaults),
+            new ColumnFamilyDescriptor("bodies".getBytes(java.nio.charset.StandardCharsets.US_ASCII), bodyOptions),
+            new ColumnFamilyDescriptor("items".getBytes(java.nio.charset.StandardCharsets.US_ASCII), itemOptions));
+        List<ColumnFamilyHandle> handles = new ArrayList<>();
+        RocksDB db = RocksDB.open(options, directory.toString(), descriptors, handles);
+        SpoolStore store = new SpoolStore(directory, options, List.of(defaults, bodyOptions, itemOptions), descriptors, db, handles);
+        store.ids.set(Math.max(store.lastKey(store.bodies), store.lastKey(store.items)));
+        return store;
+    }
+
+    private long lastKey(ColumnFamilyHandle family) {
+        try (RocksIterator iterator = db.newIterator(family)) {
+            iterator.seekToLast();
+            return iterator.isValid() ? ByteBuffer.wrap(iterator.key()).getLong() : 0;
+        }
+    }
+
+    /** A new id for a body or an item, larger than every id stored. */
+    long newId() {
+        return ids.incrementAndGet();
+    }
+
+    static byte[] key(long id) {
+        return ByteBuffer.allocate(Long.BYTES).putLong(id).array();
+    }
+
+    ColumnFamilyHandle bodies() {
+        return bodies;
+    }
+
+    ColumnFamilyHandle items() {
+        return items;
+    }
+
+    /**
+     * Applies the batch atomically; with {@code sync}, returns only once it (and everything
+     * written before it) is on disk.
+     */
+    void write(WriteBatch batch, boolean sync) throws SpoolUnavailable {
+        lock.readLock().lock();
+        try {
+            if (closed) {
+                throw new SpoolUnavailable("The spool is closed", null);
+            }
+            db.write(sync ? synced : unsynced, batch);
+            if (failure.getAndSet(null) != null) {
+                LOGGER.info("The spool at {} writes again", directory);
+            }
+        } catch (RocksDBException e) {
+            String reason = describe(e);
+            if (failure.getAndSet(reason) == null) {
+                LOGGER.error("The spool at {} cannot write: {}. Mail is refused with 4xx until it can; what is queued stays queued", directory, reason);
+            }
+            tryResume();
+            throw new SpoolUnavailable("The spool cannot write: " + reason, e);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * After an error (the disk was full), RocksDB may stay read-only. Once a probe write works the
+     * failure is over; when it still fails with space available, the database is opened again
+     * (its log replayed: nothing written before is lost).
+     */
+    private void tryResume() {
+        Instant now = Instant.now();
+        if (now.isBefore(nextResume)) {
+            return;
+        }
+        nextResume = now.plus(RESUME_INTERVAL);
+        try (WriteBatch probe = new WriteBatch()) {
+            probe.put(PROBE, PROBE);
+            db.write(synced, probe);
+            if (failure.getAndSet(null) != null) {
+                LOGGER.info("The spool at {} writes again", directory);
+            }
+            return;
+        } catch (RocksDBException e) {
+            LOGGER.debug("The spool cannot write yet: {}", describe(e));
+        }
+        if (directory.toFile().getUsableSpace() > (64L << 20)) {
+            reopen();
+        }
+    }
+
+    private static final byte[] PROBE = "postino.probe".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    private void reopen() {
+        lock.readLock().unlock();
+        lock.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            for (ColumnFamilyHandle handle : handles) {
+                handle.close();
+            }
+            db.close();
+            List<ColumnFamilyHandle> reopened = new ArrayList<>();
+            db = RocksDB.open(options, directory.toString(), descriptors, reopened);
+            handles = reopened;
+            bodies = reopened.get(1);
+            items = reopened.get(2);
+            failure.set(null);
+            LOGGER.info("The spool at {} was opened again and writes again", directory);
+        } catch (RocksDBException e) {
+            LOGGER.warn("The spool at {} could not be opened again yet: {}", directory, describe(e));
+        } finally {
+            lock.readLock().lock();
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Called regularly: resumes writing once the cause of a failure is gone. */
+    void maintain() {
+        lock.readLock().lock();
+        try {
+            if (!closed && failure.get() != null) {
+                tryResume();
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Why the last write failed, while writes fail. */
+    java.util.Optional<String> failure() {
+        return java.util.Optional.ofNullable(failure.get());
+    }
+
+    byte[] body(long bodyId) throws SpoolUnavailable {
+        lock.readLock().lock();
+        try {
+            if (closed) {
+                throw new SpoolUnavailable("The spool is closed", null);
+            }
+            byte[] octets = db.get(bodies, key(bodyId));
+            if (octets == null) {
+                throw new SpoolUnavailable("The body " + bodyId + " is not in the spool", null);
+            }
+            return octets;
+        } catch (RocksDBException e) {
+            throw new SpoolUnavailable("The spool cannot read: " + describe(e), e);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Every item stored, in id order (start-up). */
+    void forEachItem(BiConsumer<Long, byte[]> consumer) {
+        try (RocksIterator iterator = db.newIterator(items)) {
+            for (iterator.seekToFirst(); iterator.isValid(); iterator.next()) {
+                consumer.accept(ByteBuffer.wrap(iterator.key()).getLong(), iterator.value());
+            }
+        }
+    }
+
+    /** Every body id stored (start-up: bodies no item refers to any more are removed). */
+    List<Long> bodyIds() {
+        List<Long> ids = new ArrayList<>();
+        try (RocksIterator iterator = db.newIterator(bodies)) {
+            for (iterator.seekToFirst(); iterator.isValid(); iterator.next()) {
+                ids.add(ByteBuffer.wrap(iterator.key()).getLong());
+            }
+        }
+        return ids;
+    }
+
+    private static String describe(RocksDBException e) {
+        Status status = e.getStatus();
+        return status == null ? String.valueOf(e.getMessage()) : status.getCodeString() + " " + status.getState();
+    }
+
+    Path directory() {
+        return directory;
+    }
+
+    @Override
+    public void close() {
+        lock.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            closeDatabase();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    private void closeDatabase() {
+        try {
+            db.syncWal();
+        } catch (RocksDBException e) {
+            LOGGER.warn("Could not sync the spool's log on close: {}", describe(e));
+        }
+        for (ColumnFamilyHandle handle : handles) {
+            handle.close();
+        }
+        db.close();
+        options.close();
+        familyOptions.forEach(ColumnFamilyOptions::close);
+        synced.close();
+        unsynced.close();
+    }
+}

@@ -1,0 +1,258 @@
+package io.postino.server.spool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.james.core.MailAddress;
+import org.apache.james.queue.api.MailQueue;
+import org.apache.james.queue.api.ManageableMailQueue;
+import org.apache.james.server.core.MailImpl;
+import org.apache.james.server.core.MimeMessageInputStreamSource;
+import org.apache.james.server.core.MimeMessageWrapper;
+import org.apache.mailet.Attribute;
+import org.apache.mailet.AttributeName;
+import org.apache.mailet.AttributeValue;
+import org.apache.mailet.Mail;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.postino.testing.TestClock;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+
+class SpoolTest {
+    /** A message as SMTP receives it: 8-bit (UTF-8) header, a folded header, CRLF lines. */
+    private static final byte[] MESSAGE = ("Received: from client.test\r\n\tby postino.test\r\n"
+        + "From: =?utf-8?q?J=C3=B6s=C3=A9?= <jose@acme.test>\r\nSubject: Grüße aus Köln\r\nTo: bob@example.com\r\n\r\n"
+        + "Hello\r\n.leading dot\r\n").getBytes(StandardCharsets.UTF_8);
+
+    @TempDir
+    Path directory;
+    private TestClock clock;
+    private Spool spool;
+    private final List<Disposable> subscriptions = new ArrayList<>();
+    private final List<String> failures = new ArrayList<>();
+
+    @BeforeEach
+    void open() throws Exception {
+        clock = new TestClock(Instant.now());
+        spool = new Spool(SpoolStore.open(directory), clock, (mail, count, retryIn) -> failures.add(mail.getName() + ":" + count + ":" + retryIn.toSeconds()));
+    }
+
+    @AfterEach
+    void close() {
+        subscriptions.forEach(Disposable::dispose);
+        spool.close();
+    }
+
+    private void reopen() throws Exception {
+        subscriptions.forEach(Disposable::dispose);
+        subscriptions.clear();
+        spool.close();
+        spool = new Spool(SpoolStore.open(directory), clock, (mail, count, retryIn) -> { });
+    }
+
+    private static Mail smtpMail(String name) throws Exception {
+        MimeMessageInputStreamSource source = MimeMessageInputStreamSource.create(name);
+        source.getWritableOutputStream().write(MESSAGE);
+        source.getWritableOutputStream().close();
+        MailImpl mail = MailImpl.builder().name(name).sender("jose@acme.test").addRecipient("bob@example.com").build();
+        mail.setMessageContent(source);
+        mail.setAttribute(new Attribute(AttributeName.of("postino.organisation"), AttributeValue.of("acme")));
+        return mail;
+    }
+
+    private BlockingQueue<MailQueue.MailQueueItem> consume(ManageableMailQueue queue) {
+        BlockingQueue<MailQueue.MailQueueItem> received = new LinkedBlockingQueue<>();
+        subscriptions.add(Flux.from(queue.deQueue()).subscribe(received::add));
+        return received;
+    }
+
+    private static byte[] written(Mail mail) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        mail.getMessage().writeTo(out);
+        return out.toByteArray();
+    }
+
+    @Test
+    void aMailComesOutWithItsEnvelopeAndExactlyTheOctetsThatWentIn() throws Exception {
+        ManageableMailQueue queue = spool.queue("spool");
+        queue.enQueue(smtpMail("m1"));
+
+        MailQueue.MailQueueItem item = consume(queue).poll(5, TimeUnit.SECONDS);
+
+        assertThat(item).isNotNull();
+        Mail mail = item.getMail();
+        assertThat(mail.getName()).isEqualTo("m1");
+        assertThat(mail.getMaybeSender().asString()).isEqualTo("jose@acme.test");
+        assertThat(mail.getRecipients()).containsExactly(new MailAddress("bob@example.com"));
+        assertThat(mail.getAttribute(AttributeName.of("postino.organisation")).get().getValue().value()).isEqualTo("acme");
+        assertThat(written(mail)).isEqualTo(MESSAGE);
+        assertThat(mail.getMessage().getSubject()).isEqualTo(new String("Grüße aus Köln".getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1));
+    }
+
+    @Test
+    void doneDeletesTheItemAndItsBodyForGood() throws Exception {
+        ManageableMailQueue queue = spool.queue("spool");
+        queue.enQueue(smtpMail("m1"));
+        consume(queue).poll(5, TimeUnit.SECONDS).done(MailQueue.MailQueueItem.CompletionStatus.SUCCESS);
+
+        assertThat(queue.getSize()).isZero();
+        reopen();
+        assertThat(spool.queue("spool").getSize()).isZero();
+        assertThat(spool.store().bodyIds()).isEmpty();
+    }
+
+    @Test
+    void aMailNotDoneIsThereAfterARestartAndIsHandedOutAgain() throws Exception {
+        spool.queue("spool").enQueue(smtpMail("m1"));
+        assertThat(consume(spool.queue("spool")).poll(5, TimeUnit.SECONDS)).isNotNull();
+
+        reopen();
+
+        MailQueue.MailQueueItem again = consume(spool.queue("spool")).poll(5, TimeUnit.SECONDS);
+        assertThat(again).isNotNull();
+        assertThat(written(again.getMail())).isEqualTo(MESSAGE);
+    }
+
+    @Test
+    void movingAMailToAnotherQueueRefersToTheSameBody() throws Exception {
+        spool.queue("spool").enQueue(smtpMail("m1"));
+        MailQueue.MailQueueItem spooled = consume(spool.queue("spool")).poll(5, TimeUnit.SECONDS);
+
+        spool.queue("outgoing").enQueue(spooled.getMail());
+        spooled.done(MailQueue.MailQueueItem.CompletionStatus.SUCCESS);
+
+        assertThat(spool.store().bodyIds()).hasSize(1);
+        MailQueue.MailQueueItem outgoing = consume(spool.queue("outgoing")).poll(5, TimeUnit.SECONDS);
+        assertThat(written(outgoing.getMail())).isEqualTo(MESSAGE);
+        outgoing.done(MailQueue.MailQueueItem.CompletionStatus.SUCCESS);
+        assertThat(spool.store().bodyIds()).isEmpty();
+    }
+
+    @Test
+    void aHeaderAddedByAMailetIsKeptWithTheItemNotByCopyingTheBody() throws Exception {
+        spool.queue("spool").enQueue(smtpMail("m1"));
+        MailQueue.MailQueueItem spooled = consume(spool.queue("spool")).poll(5, TimeUnit.SECONDS);
+        Mail mail = spooled.getMail();
+        mail.getMessage().addHeaderLine("DKIM-Signature: v=1; a=rsa-sha256; d=acme.test; s=s1; b=abc");
+
+        spool.queue("outgoing").enQueue(mail);
+        spooled.done(MailQueue.MailQueueItem.CompletionStatus.SUCCESS);
+        reopen();
+
+        assertThat(spool.store().bodyIds()).hasSize(1);
+        Mail out = consume(spool.queue("outgoing")).poll(5, TimeUnit.SECONDS).getMail();
+        String text = new String(written(out), StandardCharsets.UTF_8);
+        assertThat(text).contains("DKIM-Signature: v=1; a=rsa-sha256; d=acme.test; s=s1; b=abc\r\n")
+            .contains("Subject: Grüße aus Köln\r\n").endsWith("\r\n\r\nHello\r\n.leading dot\r\n");
+    }
+
+    @Test
+    void aDelayedMailWaitsUntilItIsDueAndFlushMakesItDueNow() throws Exception {
+        ManageableMailQueue queue = spool.queue("outgoing");
+        queue.enQueue(smtpMail("later"), Duration.ofMinutes(10));
+        BlockingQueue<MailQueue.MailQueueItem> received = consume(queue);
+
+        assertThat(received.poll(300, TimeUnit.MILLISECONDS)).isNull();
+        assertThat(queue.browse().next().getNextDelivery()).isPresent();
+
+        assertThat(queue.flush()).isEqualTo(1);
+
+        assertThat(received.poll(5, TimeUnit.SECONDS)).isNotNull();
+    }
+
+    @Test
+    void retryHandsTheMailOutAgainAndRejectNeverDropsIt() throws Exception {
+        ManageableMailQueue queue = spool.queue("spool");
+        queue.enQueue(smtpMail("m1"));
+        BlockingQueue<MailQueue.MailQueueItem> received = consume(queue);
+
+        received.poll(5, TimeUnit.SECONDS).done(MailQueue.MailQueueItem.CompletionStatus.RETRY);
+        MailQueue.MailQueueItem again = received.poll(5, TimeUnit.SECONDS);
+        assertThat(again).isNotNull();
+        again.done(MailQueue.MailQueueItem.CompletionStatus.REJECT);
+
+        assertThat(received.poll(300, TimeUnit.MILLISECONDS)).as("a minute later").isNull();
+        assertThat(queue.getSize()).isEqualTo(1);
+        clock.advance(Duration.ofMinutes(2));
+        spool.queue("spool").drain();
+        assertThat(received.poll(5, TimeUnit.SECONDS)).isNotNull();
+    }
+
+    @Test
+    void aProcessingFailureMakesTheMailWaitLongerEachTimeAndIsReported() throws Exception {
+        Mail mail = smtpMail("m1");
+        mail.setAttribute(new Attribute(Spool.JAMES_FAILURES, AttributeValue.of(1)));
+
+        spool.queue("spool").enQueue(mail);
+
+        assertThat(failures).containsExactly("m1:1:30");
+        ManageableMailQueue.MailQueueItemView view = spool.queue("spool").browse().next();
+        assertThat(view.getMail().getAttribute(Spool.JAMES_FAILURES)).as("James never sees enough failures to park it").isEmpty();
+        assertThat(view.getNextDelivery().get().toInstant()).isAfter(clock.instant().plusSeconds(29));
+        Mail again = view.getMail();
+        again.setAttribute(new Attribute(Spool.JAMES_FAILURES, AttributeValue.of(1)));
+        spool.queue("spool").enQueue(again);
+        assertThat(failures).containsExactly("m1:1:30", "m1:2:60");
+        assertThat(Spool.backoff(10)).isEqualTo(Duration.ofHours(1));
+    }
+
+    @Test
+    void queuesAreManageable() throws Exception {
+        ManageableMailQueue queue = spool.queue("outgoing");
+        queue.enQueue(smtpMail("a"));
+        Mail other = smtpMail("b");
+        other.setRecipients(List.of(new MailAddress("carol@example.net")));
+        queue.enQueue(other);
+
+        assertThat(queue.getSize()).isEqualTo(2);
+        assertThat(queue.remove(ManageableMailQueue.Type.Recipient, "carol@example.net")).isEqualTo(1);
+        assertThat(queue.getSize()).isEqualTo(1);
+        assertThat(queue.clear()).isEqualTo(1);
+        assertThat(spool.store().bodyIds()).isEmpty();
+    }
+
+    @Test
+    void theErrorRepositoryKeepsMailWithAReasonOfAnyLength() throws Exception {
+        SpoolMailRepository repository = new SpoolMailRepository(spool);
+        Mail mail = smtpMail("broken");
+        mail.setErrorMessage("x".repeat(20_000));
+
+        repository.store(mail);
+        reopen();
+        repository = new SpoolMailRepository(spool);
+
+        assertThat(repository.size()).isEqualTo(1);
+        Mail kept = repository.retrieve(repository.list().next());
+        assertThat(kept.getErrorMessage()).hasSize(20_000);
+        assertThat(written(kept)).isEqualTo(MESSAGE);
+        assertThat(new SpoolMailQueueFactory(spool).listCreatedMailQueues()).isEmpty();
+        repository.removeAll();
+        assertThat(repository.size()).isZero();
+    }
+
+    @Test
+    void aMessageTheSpoolDidNotWriteIsStoredAsJavaMailWritesIt() throws Exception {
+        MailImpl mail = MailImpl.builder().name("built").sender("a@acme.test").addRecipient("b@example.com")
+            .mimeMessage(new javax.mail.internet.MimeMessage(javax.mail.Session.getDefaultInstance(new java.util.Properties()),
+                new java.io.ByteArrayInputStream("Subject: plain\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII)))).build();
+        spool.queue("spool").enQueue(mail);
+
+        Mail out = consume(spool.queue("spool")).poll(5, TimeUnit.SECONDS).getMail();
+
+        assertThat(new String(written(out), StandardCharsets.US_ASCII)).contains("Subject: plain\r\n").endsWith("\r\n\r\nbody\r\n");
+    }
+}

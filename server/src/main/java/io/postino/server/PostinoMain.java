@@ -33,6 +33,8 @@ public final class PostinoMain {
         }
         // Startup errors must reach our handler below, not end the JVM inside James.
         System.setProperty("james.exit.on.startup.error", "false");
+        // No reverse DNS lookup of each client for James' log context (see PostinoTransport.named).
+        System.setProperty("james.protocols.mdc.hostname", "false");
         // A TLS client may not renegotiate (a cheap way to make the server do expensive work).
         System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
 

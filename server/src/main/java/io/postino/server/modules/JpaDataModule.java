@@ -81,6 +81,14 @@ public class JpaDataModule extends AbstractModule {
         properties.put("openjpa.ConnectionURL", required(database, "database.url"));
         properties.put("openjpa.ConnectionUserName", database.getString("database.username", ""));
         properties.put("openjpa.ConnectionPassword", database.getString("database.password", ""));
+        // Pooled (DBCP) with every connection checked before use, so that a database restarted,
+        // or back after a full disk, is used again without restarting Postino.
+        properties.put("openjpa.ConnectionDriverName", "org.apache.commons.dbcp2.BasicDataSource");
+        properties.put("openjpa.ConnectionProperties", "DriverClassName=" + required(database, "database.driverClassName")
+            + ",Url=" + required(database, "database.url")
+            + ",Username=" + database.getString("database.username", "")
+            + ",Password=" + database.getString("database.password", "")
+            + ",MaxTotal=16,TestOnBorrow=true,ValidationQueryTimeout=2,MaxWaitMillis=5000");
         for (Iterator<String> keys = database.getKeys("openjpa"); keys.hasNext(); ) {
             String key = keys.next();
             properties.put(key, database.getString(key));

@@ -106,6 +106,10 @@ public class RecipientsModule extends AbstractModule {
         dataSource.setUsername(database.getString("database.username", ""));
         dataSource.setPassword(database.getString("database.password", ""));
         dataSource.setMaxTotal(16);
+        // A connection broken by a database restart or a full disk is dropped, not handed out again.
+        dataSource.setTestOnBorrow(true);
+        dataSource.setValidationQueryTimeout(2);
+        dataSource.setMaxWaitMillis(5000);
         return new JdbcSuppressionList(dataSource, settings.suppressionCacheTtl(), Clock.systemUTC());
     }
 

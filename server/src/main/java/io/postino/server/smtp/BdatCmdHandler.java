@@ -109,14 +109,34 @@ public class BdatCmdHandler extends JamesDataCmdHandler implements EhloExtension
         return null;
     }
 
-    private static Response firstChunkRefusal(SMTPSession session) {
+    private Response firstChunkRefusal(SMTPSession session) {
         if (session.getAttachment(SMTPSession.SENDER, ProtocolSession.State.Transaction).isEmpty()) {
             return new SMTPResponse("503", "5.5.1 Send MAIL FROM first");
         }
         if (session.getAttachment(SMTPSession.RCPT_LIST, ProtocolSession.State.Transaction).map(List::isEmpty).orElse(true)) {
             return new SMTPResponse("503", "5.5.1 Send RCPT TO first");
         }
-        return null;
+        return DataRules.gates(gates, session).orElse(null);
+    }
+
+    private List<MessageGate> gates = List.of();
+
+    @Override
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public List getMarkerInterfaces() {
+        List markers = new java.util.ArrayList(super.getMarkerInterfaces());
+        markers.add(MessageGate.class);
+        return markers;
+    }
+
+    @Override
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void wireExtensions(Class interfaceName, List extension) throws org.apache.james.protocols.api.handler.WiringException {
+        if (MessageGate.class.equals(interfaceName)) {
+            gates = List.copyOf((List<MessageGate>) extension);
+            return;
+        }
+        super.wireExtensions(interfaceName, extension);
     }
 
     /** What JamesDataCmdHandler does before its 354: the message's buffer, no STARTTLS watch inside the message. */

@@ -92,6 +92,8 @@ final class SpoolStore implements AutoCloseable {
             .setMaxTotalWalSize(256L << 20)
             .setBytesPerSync(1 << 20)
             .setKeepLogFileNum(3)
+            // No space reserved ahead: on a nearly full disk a reservation would fail writes that fit.
+            .setAllowFAllocate(false)
             // With a file manager RocksDB itself recovers from a full disk once space is back.
             .setSstFileManager(new org.rocksdb.SstFileManager(org.rocksdb.Env.getDefault()));
         ColumnFamilyOptions defaults = new ColumnFamilyOptions();

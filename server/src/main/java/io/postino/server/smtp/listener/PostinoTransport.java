@@ -1,5 +1,9 @@
 package io.postino.server.smtp.listener;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+
 import org.apache.james.protocols.api.ProtocolSession;
 import org.apache.james.protocols.netty.HandlerConstants;
 import org.apache.james.protocols.netty.NettyProtocolTransport;
@@ -20,11 +24,38 @@ final class PostinoTransport extends NettyProtocolTransport {
     private final TunedEncryption encryption;
     private final FramerControl framer;
 
+    private final InetSocketAddress remote;
+
     PostinoTransport(Channel channel, TunedEncryption encryption, boolean proxyRequired, FramerControl framer) {
         super(channel, encryption, proxyRequired);
         this.channel = channel;
         this.encryption = encryption;
         this.framer = framer;
+        this.remote = named((InetSocketAddress) channel.remoteAddress());
+    }
+
+    /**
+     * The client's address named by its own literal: James asks for the host name of the client
+     * (logs, Received, the mail's remote host), and a reverse DNS lookup per connection, on a
+     * thread of the listener, let a flood from addresses without PTR records (or a slow
+     * resolver) stall every greeting. Postino does no reverse lookups (as Postfix with
+     * {@code smtpd_peername_lookup = no}).
+     */
+    static InetSocketAddress named(InetSocketAddress address) {
+        if (address == null || address.getAddress() == null) {
+            return address;
+        }
+        try {
+            InetAddress literal = InetAddress.getByAddress(address.getAddress().getHostAddress(), address.getAddress().getAddress());
+            return new InetSocketAddress(literal, address.getPort());
+        } catch (UnknownHostException e) {
+            return address;
+        }
+    }
+
+    @Override
+    public InetSocketAddress getRemoteAddress() {
+        return remote;
     }
 
     @Override

@@ -1,0 +1,137 @@
+package io.postino.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Hostile load costs an honest client nothing: 1,000 idle connections from 40 addresses (25 each,
+ * under the per-address limit) leave room for a newcomer, who gets the banner within a second and
+ * sends; a client trickling its message one octet a second, and one that opens TLS and says
+ * nothing, are cut off within their bounds.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ConnectionFloodIntegrationTest {
+    private static final int TRANSACTION_TIMEOUT_SECONDS = 12;
+
+    private Path temporary;
+    private SmtpSink sink;
+    private PostinoProcess postino;
+
+    @BeforeAll
+    void start() throws Exception {
+        temporary = TestFiles.createTemporaryDirectory("flood");
+        sink = SmtpSink.start();
+        Path installation = Installations.copyWithOrganisations(temporary.resolve("postino"), Installations.ACME_ONLY);
+        Installations.replaceInFile(installation.resolve("conf/smtpserver.xml"), "<transactionTimeout>600</transactionTimeout>",
+            "<transactionTimeout>" + TRANSACTION_TIMEOUT_SECONDS + "</transactionTimeout>");
+        postino = PostinoProcess.start(installation, temporary.resolve("data"), "127.0.0.1", sink.port());
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        TestFiles.stopAll(postino, sink, temporary);
+    }
+
+    @Test
+    void aThousandIdleConnectionsLeaveRoomForANewClient() throws Exception {
+        List<Socket> flood = new ArrayList<>();
+        try {
+            for (int address = 1; address <= 40; address++) {
+                for (int i = 0; i < 25; i++) {
+                    Socket socket = new Socket();
+                    socket.bind(new InetSocketAddress("127.0.1." + address, 0));
+                    socket.connect(new InetSocketAddress("127.0.0.1", postino.smtpPort), 5_000);
+                    flood.add(socket);
+                }
+            }
+            Thread.sleep(500);
+            int refused = 0;
+            for (Socket socket : flood.subList(flood.size() - 25, flood.size())) {
+                socket.setSoTimeout(2_000);
+                try {
+                    String banner = new String(socket.getInputStream().readNBytes(3), StandardCharsets.US_ASCII);
+                    refused += banner.equals("421") ? 1 : 0;
+                } catch (SocketTimeoutException e) {
+                    // no banner in time: counted as neither
+                }
+            }
+            assertThat(refused).as("the last address's connections were refused with 421 once its share was used").isPositive();
+
+            String token = UUID.randomUUID().toString();
+            Instant start = Instant.now();
+            try (SmtpClient client = SmtpClient.connectFrom("127.0.2.1", "127.0.0.1", postino.smtpPort)) {
+                SmtpClient.Reply banner = client.readReply();
+                Duration took = Duration.between(start, Instant.now());
+                assertThat(banner.code()).isEqualTo(220);
+                assertThat(took).as("banner for a new client").isLessThan(Duration.ofSeconds(1));
+                client.command("EHLO honest.test");
+                SmtpClient.expect(client.send("app@acme.test", List.of("bob@example.com"), "From: app@acme.test\r\nSubject: " + token + "\r\n\r\nhi"), 250);
+            }
+            assertThat(sink.awaitMessages(m -> m.text().contains(token), 1, Duration.ofSeconds(60))).hasSize(1);
+        } finally {
+            for (Socket socket : flood) {
+                socket.close();
+            }
+        }
+    }
+
+    @Test
+    void aClientTricklingItsMessageIsCutOffAtTheTransactionTimeout() throws Exception {
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {
+            client.greetingAndEhlo();
+            SmtpClient.expect(client.command("MAIL FROM:<app@acme.test>"), 250);
+            SmtpClient.expect(client.command("RCPT TO:<bob@example.com>"), 250);
+            SmtpClient.expect(client.command("DATA"), 354);
+            Instant start = Instant.now();
+            OutputStream out = client.socket().getOutputStream();
+            InputStream in = client.socket().getInputStream();
+            client.socket().setSoTimeout(1_000);
+            String reply = null;
+            for (int i = 0; i < 60 && reply == null; i++) {
+                try {
+                    out.write('x');
+                    out.flush();
+                    byte[] answer = in.readNBytes(3);
+                    reply = answer.length == 0 ? "closed" : new String(answer, StandardCharsets.US_ASCII);
+                } catch (SocketTimeoutException e) {
+                    // nothing yet: one more octet a second
+                } catch (IOException e) {
+                    reply = "closed";
+                }
+            }
+            Duration took = Duration.between(start, Instant.now());
+            assertThat(reply).isIn("421", "closed");
+            assertThat(took).isBetween(Duration.ofSeconds(TRANSACTION_TIMEOUT_SECONDS - 1), Duration.ofSeconds(TRANSACTION_TIMEOUT_SECONDS + 4));
+        }
+    }
+
+    @Test
+    void aTlsClientThatNeverFinishesTheHandshakeIsCutOff() throws Exception {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", postino.smtpsPort), 5_000);
+            socket.setSoTimeout(20_000);
+            Instant start = Instant.now();
+            int read = socket.getInputStream().read();
+            assertThat(read).isEqualTo(-1);
+            assertThat(Duration.between(start, Instant.now())).isLessThan(Duration.ofSeconds(14));
+        }
+    }
+}

@@ -324,5 +324,5 @@ for r in bad:
 print(f"\n{len(rows)} runs, {len(rows) - len(bad)} clean. CPU s/1k msg = ms of CPU per message (process tree);"
       " lat = submission latency at concurrency 1, new session per message.")
 PY
-echo "postino log : $(grep -c ' ERROR ' "$PO_DATA/logs/postino.log" 2>/dev/null || true) ERROR lines in $PO_DATA/logs/postino.log"
+echo "postino log : $(grep -c ' ERROR ' "$PO_DATA/logs/postino.log" 2>/dev/null || true) ERROR lines in Postino's log (<data>/logs/postino.log)"
 exit "$CMP_RC"

@@ -168,9 +168,14 @@ public final class CommandLine {
         if (!rest.startsWith("<")) {
             return Optional.empty();
         }
-        int close = closingBracket(rest);
+        // James ends the path at the first '>' (MAIL) or the last one (RCPT), whatever quotes say:
+        // the parameters it will read are those after that one.
+        int close = verb.equals("MAIL") ? rest.indexOf('>') : rest.lastIndexOf('>');
         if (close < 0) {
             return Optional.empty();
+        }
+        if (closingBracket(rest) != close) {
+            return Optional.of(new Refusal("501", addressCode(verb) + " Syntax error: a '>' inside the address"));
         }
         String path = rest.substring(0, close + 1);
         String code = addressCode(verb);

@@ -139,6 +139,8 @@ class CommandLineTest {
     void aQuotedLocalPartMayHoldAnAngleBracket() {
         CommandLine.Checked checked = check("RCPT TO:<\"a>b\"@c.test>");
         assertThat(checked.refusal()).isNull();
+        // James reads MAIL FROM's parameters after the first '>': refused rather than misread.
+        assertThat(refusal("MAIL FROM:<\"a>b\"@c.test> SIZE=-1")).startsWith("501 5.1.7");
     }
 
     @Test

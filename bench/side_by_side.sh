@@ -40,7 +40,8 @@
 #                       bench/results/side-by-side-<UTC time>.txt); raw JSON lines go beside it
 #                       (.jsonl)
 #   --keep              keep the private installation, data and logs (path printed at the end)
-# Environment: POSTINO_DIST to benchmark another unpacked distribution directory.
+# Environment: POSTINO_DIST to benchmark another unpacked distribution directory; POSTINO_JAVA_OPTS
+# to run its JVM with other options (e.g. -XX:StartFlightRecording=filename=/tmp/p.jfr,dumponexit=true).
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -231,7 +232,7 @@ grep -qx 'dns.check=false' "$PO_HOME/conf/recipients.properties" || echo 'dns.ch
 say "starting Postino"
 env POSTINO_BIND=127.0.0.1 POSTINO_SMTP_PORT="$PO_PORT" POSTINO_SUBMISSION_PORT="$PO_SUB" \
     POSTINO_SMTPS_PORT="$PO_SMTPS" POSTINO_WEBADMIN_PORT="$PO_WA" POSTINO_DATA_DIR="$PO_DATA" \
-    POSTINO_SMARTHOST="127.0.0.1:$PO_SINK" POSTINO_HOSTNAME=postino.bench JAVA_OPTS="-Xms256m -Xmx1g" \
+    POSTINO_SMARTHOST="127.0.0.1:$PO_SINK" POSTINO_HOSTNAME=postino.bench JAVA_OPTS="${POSTINO_JAVA_OPTS:--Xms256m -Xmx1g}" \
     setsid "$PO_HOME/bin/postino" >"$WORK/postino-console.log" 2>&1 </dev/null &
 PO_PID=$!          # bin/postino execs java: this is the JVM
 echo "$PO_PID" >"$WORK/postino.pid"

@@ -1,0 +1,87 @@
+package io.postino.server.smtp.listener;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class ConnectionBudgetTest {
+    private final List<Runnable> releases = new ArrayList<>();
+
+    @AfterEach
+    void releaseAll() {
+        releases.forEach(Runnable::run);
+    }
+
+    private ConnectionBudget.Refusal admit(ConnectionBudget budget, String address) throws Exception {
+        InetAddress client = InetAddress.getByName(address);
+        ConnectionBudget.Refusal refusal = budget.admit(client);
+        if (refusal == null) {
+            releases.add(() -> budget.release(client));
+        }
+        return refusal;
+    }
+
+    @Test
+    void aFloodFromManyAddressesLeavesRoomForANewOne() throws Exception {
+        ConnectionBudget budget = new ConnectionBudget(1000, 50, 10_000, 300);
+        int refused = 0;
+        for (int address = 1; address <= 40; address++) {
+            for (int i = 0; i < 25; i++) {
+                refused += admit(budget, "198.51.100." + address) == null ? 0 : 1;
+            }
+        }
+
+        assertThat(refused).isPositive();
+        assertThat(budget.connections()).isLessThan(1000);
+        assertThat(admit(budget, "203.0.113.1")).isNull();
+        assertThat(admit(budget, "203.0.113.2")).isNull();
+    }
+
+    @Test
+    void oneAddressCannotPassItsLimit() throws Exception {
+        ConnectionBudget budget = new ConnectionBudget(1000, 3, 10_000, 300);
+        for (int i = 0; i < 3; i++) {
+            assertThat(admit(budget, "192.0.2.7")).isNull();
+        }
+        assertThat(admit(budget, "192.0.2.7")).isEqualTo(ConnectionBudget.Refusal.ADDRESS_FULL);
+        assertThat(admit(budget, "2001:db8:1:1::1")).isNull();
+    }
+
+    @Test
+    void aFullListenerRefusesEveryone() throws Exception {
+        ConnectionBudget budget = new ConnectionBudget(4, 0, 10_000, 300);
+        for (int i = 1; i <= 4; i++) {
+            assertThat(admit(budget, "192.0.2." + i)).isNull();
+        }
+        assertThat(admit(budget, "192.0.2.9")).isEqualTo(ConnectionBudget.Refusal.LISTENER_FULL);
+    }
+
+    @Test
+    void theIdleTimeoutShortensAsTheListenerFills() throws Exception {
+        ConnectionBudget budget = new ConnectionBudget(100, 0, 10_000, 300);
+        assertThat(budget.idleTimeoutSeconds()).isEqualTo(300);
+        for (int i = 0; i < 50; i++) {
+            admit(budget, "192.0.2." + (i + 1));
+        }
+        assertThat(budget.idleTimeoutSeconds()).isEqualTo(60);
+        for (int i = 50; i < 80; i++) {
+            admit(budget, "192.0.2." + (i + 1));
+        }
+        assertThat(budget.idleTimeoutSeconds()).isEqualTo(10);
+    }
+
+    @Test
+    void releasingGivesThePlaceBack() throws Exception {
+        ConnectionBudget budget = new ConnectionBudget(1, 0, 10_000, 300);
+        InetAddress client = InetAddress.getByName("192.0.2.1");
+        assertThat(budget.admit(client)).isNull();
+        assertThat(admit(budget, "192.0.2.2")).isNotNull();
+        budget.release(client);
+        assertThat(admit(budget, "192.0.2.2")).isNull();
+    }
+}

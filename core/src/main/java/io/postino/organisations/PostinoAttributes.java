@@ -27,6 +27,11 @@ public final class PostinoAttributes {
      * its reply, e.g. {@code 550 5.1.1 no such user} (a map of address to String).
      */
     public static final AttributeName FAILED_RECIPIENTS = AttributeName.of("postino.failedRecipients");
+    /**
+     * Set (true) on mail whose client declared SMTPUTF8 (RFC 6531): its headers may be UTF-8, and
+     * the next hop must offer SMTPUTF8 for any of it that is (a Boolean).
+     */
+    public static final AttributeName SMTPUTF8 = AttributeName.of("postino.smtputf8");
     /** Marks a notification Postino generates itself (the bounces processor sets it before DSNBounce). */
     public static final AttributeName NOTIFICATION = AttributeName.of("postino.notification");
 

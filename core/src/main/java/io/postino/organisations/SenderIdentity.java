@@ -1,5 +1,7 @@
 package io.postino.organisations;
 
+import io.postino.address.InternationalAddresses;
+
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -143,20 +145,21 @@ public final class SenderIdentity {
 
     /**
      * Checks the values of one header field (From: or Sender:, each occurrence). An absent field is
-     * aligned: the envelope sender, already checked, stands for it.
+     * aligned: the envelope sender, already checked, stands for it. Values as JavaMail reads
+     * received headers (one octet per char) are read as UTF-8 where they are (RFC 6532).
      */
     public static Verdict visibleSender(Organisation organisation, String headerName, String[] values) {
         if (values == null) {
             return Verdict.allowed(organisation);
         }
-        for (String value : values) {
+        for (String value : utf8(values)) {
             Optional<Set<String>> addresses = addressesOf(value);
             if (addresses.isEmpty()) {
                 return Verdict.refused(headerName + ": header '" + value.strip() + "' cannot be parsed unambiguously, so its sender cannot be verified");
             }
             for (String address : addresses.get()) {
                 int at = address.lastIndexOf('@');
-                if (at < 0 || !organisation.ownsDomain(address.substring(at + 1))) {
+                if (at < 0 || !organisation.ownsDomain(asciiDomain(address.substring(at + 1)))) {
                     return Verdict.refused(headerName + ": address " + address + " is not in a domain of organisation "
                         + organisation.id() + " (" + domainList(organisation) + "); the visible sender must align with the sending organisation");
                 }
@@ -171,19 +174,99 @@ public final class SenderIdentity {
      */
     private static Optional<Set<String>> addressesOf(String value) {
         String unfolded = value.replaceAll("\r?\n(?=[ \t])", "");
+        String marker = markerAbsentFrom(unfolded);
+        String ascii = asciiTokens(unfolded, marker);
         Set<String> javaMail = new TreeSet<>();
         Set<String> mime4j = new TreeSet<>();
         try {
-            for (InternetAddress address : InternetAddress.parseHeader(unfolded, true)) {
-                javaMail.add(address.getAddress() == null ? "" : address.getAddress().toLowerCase(Locale.ROOT));
+            for (InternetAddress address : InternetAddress.parseHeader(ascii, true)) {
+                javaMail.add(address.getAddress() == null ? "" : restore(address.getAddress(), marker).toLowerCase(Locale.ROOT));
             }
-            for (Mailbox mailbox : DefaultAddressParser.DEFAULT.parseAddressList(unfolded).flatten()) {
-                mime4j.add(mailbox.getAddress().toLowerCase(Locale.ROOT));
+            for (Mailbox mailbox : DefaultAddressParser.DEFAULT.parseAddressList(ascii).flatten()) {
+                mime4j.add(restore(mailbox.getAddress(), marker).toLowerCase(Locale.ROOT));
             }
         } catch (AddressException | ParseException | RuntimeException e) {
             return Optional.empty();
         }
         return javaMail.equals(mime4j) ? Optional.of(javaMail) : Optional.empty();
+    }
+
+    /**
+     * JavaMail holds received header lines one octet per char; UTF-8 ones (RFC 6532) are read as
+     * UTF-8, anything else as it is.
+     */
+    private static String[] utf8(String[] values) {
+        if (values == null) {
+            return null;
+        }
+        String[] decoded = new String[values.length];
+        for (int i = 0; i < values.length; i++) {
+            decoded[i] = values[i];
+            if (values[i].chars().anyMatch(c -> c >= 0x80) && values[i].chars().allMatch(c -> c <= 0xff)) {
+                try {
+                    decoded[i] = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                        .decode(java.nio.ByteBuffer.wrap(values[i].getBytes(java.nio.charset.StandardCharsets.ISO_8859_1))).toString();
+                } catch (java.nio.charset.CharacterCodingException e) {
+                    // not UTF-8: left to the parsers as it is
+                }
+            }
+        }
+        return decoded;
+    }
+
+    /*
+     * RFC 6532 allows UTF-8 wherever RFC 5322 allows atext, qtext, ctext or dtext; mime4j's
+     * parser knows only ASCII. Both parsers read the value with each non-ASCII character as an
+     * ASCII token of letters and digits (which stands where the character stands), and the
+     * addresses get their characters back.
+     */
+    private static String markerAbsentFrom(String value) {
+        String lower = value.toLowerCase(Locale.ROOT);
+        String marker = "qzq";
+        for (int n = 0; lower.contains(marker); n++) {
+            marker = "qz" + n + "q";
+        }
+        return marker;
+    }
+
+    private static String asciiTokens(String value, String marker) {
+        if (InternationalAddresses.isAscii(value)) {
+            return value;
+        }
+        StringBuilder ascii = new StringBuilder(value.length() + 32);
+        value.codePoints().forEach(c -> {
+            if (c < 0x80) {
+                ascii.append((char) c);
+            } else {
+                ascii.append(marker).append(String.format("%06x", c));
+            }
+        });
+        return ascii.toString();
+    }
+
+    private static String restore(String address, String marker) {
+        StringBuilder restored = new StringBuilder(address.length());
+        int i = 0;
+        while (i < address.length()) {
+            int at = address.toLowerCase(Locale.ROOT).indexOf(marker, i);
+            if (at < 0 || at + marker.length() + 6 > address.length()) {
+                restored.append(address, i, address.length());
+                break;
+            }
+            restored.append(address, i, at);
+            restored.appendCodePoint(Integer.parseInt(address.substring(at + marker.length(), at + marker.length() + 6), 16));
+            i = at + marker.length() + 6;
+        }
+        return restored.toString();
+    }
+
+    /** An IDN domain of an RFC 6532 header compares by its A-labels, as the envelope's do. */
+    private static String asciiDomain(String domain) {
+        try {
+            return InternationalAddresses.asciiDomain(domain);
+        } catch (IllegalArgumentException e) {
+            return domain;
+        }
     }
 
     private static String domainList(Organisation organisation) {

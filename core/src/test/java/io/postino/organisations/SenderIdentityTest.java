@@ -158,6 +158,16 @@ class SenderIdentityTest {
     }
 
     @Test
+    void utf8HeadersAreReadWithTheirIdnDomains() {
+        Organisation idn = new Organisation("idn", "IDN", Set.of("xn--bcher-kva.example"), List.of(), IdentityPolicy.DOMAIN, Map.of());
+        assertThat(SenderIdentity.visibleSender(idn, "From", new String[]{"Jösé <jösé@bücher.example>"}).isAllowed()).isTrue();
+        assertThat(SenderIdentity.visibleSender(ACME, "From", new String[]{"Jösé <jösé@bücher.example>"}).isAllowed()).isFalse();
+        String asJavaMailReadsIt = new String("Jösé <jösé@bücher.example>".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+            java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertThat(SenderIdentity.visibleSender(idn, "From", new String[]{asJavaMailReadsIt}).isAllowed()).isTrue();
+    }
+
+    @Test
     void unparsableHeaderIsRefused() {
         assertThat(SenderIdentity.visibleSender(ACME, "From", new String[]{"\"Alice <alice@acme.test>"}).refusal())
             .hasValueSatisfying(text -> assertThat(text).contains("cannot be parsed"));

@@ -38,6 +38,7 @@ class DkimIntegrationTest {
         + "  <organisation id=\"beta\"><domain>beta.test</domain><trustedNetwork>127.0.0.23</trustedNetwork><dkim required=\"true\"/></organisation>\n"
         + "  <organisation id=\"gamma\"><domain>gamma.test</domain><trustedNetwork>127.0.0.24</trustedNetwork></organisation>\n"
         + "  <organisation id=\"delta\"><domain>delta.test</domain><trustedNetwork>127.0.0.25</trustedNetwork></organisation>\n"
+        + "  <organisation id=\"epsilon\"><domain>epsilon.test</domain><trustedNetwork>127.0.0.26</trustedNetwork></organisation>\n"
         + "</organisations>\n";
 
     private Path temporary;
@@ -165,6 +166,53 @@ class DkimIntegrationTest {
         String token = UUID.randomUUID().toString();
         SmtpClient.expect(send("127.0.0.23", "app@beta.test", token, "body " + token), 250);
         assertThat(arrived(token).text()).contains("d=beta.test", "s=b1");
+    }
+
+    @Test
+    void smtpUtf8MailWithUtf8HeadersIsSignedAsItIsSent() throws Exception {
+        HttpResponse<String> generated = postino.webAdmin("POST", "/dkim/domains/epsilon.test/keys?selector=u1", null);
+        assertThat(generated.statusCode()).as(generated.body()).isEqualTo(201);
+        assertThat(postino.webAdmin("POST", "/dkim/domains/epsilon.test/keys/u1/activate", null).statusCode()).isEqualTo(200);
+        sink.offeringSmtpUtf8(true);
+        String token = UUID.randomUUID().toString();
+        try (SmtpClient smtp = SmtpClient.connectFrom("127.0.0.26", "127.0.0.1", postino.smtpPort)) {
+            smtp.greetingAndEhlo();
+            SmtpClient.expect(smtp.utf8Command("MAIL FROM:<jösé@epsilon.test> SMTPUTF8"), 250);
+            SmtpClient.expect(smtp.utf8Command("RCPT TO:<用户@例子.测试>"), 250);
+            SmtpClient.expect(smtp.command("DATA"), 354);
+            smtp.sendRaw(("From: Jösé <jösé@epsilon.test>\r\nTo: 用户@例子.测试\r\nSubject: Grüße " + token
+                + "\r\nMessage-ID: <" + token + "@test>\r\nDate: Sun, 29 Nov 2026 12:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+                + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nÜnïcödé ✓\r\n.\r\n")
+                .getBytes(StandardCharsets.UTF_8));
+            SmtpClient.expect(smtp.readReply(), 250);
+        }
+        SmtpSink.Message delivered = arrived(token);
+        sink.offeringSmtpUtf8(false);
+        assertThat(delivered.text()).contains("DKIM-Signature:", "Subject: Grüße " + token, "Ünïcödé ✓");
+        List<SignatureRecord> valid = verify(delivered.content(), Map.of(field(generated.body(), "dnsName"), field(generated.body(), "txt")));
+        assertThat(valid).hasSize(1);
+    }
+
+    @Test
+    void eightBitHeadersWithoutSmtpUtf8KeepTheirOctetsThroughThe7BitConversion() throws Exception {
+        HttpResponse<String> generated = postino.webAdmin("POST", "/dkim/domains/delta.test/keys?selector=d1", null);
+        assertThat(generated.statusCode()).as(generated.body()).isEqualTo(201);
+        assertThat(postino.webAdmin("POST", "/dkim/domains/delta.test/keys/d1/activate", null).statusCode()).isEqualTo(200);
+        String token = UUID.randomUUID().toString();
+        try (SmtpClient smtp = SmtpClient.connectFrom("127.0.0.25", "127.0.0.1", postino.smtpPort)) {
+            smtp.greetingAndEhlo();
+            SmtpClient.expect(smtp.command("MAIL FROM:<app@delta.test> BODY=8BITMIME"), 250);
+            SmtpClient.expect(smtp.command("RCPT TO:<bob@example.com>"), 250);
+            SmtpClient.expect(smtp.command("DATA"), 354);
+            smtp.sendRaw(("From: app@delta.test\r\nTo: bob@example.com\r\nSubject: Grüße " + token
+                + "\r\nMessage-ID: <" + token + "@test>\r\nDate: Sun, 29 Nov 2026 12:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+                + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nÜnïcödé\r\n.\r\n")
+                .getBytes(StandardCharsets.UTF_8));
+            SmtpClient.expect(smtp.readReply(), 250);
+        }
+        SmtpSink.Message delivered = arrived(token);
+        assertThat(delivered.text()).contains("Subject: Grüße " + token, "Content-Transfer-Encoding: quoted-printable");
+        assertThat(verify(delivered.content(), Map.of(field(generated.body(), "dnsName"), field(generated.body(), "txt")))).hasSize(1);
     }
 
     @Test

@@ -156,7 +156,7 @@ class RelayIntegrationTest {
             assertThat(reply.code()).isEqualTo(250);
         }
 
-        assertThat(deliveredOnce(token).text()).contains("with ESMTPA");
+        assertThat(deliveredOnce(token).text()).contains("with ESMTPSA");
     }
 
     @Test

@@ -103,6 +103,12 @@ final class SmtpClient implements AutoCloseable {
         return readReply();
     }
 
+    /** A command with UTF-8 in it (SMTPUTF8, RFC 6531). */
+    Reply utf8Command(String command) throws IOException {
+        sendRaw((command + "\r\n").getBytes(StandardCharsets.UTF_8));
+        return readReply();
+    }
+
     void sendRaw(byte[] bytes) throws IOException {
         out.write(bytes);
         out.flush();

@@ -34,7 +34,7 @@ final class SmtpSink implements AutoCloseable {
      * address, when its connection was opened and when its DATA ended.
      */
     record Message(String sender, List<String> recipients, byte[] content, String clientAddress, Instant connectedAt, Instant receivedAt,
-                   String helo) {
+                   String helo, String mailCommand) {
         String text() {
             return new String(content, StandardCharsets.UTF_8);
         }
@@ -47,6 +47,7 @@ final class SmtpSink implements AutoCloseable {
     private final AtomicInteger connectionCount = new AtomicInteger();
     private final Map<String, AtomicInteger> recipientQueries = new ConcurrentHashMap<>();
     private volatile Function<String, String> recipientReply = recipient -> "250 2.1.5 OK";
+    private volatile boolean smtpUtf8;
 
     private SmtpSink(int port) throws IOException {
         this.server = new ServerSocket();
@@ -73,6 +74,12 @@ final class SmtpSink implements AutoCloseable {
     /** How to answer RCPT TO for a recipient: a full reply line such as {@code 450 4.2.0 try later}. */
     SmtpSink replyToRecipients(Function<String, String> reply) {
         this.recipientReply = reply;
+        return this;
+    }
+
+    /** Whether EHLO offers SMTPUTF8 (RFC 6531); MAIL FROM with a UTF-8 address is refused without it. */
+    SmtpSink offeringSmtpUtf8(boolean offered) {
+        this.smtpUtf8 = offered;
         return this;
     }
 
@@ -131,6 +138,7 @@ final class SmtpSink implements AutoCloseable {
             reply(out, "220 sink ESMTP");
             String sender = null;
             String helo = null;
+            String mailCommand = null;
             List<String> recipients = new ArrayList<>();
             for (int commands = 0; commands < 10_000; commands++) {
                 String line = SmtpLines.readLine(in);
@@ -140,12 +148,17 @@ final class SmtpSink implements AutoCloseable {
                 String upper = line.toUpperCase();
                 if (upper.startsWith("EHLO")) {
                     helo = line.substring(4).trim();
-                    reply(out, "250-sink\r\n250-8BITMIME\r\n250 PIPELINING");
+                    reply(out, "250-sink\r\n250-8BITMIME\r\n" + (smtpUtf8 ? "250-SMTPUTF8\r\n" : "") + "250 PIPELINING");
                 } else if (upper.startsWith("HELO")) {
                     helo = line.substring(4).trim();
                     reply(out, "250 sink");
                 } else if (upper.startsWith("MAIL FROM:")) {
+                    if (!smtpUtf8 && !line.chars().allMatch(c -> c < 0x80)) {
+                        reply(out, "553 5.6.7 no SMTPUTF8 here");
+                        continue;
+                    }
                     sender = address(line.substring(10));
+                    mailCommand = line;
                     recipients = new ArrayList<>();
                     reply(out, "250 2.1.0 OK");
                 } else if (upper.startsWith("RCPT TO:")) {
@@ -163,7 +176,7 @@ final class SmtpSink implements AutoCloseable {
                     }
                     reply(out, "354 go ahead");
                     byte[] content = readData(in);
-                    messages.add(new Message(sender, List.copyOf(recipients), content, socket.getInetAddress().getHostAddress(), connectedAt, Instant.now(), helo));
+                    messages.add(new Message(sender, List.copyOf(recipients), content, socket.getInetAddress().getHostAddress(), connectedAt, Instant.now(), helo, mailCommand));
                     reply(out, "250 2.0.0 queued");
                 } else if (upper.equals("RSET")) {
                     sender = null;

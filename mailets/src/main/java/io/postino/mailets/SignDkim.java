@@ -115,8 +115,10 @@ public class SignDkim extends GenericMailet {
         } catch (IOException e) {
             throw new MessagingException("Cannot read the message to sign it: " + e.getMessage(), e);
         }
-        if (hash.sevenBit()) {
+        if (hash.sevenBit() || mail.getAttribute(PostinoAttributes.SMTPUTF8).isPresent()) {
             // The usual case: one pass over the body as it is, the signatures added as headers.
+            // SMTPUTF8 mail too (RFC 8616): it travels only over 8-bit clean hops, and its UTF-8
+            // headers could not be made 7-bit anyway.
             for (String signature : sign(signing, headerSection.toByteArray(), hash)) {
                 original.addHeaderLine(fold(signature));
             }

@@ -37,6 +37,10 @@ public final class PostinoMain {
         System.setProperty("james.protocols.mdc.hostname", "false");
         // A TLS client may not renegotiate (a cheap way to make the server do expensive work).
         System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
+        // JavaMail reads header lines one octet per char; when it writes a changed message it would
+        // encode each of those chars as UTF-8, doubling every 8-bit octet (a UTF-8 Subject: became
+        // mojibake after DKIM's 7-bit conversion). Written back one octet per char, they round-trip.
+        System.setProperty("mail.mime.allowutf8", "false");
 
         Path home = Path.of(System.getProperty("postino.home", ".")).toAbsolutePath().normalize();
         PostinoSettings settings;

@@ -7,7 +7,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import io.postino.organisations.Route;
 
 /**
- * The route of the mail RemoteDelivery is delivering on this thread. James' RemoteDelivery takes
+ * The route of the mail RemoteDelivery is delivering on this thread (and whether it was received
+ * with SMTPUTF8). James' RemoteDelivery takes
  * a mail from its queue, looks up its mail servers and talks to them on one thread, then marks
  * the mail done: the outgoing queue ({@code PacedMailQueue}) sets the route when the mail is
  * taken and clears it when it is done, and Postino's DNS service and SMTP transport read it in
@@ -15,6 +16,7 @@ import io.postino.organisations.Route;
  */
 public final class CurrentDelivery {
     private static final ThreadLocal<Route> ROUTE = new ThreadLocal<>();
+    private static final ThreadLocal<Boolean> SMTPUTF8 = new ThreadLocal<>();
     private static final ConcurrentHashMap<String, AtomicInteger> TURNS = new ConcurrentHashMap<>();
 
     private CurrentDelivery() {
@@ -30,6 +32,20 @@ public final class CurrentDelivery {
 
     public static void clear() {
         ROUTE.remove();
+        SMTPUTF8.remove();
+    }
+
+    /** Whether the client of the mail being delivered declared SMTPUTF8 (its headers may be UTF-8). */
+    public static void smtpUtf8(boolean declared) {
+        if (declared) {
+            SMTPUTF8.set(true);
+        } else {
+            SMTPUTF8.remove();
+        }
+    }
+
+    public static boolean smtpUtf8() {
+        return SMTPUTF8.get() != null;
     }
 
     public static Optional<Route> route() {

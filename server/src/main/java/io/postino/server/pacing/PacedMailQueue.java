@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
 import io.postino.events.DeliveryEvent;
 import io.postino.events.DeliveryEvents;
 import io.postino.events.TrackedMail;
+import io.postino.organisations.PostinoAttributes;
 import io.postino.organisations.Route;
 import io.postino.server.delivery.CurrentDelivery;
 import io.postino.server.delivery.LastSmtpReply;
@@ -134,6 +135,7 @@ final class PacedMailQueue implements MailQueue {
                 LOGGER.error("Cannot find the route of {}; it takes the default route", mail.getName(), e);
                 CurrentDelivery.clear();
             }
+            CurrentDelivery.smtpUtf8(mail.getAttribute(PostinoAttributes.SMTPUTF8).isPresent());
             return mail;
         }
 

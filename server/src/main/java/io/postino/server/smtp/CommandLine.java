@@ -10,6 +10,8 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 
+import io.postino.address.InternationalAddresses;
+
 /**
  * One SMTP command line as the client sent it, checked before James parses it: the octets a
  * command may contain (no NUL or other control character, and 8-bit octets only as UTF-8 in the
@@ -46,7 +48,11 @@ public final class CommandLine {
         return verb;
     }
 
-    /** The argument, decoded (UTF-8 where allowed, otherwise ASCII), or null. */
+    /**
+     * The argument, decoded (UTF-8 where allowed, otherwise ASCII), or null. An internationalised
+     * path of MAIL FROM or RCPT TO is given in the form James can hold
+     * ({@link InternationalAddresses#storedForm}: A-labels, a UTF-8 local part quoted).
+     */
     public String argument() {
         return argument;
     }
@@ -113,10 +119,12 @@ public final class CommandLine {
         String argument = space < 0 ? null : text.substring(space + 1);
         Set<String> parameters = new HashSet<>();
         if (verb.equals("MAIL") || verb.equals("RCPT")) {
-            Optional<Refusal> refusal = checkPathAndParameters(verb, argument, maxMessageSize, smtpUtf8Offered, parameters);
+            String[] rewritten = new String[1];
+            Optional<Refusal> refusal = checkPathAndParameters(verb, argument, maxMessageSize, smtpUtf8Offered, parameters, rewritten);
             if (refusal.isPresent()) {
                 return Checked.refusal(refusal.get());
             }
+            argument = rewritten[0] != null ? rewritten[0] : argument;
         }
         return new Checked(new CommandLine(verb, argument, parameters), null);
     }
@@ -159,7 +167,7 @@ public final class CommandLine {
      * {@code >}), its lengths, and the parameters after it.
      */
     private static Optional<Refusal> checkPathAndParameters(String verb, String argument, long maxMessageSize,
-                                                            boolean smtpUtf8Offered, Set<String> parameters) {
+                                                            boolean smtpUtf8Offered, Set<String> parameters, String[] rewritten) {
         String prefix = verb.equals("MAIL") ? "FROM:" : "TO:";
         if (argument == null || !argument.toUpperCase(Locale.ROOT).startsWith(prefix)) {
             return Optional.empty(); // James answers the syntax error
@@ -203,6 +211,13 @@ public final class CommandLine {
         String options = rest.substring(close + 1);
         if (!options.isEmpty() && !options.startsWith(" ")) {
             return Optional.of(new Refusal("501", "5.5.4 Syntax error: parameters must follow the address after a space"));
+        }
+        if (!InternationalAddresses.isAscii(mailbox)) {
+            try {
+                rewritten[0] = prefix + "<" + InternationalAddresses.storedForm(mailbox) + ">" + options;
+            } catch (IllegalArgumentException e) {
+                return Optional.of(new Refusal("501", code + " Syntax error: " + e.getMessage()));
+            }
         }
         for (String option : options.trim().split(" +")) {
             if (option.isEmpty()) {

@@ -51,7 +51,7 @@ public class PostinoCommandDispatcher extends CommandDispatcher<SMTPSession> {
 
     private Response answer(SMTPSession session, byte[] line) {
         boolean utf8Transaction = session.getAttachment(SMTPUTF8, ProtocolSession.State.Transaction).orElse(false);
-        CommandLine.Checked checked = CommandLine.check(line, utf8Transaction, false,
+        CommandLine.Checked checked = CommandLine.check(line, utf8Transaction, true,
             session.getConfiguration().getMaxMessageSize());
         if (checked.refusal() != null) {
             SmtpConnection.of(session).ifPresent(connection ->

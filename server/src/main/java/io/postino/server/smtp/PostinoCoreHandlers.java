@@ -10,7 +10,6 @@ import org.apache.james.protocols.smtp.core.HelpCmdHandler;
 import org.apache.james.protocols.smtp.core.NoopCmdHandler;
 import org.apache.james.protocols.smtp.core.PostmasterAbuseRcptHook;
 import org.apache.james.protocols.smtp.core.QuitCmdHandler;
-import org.apache.james.protocols.smtp.core.ReceivedDataLineFilter;
 import org.apache.james.protocols.smtp.core.RsetCmdHandler;
 import org.apache.james.protocols.smtp.core.UnknownCmdHandler;
 import org.apache.james.protocols.smtp.core.VrfyCmdHandler;
@@ -66,11 +65,12 @@ public class PostinoCoreHandlers implements HandlersPackage {
         AuthRequiredToRelayRcptHook.class.getName(),
         SenderAuthIdentifyVerificationHook.class.getName(),
         PostmasterAbuseRcptHook.class.getName(),
-        ReceivedDataLineFilter.class.getName(),
+        ReceivedHeader.class.getName(),
         DataLineJamesMessageHookHandler.class.getName(),
         StartTlsRules.class.getName(),
         StartTlsCmdHandler.class.getName(),
         RefuseDamagedMessage.class.getName(),
+        SmtpUtf8Extension.class.getName(),
         AddDefaultAttributesMessageHook.class.getName(),
         SendMailHandler.class.getName(),
         UnknownCmdHandler.class.getName(),

@@ -91,10 +91,18 @@ class CommandLineTest {
         byte[] mail = "MAIL FROM:<jösé@bücher.example> SMTPUTF8\r\n".getBytes(StandardCharsets.UTF_8);
         CommandLine.Checked checked = CommandLine.check(mail, false, true, MAX);
         assertThat(checked.refusal()).isNull();
-        assertThat(checked.command().argument()).isEqualTo("FROM:<jösé@bücher.example> SMTPUTF8");
+        assertThat(checked.command().argument()).isEqualTo("FROM:<\"jösé\"@xn--bcher-kva.example> SMTPUTF8");
         byte[] rcpt = "RCPT TO:<用户@例子.测试>\r\n".getBytes(StandardCharsets.UTF_8);
-        assertThat(CommandLine.check(rcpt, true, true, MAX).refusal()).isNull();
-        assertThat(CommandLine.check(rcpt, false, true, MAX).refusal()).isNotNull();
+        assertThat(CommandLine.check(rcpt, true, true, MAX).command().argument()).isEqualTo("TO:<\"用户\"@xn--fsqu00a.xn--0zwm56d>");
+        assertThat(CommandLine.check(rcpt, false, true, MAX).refusal().text()).startsWith("5.6.7");
+    }
+
+    @Test
+    void internationalisedPathsThatCannotBeHeldAreRefused() {
+        byte[] badDomain = "RCPT TO:<a@ü-.example>\r\n".getBytes(StandardCharsets.UTF_8);
+        assertThat(CommandLine.check(badDomain, true, true, MAX).refusal().text()).startsWith("5.1.3 Syntax error: 'ü-.example' is not a valid");
+        byte[] badLocal = "RCPT TO:<jö..sé@example.com>\r\n".getBytes(StandardCharsets.UTF_8);
+        assertThat(CommandLine.check(badLocal, true, true, MAX).refusal().code()).isEqualTo("501");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.postino.server.modules;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -14,6 +15,7 @@ import org.apache.james.metrics.api.MetricFactory;
 import org.apache.james.queue.api.MailQueue;
 import org.apache.james.queue.api.MailQueueFactory;
 import org.apache.james.queue.api.ManageableMailQueue;
+import org.apache.mailet.Mail;
 
 import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
@@ -46,14 +48,25 @@ public class SpoolModule extends AbstractModule {
     @Singleton
     Spool spool(DeliveryEvents events, MetricFactory metrics) throws Exception {
         Path directory = Path.of(System.getProperty("postino.data.dir", "var"), "spool");
-        return Spool.open(directory, (mail, failures, retryIn) -> {
-            metrics.generate("postino_spool_processing_failures").increment();
-            try {
-                TrackedMail.events(DeliveryEvent.Type.DEFERRED, mail, Optional.empty(),
-                    Optional.of("451 4.3.0 Processing failed (" + failures + " time(s)); tried again in " + retryIn.toSeconds() + " s"))
-                    .forEach(events::publish);
-            } catch (RuntimeException e) {
-                // tracking never stops mail
+        return Spool.open(directory, new Spool.SpoolListener() {
+            @Override
+            public void processingFailed(Mail mail, int failures, Duration retryIn) {
+                metrics.generate("postino_spool_processing_failures").increment();
+                publish(mail, "451 4.3.0 Processing failed (" + failures + " time(s)); tried again in " + retryIn.toSeconds() + " s");
+            }
+
+            @Override
+            public void parked(Mail mail, int failures) {
+                metrics.generate("postino_spool_parked").increment();
+                publish(mail, "451 4.3.0 Processing failed " + failures + " times; parked in the error repository for an operator");
+            }
+
+            private void publish(Mail mail, String reply) {
+                try {
+                    TrackedMail.events(DeliveryEvent.Type.DEFERRED, mail, Optional.empty(), Optional.of(reply)).forEach(events::publish);
+                } catch (RuntimeException e) {
+                    // tracking never stops mail
+                }
             }
         });
     }

@@ -37,13 +37,15 @@ import org.slf4j.LoggerFactory;
  * {@code inbound}) and the error repository in one {@link SpoolStore}. It keeps each queue's
  * items in memory in due order, and on disk the items and the bodies they refer to: a body is
  * written once, when its message first enters the spool, and deleted with the last item that
- * refers to it. Moving a mail from queue to queue, retrying it or splitting it refers to the
- * same body; only a mailet that changes the body (rare: 8-bit to 7-bit conversion) makes a new one.
+ * refers to it. Moving a mail from queue to queue or retrying it refers to the same body; a
+ * mailet that changes the body (8-bit to 7-bit conversion) or copies the mail ({@code
+ * Mail.duplicate()}, as splitting by route does) makes a new one.
  *
  * <p>Processing failures never lose a mail: when James' spooler puts a mail back after an
  * exception (a store down, the disk full), it waits 30 s, then twice as long each time, up to an
- * hour; only after {@link #PARK_AFTER} failures does James park it in the error repository
- * (also kept here). {@code done(REJECT)} is a retry in a minute, never a drop.</p>
+ * hour (James' own count, which would park it after 5, is taken off); only after
+ * {@link #PARK_AFTER} failures (about a day) is it parked in the error repository, also kept
+ * here. {@code done(REJECT)} is a retry in a minute, never a drop.</p>
  */
 public final class Spool implements AutoCloseable {
     private static final Logger LOGGER = LoggerFactory.getLogger(Spool.class);
@@ -51,7 +53,9 @@ public final class Spool implements AutoCloseable {
     static final AttributeName JAMES_FAILURES = AttributeName.of("mail-processing-error-count");
     /** The failures the spool counts, which survive the spooler's own count. */
     static final AttributeName FAILURES = AttributeName.of("postino.spool.processingFailures");
+    /** 30 s, 1, 2, 4 ... 32 min, then hourly: about a day. */
     static final int PARK_AFTER = 30;
+    static final String ERROR_REPOSITORY = "var/mail/error/";
     private static final Duration FIRST_BACKOFF = Duration.ofSeconds(30);
     private static final Duration MAX_BACKOFF = Duration.ofHours(1);
 
@@ -66,6 +70,10 @@ public final class Spool implements AutoCloseable {
     /** Told about what goes wrong, for events and metrics. */
     public interface SpoolListener {
         void processingFailed(Mail mail, int failures, Duration retryIn);
+
+        /** After {@link #PARK_AFTER} failures the mail goes to the error repository. */
+        default void parked(Mail mail, int failures) {
+        }
 
         SpoolListener NONE = (mail, failures, retryIn) -> { };
     }
@@ -101,7 +109,10 @@ public final class Spool implements AutoCloseable {
             }
         });
         List<Long> orphans = store.bodyIds().stream().filter(body -> !references.containsKey(body)).toList();
-        if (!orphans.isEmpty()) {
+        if (!corrupt.isEmpty() && !orphans.isEmpty()) {
+            // An unreadable item may refer to any of them: keep them all for whoever repairs it.
+            LOGGER.warn("Keeping {} bodies no readable mail refers to, since {} items cannot be read", orphans.size(), corrupt.size());
+        } else if (!orphans.isEmpty()) {
             try (WriteBatch batch = new WriteBatch()) {
                 for (long body : orphans) {
                     batch.delete(store.bodies(), SpoolStore.key(body));
@@ -152,17 +163,33 @@ public final class Spool implements AutoCloseable {
             newBody = octets(message);
             ref = new MessageRef(store.newId(), MessageRef.bodyOffset(newBody), null);
         }
-        int failures = mail.getAttribute(FAILURES).flatMap(attribute -> attribute.getValue().valueAs(Integer.class)).orElse(0);
+        int failures = 0;
         Duration wait = delay;
         if (mail.getAttribute(JAMES_FAILURES).isPresent()) {
             // James' spooler puts the mail back after an exception: wait before trying again.
-            failures++;
+            failures = mail.getAttribute(FAILURES).flatMap(attribute -> attribute.getValue().valueAs(Integer.class)).orElse(0) + 1;
             mail.removeAttribute(JAMES_FAILURES);
             mail.setAttribute(new Attribute(FAILURES, AttributeValue.of(failures)));
-            wait = backoff(failures);
-            listener.processingFailed(mail, failures, wait);
-            LOGGER.warn("Processing {} failed ({} time(s)): {}; it waits in {} and is tried again in {} s", mail.getName(), failures,
-                Optional.ofNullable(mail.getErrorMessage()).map(Spool::firstLine).orElse("see the log above"), queue, wait.toSeconds());
+            String reason = Optional.ofNullable(mail.getErrorMessage()).map(Spool::firstLine).orElse("see the log above");
+            if (failures >= PARK_AFTER && !queue.startsWith(SpoolMailQueueFactory.REPOSITORY_PREFIX)) {
+                // The same failure for about a day: a mail this server cannot process. It goes
+                // where an operator sees it (the error repository, health check DEGRADED) and can
+                // send it through again (WebAdmin reprocess), still on disk.
+                listener.parked(mail, failures);
+                LOGGER.error("Processing {} failed {} times (last: {}); it is parked in {} for an operator to look at and reprocess",
+                    mail.getName(), failures, reason, ERROR_REPOSITORY);
+                mail.setState(Mail.ERROR);
+                queue = SpoolMailQueueFactory.REPOSITORY_PREFIX + ERROR_REPOSITORY;
+                wait = Duration.ZERO;
+            } else {
+                wait = backoff(failures);
+                listener.processingFailed(mail, failures, wait);
+                LOGGER.warn("Processing {} failed ({} time(s)): {}; it waits in {} and is tried again in {} s", mail.getName(), failures,
+                    reason, queue, wait.toSeconds());
+            }
+        } else {
+            // Any other enqueue is progress: a later failure (or a DSN copying the attributes) starts afresh.
+            mail.removeAttribute(FAILURES);
         }
         long due = clock.millis() + Math.max(0, wait.toMillis());
         SpoolItem item = new SpoolItem(store.newId(), queue, due, failures, ref, SpoolItem.envelopeOf(mail));

@@ -100,6 +100,11 @@ final class SpoolMailQueue implements ManageableMailQueue {
 
     @Override
     public void enQueue(Mail mail, Duration delay) throws MailQueueException {
+        add(mail, delay);
+    }
+
+    /** Spools {@code mail}; the spool may put it in another queue (a mail parked after too many failures). */
+    SpoolItem add(Mail mail, Duration delay) throws MailQueueException {
         SpoolItem item;
         try {
             item = spool.add(name.asString(), mail, delay == null || delay.isNegative() ? Duration.ZERO : delay);
@@ -108,6 +113,11 @@ final class SpoolMailQueue implements ManageableMailQueue {
         } catch (MessagingException e) {
             throw new MailQueueException("Cannot spool " + mail.getName() + ": " + e.getMessage(), e);
         }
+        (item.queue().equals(name.asString()) ? this : spool.queue(item.queue())).accept(item);
+        return item;
+    }
+
+    private void accept(SpoolItem item) {
         items.put(item.id(), item);
         synchronized (this) {
             waiting.add(new Slot(item.due(), item.id()));
@@ -315,7 +325,7 @@ final class SpoolMailQueue implements ManageableMailQueue {
     }
 
     /** Removes the matching mails that are waiting (not those being processed). */
-    private long removeWhere(Predicate<SpoolItem> which) {
+    long removeWhere(Predicate<SpoolItem> which) {
         List<SpoolItem> removed = new ArrayList<>();
         synchronized (this) {
             for (Iterator<Slot> slots = waiting.iterator(); slots.hasNext(); ) {

@@ -55,8 +55,10 @@ public class SpoolMailRepository implements MailRepository, Configurable {
     @Override
     public MailKey store(Mail mail) throws MessagingException {
         MailKey key = MailKey.forMail(mail);
-        items().remove(org.apache.james.queue.api.ManageableMailQueue.Type.Name, key.asString());
-        items().enQueue(mail, Duration.ZERO);
+        // The new copy first, then the old one: if writing fails the old copy is still there, and
+        // a body both refer to is never released in between.
+        SpoolItem stored = items().add(mail, Duration.ZERO);
+        items().removeWhere(item -> item.name().equals(key.asString()) && item.id() != stored.id());
         return key;
     }
 

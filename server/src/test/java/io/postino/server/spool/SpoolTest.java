@@ -201,13 +201,59 @@ class SpoolTest {
 
         assertThat(failures).containsExactly("m1:1:30");
         ManageableMailQueue.MailQueueItemView view = spool.queue("spool").browse().next();
-        assertThat(view.getMail().getAttribute(Spool.JAMES_FAILURES)).as("James never sees enough failures to park it").isEmpty();
+        assertThat(view.getMail().getAttribute(Spool.JAMES_FAILURES)).as("James' own count, which parks after 5, is taken off").isEmpty();
         assertThat(view.getNextDelivery().get().toInstant()).isAfter(clock.instant().plusSeconds(29));
         Mail again = view.getMail();
         again.setAttribute(new Attribute(Spool.JAMES_FAILURES, AttributeValue.of(1)));
         spool.queue("spool").enQueue(again);
         assertThat(failures).containsExactly("m1:1:30", "m1:2:60");
         assertThat(Spool.backoff(10)).isEqualTo(Duration.ofHours(1));
+    }
+
+    @Test
+    void afterAboutADayOfFailuresTheMailIsParkedInTheErrorRepositoryStillOnDisk() throws Exception {
+        Mail mail = smtpMail("m1");
+        mail.setAttribute(new Attribute(Spool.FAILURES, AttributeValue.of(Spool.PARK_AFTER - 1)));
+        mail.setAttribute(new Attribute(Spool.JAMES_FAILURES, AttributeValue.of(1)));
+
+        spool.queue("spool").enQueue(mail);
+
+        assertThat(spool.queue("spool").getSize()).isZero();
+        SpoolMailQueue errors = spool.queue(SpoolMailQueueFactory.REPOSITORY_PREFIX + Spool.ERROR_REPOSITORY);
+        assertThat(errors.getSize()).isEqualTo(1);
+        reopen();
+        errors = spool.queue(SpoolMailQueueFactory.REPOSITORY_PREFIX + Spool.ERROR_REPOSITORY);
+        Mail parked = errors.browse().next().getMail();
+        assertThat(parked.getState()).isEqualTo(Mail.ERROR);
+        assertThat(parked.getMessage().getSubject()).isNotNull();
+    }
+
+    @Test
+    void progressForgetsEarlierFailures() throws Exception {
+        Mail mail = smtpMail("m1");
+        mail.setAttribute(new Attribute(Spool.JAMES_FAILURES, AttributeValue.of(1)));
+        spool.queue("spool").enQueue(mail);
+        Mail failedOnce = spool.queue("spool").browse().next().getMail();
+
+        spool.queue("outgoing").enQueue(failedOnce);
+
+        assertThat(spool.queue("outgoing").browse().next().getMail().getAttribute(Spool.FAILURES)).isEmpty();
+    }
+
+    @Test
+    void storingAMailInTheRepositoryAgainReplacesItWithoutLosingItsBody() throws Exception {
+        SpoolMailRepository repository = new SpoolMailRepository(spool);
+        repository.store(smtpMail("m1"));
+        Mail stored = repository.retrieve(new org.apache.james.mailrepository.api.MailKey("m1"));
+        stored.setErrorMessage("x".repeat(10_000));
+
+        repository.store(stored);
+
+        assertThat(repository.size()).isEqualTo(1);
+        reopen();
+        Mail again = new SpoolMailRepository(spool).retrieve(new org.apache.james.mailrepository.api.MailKey("m1"));
+        assertThat(again.getErrorMessage()).hasSize(10_000);
+        assertThat(again.getMessage().getSubject()).isNotNull();
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.postino.server.modules;
 
 import java.io.FileNotFoundException;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -18,6 +19,8 @@ import org.apache.james.core.healthcheck.HealthCheck;
 import org.apache.james.domainlist.api.DomainList;
 import org.apache.james.domainlist.jpa.JPADomainList;
 import org.apache.james.domainlist.lib.DomainListConfiguration;
+
+import io.postino.server.recipients.CachedDomainList;
 import org.apache.james.jpa.healthcheck.JPAHealthCheck;
 import org.apache.james.mailrepository.api.MailRepositoryUrlStore;
 import org.apache.james.mailrepository.api.Protocol;
@@ -56,7 +59,6 @@ public class JpaDataModule extends AbstractModule {
         install(new CoreDataModule());
 
         bind(JPADomainList.class).in(Scopes.SINGLETON);
-        bind(DomainList.class).to(JPADomainList.class);
         bind(JPAUsersRepository.class).in(Scopes.SINGLETON);
         bind(UsersRepository.class).to(JPAUsersRepository.class);
         bind(JPARecipientRewriteTable.class).in(Scopes.SINGLETON);
@@ -72,6 +74,13 @@ public class JpaDataModule extends AbstractModule {
         Multibinder.newSetBinder(binder(), HealthCheck.class).addBinding().to(JPAHealthCheck.class);
     }
 
+    /** The served domains from memory, refreshed in the background: no database query per RCPT TO or per mail. */
+    @Provides
+    @Singleton
+    DomainList domainList(JPADomainList database) {
+        return new CachedDomainList(database, Duration.ofSeconds(10));
+    }
+
     @Provides
     @Singleton
     EntityManagerFactory entityManagerFactory(PropertiesProvider propertiesProvider) throws FileNotFoundException, ConfigurationException {
@@ -85,7 +94,7 @@ public class JpaDataModule extends AbstractModule {
         // or back after a full disk, is used again without restarting Postino.
         properties.put("openjpa.ConnectionDriverName", "org.apache.commons.dbcp2.BasicDataSource");
         properties.put("openjpa.ConnectionProperties", "DriverClassName=" + required(database, "database.driverClassName")
-            + ",Url=" + required(database, "database.url")
+            + ",Url=" + DatabaseTimeouts.url(required(database, "database.url"))
             + ",Username=" + database.getString("database.username", "")
             + ",Password=" + database.getString("database.password", "")
             + ",MaxTotal=16,TestOnBorrow=true,ValidationQueryTimeout=2,MaxWaitMillis=5000");

@@ -102,7 +102,7 @@ public class RecipientsModule extends AbstractModule {
         Configuration database = properties.getConfiguration("james-database");
         BasicDataSource dataSource = new BasicDataSource();
         dataSource.setDriverClassName(database.getString("database.driverClassName"));
-        dataSource.setUrl(database.getString("database.url"));
+        dataSource.setUrl(DatabaseTimeouts.url(database.getString("database.url")));
         dataSource.setUsername(database.getString("database.username", ""));
         dataSource.setPassword(database.getString("database.password", ""));
         dataSource.setMaxTotal(16);

@@ -319,6 +319,11 @@ final class FairMailQueue implements MailQueue {
         return queueOf(mail).enqueueReactive(mail);
     }
 
+    /** How many queues hold a mail ready to hand out (for tests). */
+    int readyQueues() {
+        return ready.size();
+    }
+
     @Override
     public Publisher<MailQueueItem> deQueue() {
         return merged;

@@ -74,7 +74,40 @@ public final class JdbcSuppressionList implements SuppressionList {
         }
     }
 
+    /** After a failed lookup, others fail at once for this long, but for one probe at a time. */
+    static final Duration FAIL_FAST = Duration.ofSeconds(5);
+    private volatile long failingUntil;
+    private final java.util.concurrent.atomic.AtomicBoolean probing = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * A hung database makes each lookup wait for the driver's timeouts (seconds): while one just
+     * failed, the next ones get {@code 451} at once instead of holding an SMTP thread each, and one
+     * probe at a time finds out whether it is back.
+     */
     private Optional<Suppression> select(String organisation, String address) {
+        boolean probe = false;
+        if (clock.millis() < failingUntil) {
+            if (!probing.compareAndSet(false, true)) {
+                throw new UnavailableException("Cannot read the suppression list: the database failed less than "
+                    + FAIL_FAST.toSeconds() + " s ago", null);
+            }
+            probe = true;
+        }
+        try {
+            Optional<Suppression> found = query(organisation, address);
+            failingUntil = 0;
+            return found;
+        } catch (UnavailableException e) {
+            failingUntil = clock.millis() + FAIL_FAST.toMillis();
+            throw e;
+        } finally {
+            if (probe) {
+                probing.set(false);
+            }
+        }
+    }
+
+    private Optional<Suppression> query(String organisation, String address) {
         try (Connection connection = dataSource.getConnection();
              PreparedStatement statement = connection.prepareStatement("SELECT ORGANISATION, ADDRESS, REASON, DETAIL, CREATED_AT, EXPIRES_AT FROM "
                  + TABLE + " WHERE ORGANISATION = ? AND ADDRESS = ?")) {

@@ -1,5 +1,7 @@
 package io.postino.server.smtp;
 
+import java.util.Optional;
+
 import org.apache.james.protocols.api.BaseRequest;
 import org.apache.james.protocols.api.ProtocolSession;
 import org.apache.james.protocols.api.Response;
@@ -32,7 +34,10 @@ public class PostinoCommandDispatcher extends CommandDispatcher<SMTPSession> {
 
     @Override
     public Response onLine(SMTPSession session, byte[] line) {
-        Response response = answer(session, line);
+        return counted(session, answer(session, line));
+    }
+
+    private static Response counted(SMTPSession session, Response response) {
         if (response != null && isProtocolError(response.getRetCode())) {
             int errors = session.getAttachment(ERRORS, ProtocolSession.State.Connection).orElse(0) + 1;
             session.setAttachment(ERRORS, errors, ProtocolSession.State.Connection);
@@ -59,6 +64,16 @@ public class PostinoCommandDispatcher extends CommandDispatcher<SMTPSession> {
             return new SMTPResponse(checked.refusal().code(), checked.refusal().text());
         }
         CommandLine command = checked.command();
+        Optional<SmtpConnection> connection = SmtpConnection.of(session);
+        if ((command.verb().equals("MAIL") || command.verb().equals("RCPT")) && connection.isPresent()) {
+            // Their hooks ask the database, DNS and Redis: not on the thread that serves other connections.
+            connection.get().answerAsync(session, () -> counted(session, handle(session, command)));
+            return null;
+        }
+        return handle(session, command);
+    }
+
+    private Response handle(SMTPSession session, CommandLine command) {
         try {
             Response response = dispatchCommandHandlers(session, new BaseRequest(command.verb(), command.argument()));
             if (command.verb().equals("MAIL") && command.hasMailParameter("SMTPUTF8") && response != null

@@ -126,14 +126,36 @@ class FairMailQueueTest {
         }
         fair.enQueue(mail("b-1", "b"));
         fair.enQueue(mail("inbound-1", null));
-        Thread.sleep(200);
+        List<String> first = new java.util.concurrent.CopyOnWriteArrayList<>();
+        reactor.core.publisher.BaseSubscriber<MailQueue.MailQueueItem> reading = new reactor.core.publisher.BaseSubscriber<>() {
+            @Override
+            protected void hookOnSubscribe(org.reactivestreams.Subscription subscription) {
+                // nothing asked yet: every queue's reader first gets its mail
+            }
 
-        List<String> first = Flux.from(fair.deQueue()).limitRate(1).take(6).map(item -> item.getMail().getName())
-            .collectList().block(Duration.ofSeconds(10));
+            @Override
+            protected void hookOnNext(MailQueue.MailQueueItem item) {
+                first.add(item.getMail().getName());
+            }
+        };
+        Flux.from(fair.deQueue()).subscribe(reading);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (fair.readyQueues() < 3 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(fair.readyQueues()).as("each queue's reader holds its first mail").isEqualTo(3);
+        for (int i = 0; i < 6 && System.nanoTime() < deadline; i++) {
+            int before = first.size();
+            reading.request(1);
+            while (first.size() == before && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+        }
+        reading.dispose();
 
         assertThat(queues.listCreatedMailQueues()).extracting(MailQueueName::asString)
             .containsExactlyInAnyOrder("outgoing", "outgoing.a", "outgoing.b");
-        assertThat(first).as("b's mail and the inbound one are not behind a's 300").contains("b-1", "inbound-1");
+        assertThat(first).as("b's mail and the inbound one are not behind a's 300").hasSize(6).contains("b-1", "inbound-1");
         assertThat(queues.queues.get(MailQueueName.of("outgoing.a")).mails).hasSizeGreaterThan(290);
     }
 

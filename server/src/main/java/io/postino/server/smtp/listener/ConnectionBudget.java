@@ -7,12 +7,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 import io.postino.server.smtp.ClientAddress;
 
 /**
- * How many connections one listener holds, in all and per client (an IPv4 address or an IPv6
- * /64), and whether it takes one more. Unlike James' per-IP limit, an address's share shrinks as
- * the listener fills: a client may open another connection only while it holds fewer than a
- * quarter of the places still free. So however many addresses an attacker floods from, about a
- * tenth of the places stays free and a new address always gets in; and the listener's fill
- * shortens every connection's idle timeout (see {@link #idleTimeoutSeconds}).
+ * How many connections one listener holds, in all, per client (an IPv4 address or an IPv6 /64)
+ * and per network (an IPv4 /24 or an IPv6 /48), and whether it takes one more. Unlike James'
+ * per-IP limit, shares shrink as the listener fills: a client may open another connection only
+ * while it holds fewer than a quarter of the places still free, and its network fewer than half.
+ * So a flood from many addresses of one network leaves two thirds of the places free, and each
+ * further network of the flood takes at most a third of what is still free (k networks leave at
+ * least (2/3)^k of the places) for new clients; and the listener's fill shortens every connection's
+ * idle timeout (see {@link #idleTimeoutSeconds}). Against a flood from very many networks (a
+ * botnet) only the global cap and the idle timeout help.
  *
  * <p>A process-wide cap counts the connections of every listener, to keep the file descriptors
  * of the process for its queue, database and deliveries.</p>
@@ -22,7 +25,8 @@ final class ConnectionBudget {
     enum Refusal {
         LISTENER_FULL("421 4.7.0 Too many connections; try again later"),
         PROCESS_FULL("421 4.7.0 Too many connections; try again later"),
-        ADDRESS_FULL("421 4.7.0 Too many connections from your address; close some and try again");
+        ADDRESS_FULL("421 4.7.0 Too many connections from your address; close some and try again"),
+        NETWORK_FULL("421 4.7.0 Too many connections from your network; try again later");
 
         final String reply;
 
@@ -40,6 +44,7 @@ final class ConnectionBudget {
     private final int idleTimeoutSeconds;
     private final AtomicInteger connections = new AtomicInteger();
     private final ConcurrentHashMap<String, AtomicInteger> perAddress = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, AtomicInteger> perNetwork = new ConcurrentHashMap<>();
 
     /**
      * @param listenerLimit {@code connectionLimit}, 0 for none
@@ -70,9 +75,15 @@ final class ConnectionBudget {
         if (listenerLimit > 0 && held >= Math.max(1, (listenerLimit - total) / 4)) {
             return Refusal.ADDRESS_FULL;
         }
+        String network = ClientAddress.networkOf(address);
+        int heldByNetwork = perNetwork.getOrDefault(network, new AtomicInteger()).get();
+        if (listenerLimit > 0 && heldByNetwork >= Math.max(1, (listenerLimit - total) / 2)) {
+            return Refusal.NETWORK_FULL;
+        }
         connections.incrementAndGet();
         PROCESS_CONNECTIONS.incrementAndGet();
         perAddress.computeIfAbsent(client, any -> new AtomicInteger()).incrementAndGet();
+        perNetwork.computeIfAbsent(network, any -> new AtomicInteger()).incrementAndGet();
         return null;
     }
 
@@ -81,6 +92,7 @@ final class ConnectionBudget {
         connections.decrementAndGet();
         PROCESS_CONNECTIONS.decrementAndGet();
         perAddress.computeIfPresent(ClientAddress.of(address), (client, count) -> count.decrementAndGet() <= 0 ? null : count);
+        perNetwork.computeIfPresent(ClientAddress.networkOf(address), (network, count) -> count.decrementAndGet() <= 0 ? null : count);
     }
 
     int connections() {

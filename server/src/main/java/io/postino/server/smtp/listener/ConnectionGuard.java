@@ -15,7 +15,9 @@ import org.slf4j.LoggerFactory;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelPromise;
+import io.netty.util.AttributeKey;
 
 /**
  * Guards one connection: takes its place in the listener's {@link ConnectionBudget} (or refuses
@@ -25,7 +27,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * octet a second cannot hold its place for ever. Idle means no complete line or chunk: octets
  * that never finish a line do not count.
  */
-final class ConnectionGuard extends ChannelInboundHandlerAdapter {
+final class ConnectionGuard extends ChannelDuplexHandler {
+    /** Set while a command's answer is being worked out off the connection's thread: the client is waiting for us, not idle. */
+    static final AttributeKey<Boolean> ANSWER_PENDING = AttributeKey.valueOf("postino.answerPending");
     private static final Logger LOGGER = LoggerFactory.getLogger(ConnectionGuard.class);
     private static final Duration CHECK_INTERVAL = Duration.ofSeconds(1);
 
@@ -73,6 +77,13 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
         super.channelRead(ctx, msg);
     }
 
+    /** A reply is activity too: the idle time of a client that waited for a slow answer starts after it. */
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+        lastActivity = System.nanoTime();
+        super.write(ctx, msg, promise);
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         if (checks != null) {
@@ -98,6 +109,9 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
             return;
         }
         int idle = budget.idleTimeoutSeconds();
+        if (Boolean.TRUE.equals(ctx.channel().attr(ANSWER_PENDING).get())) {
+            return;
+        }
         if (now - lastActivity > TimeUnit.SECONDS.toNanos(idle)) {
             close(ctx, "421 4.4.2 Idle for " + idle + " seconds; closing the connection", "idle timeout");
         }

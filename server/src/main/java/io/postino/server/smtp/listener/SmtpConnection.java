@@ -8,6 +8,7 @@ import java.util.function.Supplier;
 import org.apache.james.protocols.api.ProtocolSession;
 import org.apache.james.protocols.api.ProtocolSessionImpl;
 import org.apache.james.protocols.api.Response;
+import org.apache.james.protocols.smtp.SMTPResponse;
 import org.apache.james.protocols.smtp.SMTPSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -92,6 +93,68 @@ public final class SmtpConnection {
                 core.channel().pipeline().fireUserEventTriggered(FramerControl.RESUME);
             }
         }, delay.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * Answers the command being handled with what {@code answer} gives, computed on a pool of its
+     * own ({@link #LOOKUPS}) rather than on the thread that serves this and other connections: a
+     * hook that waits for a database, DNS or Redis (MAIL FROM, RCPT TO) then delays only its own
+     * client, never another client's greeting. Reading stops meanwhile, so pipelined commands wait
+     * their turn. The caller returns {@code null} as its own response.
+     */
+    public void answerAsync(SMTPSession session, Supplier<Response> answer) {
+        framer.pause();
+        core.channel().config().setAutoRead(false);
+        core.channel().attr(ConnectionGuard.ANSWER_PENDING).set(true);
+        try {
+            LOOKUPS.execute(() -> {
+                Response response;
+                try {
+                    response = answer.get();
+                } catch (RuntimeException e) {
+                    LOGGER.error("Could not answer a command", e);
+                    response = new SMTPResponse("451", "4.3.0 Internal error while handling the command; try again later");
+                }
+                Response reply = response;
+                core.executor().execute(() -> write(session, reply));
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            write(session, new SMTPResponse("451", "4.3.2 Too busy to answer just now; try again later"));
+        }
+    }
+
+    private void write(SMTPSession session, Response response) {
+        try {
+            core.channel().attr(ConnectionGuard.ANSWER_PENDING).set(false);
+            if (response != null) {
+                ((ProtocolSessionImpl) session).getProtocolTransport().writeResponse(response, session);
+            }
+        } catch (RuntimeException e) {
+            LOGGER.error("Could not write an answer", e);
+            core.close();
+        } finally {
+            framer.resume();
+            core.channel().config().setAutoRead(true);
+            core.channel().pipeline().fireUserEventTriggered(FramerControl.RESUME);
+        }
+    }
+
+    /**
+     * Where commands wait for stores and DNS. Bounded: beyond 64 lookups at once they queue (their
+     * clients wait, the server's threads do not); beyond 10,000 queued, {@code 451 4.3.2}.
+     */
+    private static final java.util.concurrent.ThreadPoolExecutor LOOKUPS = lookups();
+
+    private static java.util.concurrent.ThreadPoolExecutor lookups() {
+        java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(64, 64, 30, TimeUnit.SECONDS,
+            new java.util.concurrent.LinkedBlockingQueue<>(10_000), runnable -> {
+                Thread thread = new Thread(runnable, "postino-smtp-lookups-" + count.incrementAndGet());
+                thread.setDaemon(true);
+                return thread;
+            });
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
     }
 
     /**

@@ -43,6 +43,31 @@ class ConnectionBudgetTest {
     }
 
     @Test
+    void aFloodOfOneConnectionFromEachOfManyAddressesLeavesRoomForAnotherNetwork() throws Exception {
+        ConnectionBudget budget = new ConnectionBudget(1000, 50, 10_000, 300);
+        int admitted = 0;
+        for (int address = 0; address < 1000; address++) {
+            admitted += admit(budget, "127.1." + (address / 250) + "." + (address % 250 + 1)) == null ? 1 : 0;
+        }
+
+        // each network takes at most a third of the places still free: 250 (all its addresses), 250, 166, 111
+        assertThat(admitted).isBetween(700, 780);
+        assertThat(admit(budget, "127.2.0.1")).isNull();
+        assertThat(admit(budget, "2001:db8:1::1")).isNull();
+    }
+
+    @Test
+    void aNetworkHoldsAtMostHalfTheFreePlaces() throws Exception {
+        ConnectionBudget budget = new ConnectionBudget(100, 0, 10_000, 300);
+        int admitted = 0;
+        for (int address = 1; address <= 100; address++) {
+            admitted += admit(budget, "198.51.100." + address) == null ? 1 : 0;
+        }
+        assertThat(admitted).isEqualTo(33);
+        assertThat(admit(budget, "203.0.113.1")).isNull();
+    }
+
+    @Test
     void oneAddressCannotPassItsLimit() throws Exception {
         ConnectionBudget budget = new ConnectionBudget(1000, 3, 10_000, 300);
         for (int i = 0; i < 3; i++) {
@@ -56,9 +81,9 @@ class ConnectionBudgetTest {
     void aFullListenerRefusesEveryone() throws Exception {
         ConnectionBudget budget = new ConnectionBudget(4, 0, 10_000, 300);
         for (int i = 1; i <= 4; i++) {
-            assertThat(admit(budget, "192.0.2." + i)).isNull();
+            assertThat(admit(budget, "192.0." + i + ".1")).isNull();
         }
-        assertThat(admit(budget, "192.0.2.9")).isEqualTo(ConnectionBudget.Refusal.LISTENER_FULL);
+        assertThat(admit(budget, "192.0.9.1")).isEqualTo(ConnectionBudget.Refusal.LISTENER_FULL);
     }
 
     @Test
@@ -66,11 +91,11 @@ class ConnectionBudgetTest {
         ConnectionBudget budget = new ConnectionBudget(100, 0, 10_000, 300);
         assertThat(budget.idleTimeoutSeconds()).isEqualTo(300);
         for (int i = 0; i < 50; i++) {
-            admit(budget, "192.0.2." + (i + 1));
+            admit(budget, "10." + (i + 1) + ".0.1");
         }
         assertThat(budget.idleTimeoutSeconds()).isEqualTo(60);
         for (int i = 50; i < 80; i++) {
-            admit(budget, "192.0.2." + (i + 1));
+            admit(budget, "10." + (i + 1) + ".0.1");
         }
         assertThat(budget.idleTimeoutSeconds()).isEqualTo(10);
     }
@@ -80,8 +105,8 @@ class ConnectionBudgetTest {
         ConnectionBudget budget = new ConnectionBudget(1, 0, 10_000, 300);
         InetAddress client = InetAddress.getByName("192.0.2.1");
         assertThat(budget.admit(client)).isNull();
-        assertThat(admit(budget, "192.0.2.2")).isNotNull();
+        assertThat(admit(budget, "192.0.3.2")).isNotNull();
         budget.release(client);
-        assertThat(admit(budget, "192.0.2.2")).isNull();
+        assertThat(admit(budget, "192.0.3.2")).isNull();
     }
 }

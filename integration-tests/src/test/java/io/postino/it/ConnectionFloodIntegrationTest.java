@@ -23,7 +23,7 @@ import org.junit.jupiter.api.TestInstance;
 
 /**
  * Hostile load costs an honest client nothing: 1,000 idle connections from 40 addresses (25 each,
- * under the per-address limit) leave room for a newcomer, who gets the banner within a second and
+ * under the per-address limit), or from 1,000 addresses of four networks, leave room for a newcomer, who gets the banner within a second and
  * sends; a client trickling its message one octet a second, and one that opens TLS and says
  * nothing, are cut off within their bounds.
  */
@@ -90,6 +90,37 @@ class ConnectionFloodIntegrationTest {
             for (Socket socket : flood) {
                 socket.close();
             }
+        }
+    }
+
+    @Test
+    void aThousandConnectionsFromAThousandAddressesLeaveRoomForAnotherNetwork() throws Exception {
+        List<Socket> flood = new ArrayList<>();
+        try {
+            for (int address = 0; address < 1000; address++) {
+                Socket socket = new Socket();
+                socket.bind(new InetSocketAddress("127.1." + (address / 250) + "." + (address % 250 + 1), 0));
+                socket.connect(new InetSocketAddress("127.0.0.1", postino.smtpPort), 5_000);
+                flood.add(socket);
+            }
+            Thread.sleep(500);
+
+            String token = UUID.randomUUID().toString();
+            Instant start = Instant.now();
+            try (SmtpClient client = SmtpClient.connectFrom("127.2.0.1", "127.0.0.1", postino.smtpPort)) {
+                SmtpClient.Reply banner = client.readReply();
+                Duration took = Duration.between(start, Instant.now());
+                assertThat(banner.code()).as(banner.text()).isEqualTo(220);
+                assertThat(took).as("banner for a client of another network").isLessThan(Duration.ofSeconds(1));
+                client.command("EHLO honest.test");
+                SmtpClient.expect(client.send("app@acme.test", List.of("bob@example.com"), "From: app@acme.test\r\nSubject: " + token + "\r\n\r\nhi"), 250);
+            }
+            assertThat(sink.awaitMessages(m -> m.text().contains(token), 1, Duration.ofSeconds(60))).hasSize(1);
+        } finally {
+            for (Socket socket : flood) {
+                socket.close();
+            }
+            Thread.sleep(500);
         }
     }
 

@@ -62,10 +62,29 @@ final class PrivateStores {
             awaitPort(port, false);
         }
 
+        /**
+         * Stops (SIGSTOP) the postmaster and every backend: the server hangs as on a stalled
+         * disk or a lost network, connections open but nothing answers.
+         */
+        void freeze() throws Exception {
+            signal("STOP");
+        }
+
+        /** Lets a {@link #freeze frozen} server go on. */
+        void thaw() throws Exception {
+            signal("CONT");
+        }
+
+        private void signal(String signal) throws Exception {
+            String postmaster = Files.readAllLines(data.resolve("postmaster.pid")).get(0).trim();
+            run("bash", "-c", "kill -" + signal + " " + postmaster + " $(pgrep -P " + postmaster + ")");
+        }
+
         @Override
         public void close() throws Exception {
             try {
                 if (Files.exists(data.resolve("postmaster.pid"))) {
+                    thaw();
                     stop();
                 }
             } finally {

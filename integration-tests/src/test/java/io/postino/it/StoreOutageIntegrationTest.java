@@ -142,6 +142,52 @@ class StoreOutageIntegrationTest {
     }
 
     @Test
+    void aHungDatabaseCostsRcptA451ButNeverTheGreetingOfOthers() throws Exception {
+        assertThat(sendCode("bob@example.com")).isEqualTo(250);
+
+        postgres.freeze();
+        try {
+            // 20 sessions each ask about an address never seen, whose suppression check needs the database
+            List<java.util.concurrent.CompletableFuture<String>> checks = new java.util.ArrayList<>();
+            java.util.concurrent.ExecutorService sessions = java.util.concurrent.Executors.newFixedThreadPool(20);
+            try {
+                for (int i = 0; i < 20; i++) {
+                    checks.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {
+                            client.greetingAndEhlo();
+                            SmtpClient.expect(client.command("MAIL FROM:<app@acme.test>"), 250);
+                            return client.command("RCPT TO:<hung-" + UUID.randomUUID() + "@example.com>").text();
+                        } catch (Exception e) {
+                            return e.toString();
+                        }
+                    }, sessions));
+                }
+                Thread.sleep(1000);
+                for (int i = 0; i < 5; i++) {
+                    Instant asked = Instant.now();
+                    try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {
+                        assertThat(client.readReply().code()).isEqualTo(220);
+                        assertThat(Duration.between(asked, Instant.now())).as("the banner while the database hangs").isLessThan(Duration.ofSeconds(1));
+                        SmtpClient.expect(client.command("EHLO honest.example"), 250);
+                        assertThat(Duration.between(asked, Instant.now())).as("EHLO while the database hangs").isLessThan(Duration.ofSeconds(2));
+                    }
+                    Thread.sleep(500);
+                }
+                for (java.util.concurrent.CompletableFuture<String> check : checks) {
+                    assertThat(check.get(60, java.util.concurrent.TimeUnit.SECONDS)).as("RCPT while the database hangs").startsWith("451 4.3.0");
+                }
+            } finally {
+                sessions.shutdownNow();
+            }
+        } finally {
+            postgres.thaw();
+        }
+
+        Duration recovered = until(250, () -> sendCode("erin-" + UUID.randomUUID() + "@example.com"));
+        assertThat(recovered).as("new mail accepted again").isLessThan(Duration.ofSeconds(20));
+    }
+
+    @Test
     void withRedisDownFailClosedAnswers451AndRecoversWithinSecondsOfItsReturn() throws Exception {
         assertThat(sendCode("bob@example.com")).isEqualTo(250);
 

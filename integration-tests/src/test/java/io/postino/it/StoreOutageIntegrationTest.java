@@ -115,15 +115,14 @@ class StoreOutageIntegrationTest {
         assertThat(sink.awaitMessages(m -> m.text().contains(first), 1, Duration.ofSeconds(60))).hasSize(1);
 
         postgres.stop();
-        // bob's suppression check is cached: this one is accepted, and its processing (the domain
-        // list is in the database) fails: it must wait, not be parked.
+        // bob's suppression check is cached: this one is accepted; its processing reads the domain
+        // list from memory, so it may even leave before the database is back; it is never parked.
         String accepted = UUID.randomUUID().toString();
         assertThat(send("bob@example.com", accepted).code()).isEqualTo(250);
         SmtpClient.Reply unchecked = send("carol-" + UUID.randomUUID() + "@example.com", UUID.randomUUID().toString());
         assertThat(unchecked.text()).startsWith("451 4.3.0");
         assertThat(auth()).isEqualTo(454);
         Thread.sleep(3000);
-        assertThat(sink.matching(m -> m.text().contains(accepted))).isEmpty();
 
         postgres.start();
 

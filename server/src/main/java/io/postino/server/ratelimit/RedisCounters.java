@@ -118,6 +118,12 @@ public class RedisCounters implements CounterStore, AutoCloseable {
 
     private AsyncBucketProxy asyncBucket(String key, Supplier<BucketConfiguration> configuration) {
         proxyManager();
+        StatefulRedisConnection<String, byte[]> current = connection;
+        if (current != null && !current.isOpen()) {
+            // A delaying proxy would answer from what it counted locally: while Redis is away the
+            // limits must fail as configured, not pass unseen until the next write.
+            throw new CounterStoreUnavailable("Redis at " + describe() + " is disconnected (reconnecting)", null);
+        }
         // One proxy per key, kept: the optimisations live in the proxy.
         return proxies.get(key, any -> {
             BucketConfiguration bucket = configuration.get();

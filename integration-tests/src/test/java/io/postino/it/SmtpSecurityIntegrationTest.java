@@ -219,6 +219,22 @@ class SmtpSecurityIntegrationTest {
         assertThat(postino.webAdmin("GET", "/authentication/blocks", null).body()).doesNotContain(address);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"smtp", "submission", "smtps"})
+    @Order(4)
+    void unknownCommandsAre500AndTheSixthClosesTheConnectionWith421WhateverResetsTheTransaction(String listener) throws Exception {
+        try (SmtpClient client = listener.equals("smtps") ? SmtpClient.connectTls("127.0.0.1", postino.smtpsPort)
+            : SmtpClient.connect("127.0.0.1", listener.equals("smtp") ? postino.smtpPort : postino.submissionPort)) {
+            client.greetingAndEhlo();
+            for (int i = 0; i < 5; i++) {
+                assertThat(client.command(i % 2 == 0 ? "XYZZY" : "EXPLODE now").text()).isEqualTo("500 5.5.1 Command not recognized");
+                SmtpClient.expect(client.command("RSET"), 250);
+            }
+            assertThat(client.command("XYZZY").text()).isEqualTo("421 4.7.0 Too many unknown commands; closing the connection");
+            assertThatThrownBy(() -> client.command("NOOP")).isInstanceOf(IOException.class);
+        }
+    }
+
     @Test
     @Order(5)
     void startTlsFollowedByInjectedCommandsClosesTheConnectionAlsoAfterAData() throws Exception {
@@ -295,7 +311,7 @@ class SmtpSecurityIntegrationTest {
             client.greetingAndEhlo();
             SmtpClient.Reply last = null;
             for (int i = 0; i < 30 && (last == null || last.code() != 421); i++) {
-                last = client.command(i % 4 == 3 ? "RSET" : "XYZZY");
+                last = client.command(i % 4 == 3 ? "RSET" : i % 4 == 1 ? "RCPT TO:<bob@example.com>" : "MAIL FROM:<nobody>");
             }
             assertThat(last.text()).isEqualTo("421 4.7.0 Too many protocol errors; closing the connection");
             assertThatThrownBy(() -> client.command("NOOP")).isInstanceOf(IOException.class);

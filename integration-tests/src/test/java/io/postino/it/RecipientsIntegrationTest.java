@@ -267,7 +267,7 @@ class RecipientsIntegrationTest {
         assertThat(noServer.text()).contains("5.1.2", "no mail server");
 
         SmtpClient.Reply slow = rcptFrom(ACME, "app@acme.test", "bob@slow.test");
-        assertThat(slow.code()).isEqualTo(450);
+        assertThat(slow.code()).isEqualTo(451);
         assertThat(slow.text()).contains("4.4.3", "try again later");
     }
 

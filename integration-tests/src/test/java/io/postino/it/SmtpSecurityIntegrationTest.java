@@ -156,6 +156,85 @@ class SmtpSecurityIntegrationTest {
         }
     }
 
+    private static String base64(byte[] octets) {
+        return Base64.getEncoder().encodeToString(octets);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            out.writeBytes(part);
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] utf8(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** User names that are no UTF-8: a truncated sequence, an overlong '/', an encoded surrogate, a lone 0xFF. */
+    private static final List<byte[]> NOT_UTF8 = List.of(
+        concat(utf8("al"), new byte[]{(byte) 0xc3}, utf8("ice@acme.test")),
+        concat(utf8("alice"), new byte[]{(byte) 0xc0, (byte) 0xaf}, utf8("@acme.test")),
+        concat(utf8("alice"), new byte[]{(byte) 0xed, (byte) 0xa0, (byte) 0x80}, utf8("@acme.test")),
+        concat(utf8("alice@acme.test"), new byte[]{(byte) 0xff}));
+    /** Right-to-left override, zero-width space, line separator, NEL (a C1 control), BOM, LRI (an isolate). */
+    private static final List<String> HIDING = List.of("alice\u202e@acme.test", "al\u200bice@acme.test", "alice\u2028@acme.test",
+        "alice\u0085@acme.test", "\ufeffalice@acme.test", "\u2066alice@acme.test");
+
+    @ParameterizedTest
+    @ValueSource(strings = {"submission", "smtps"})
+    @Order(4)
+    void userNamesThatAreNotUtf8OrHideCharactersAre501AndCountNeitherForTheSessionNorForSpraying(String listener) throws Exception {
+        // Its own client address: 11 different failing logins would block it for spraying, 3 close the session.
+        String address = listener.equals("smtps") ? "127.0.0.22" : "127.0.0.21";
+        try (SmtpClient client = listener.equals("smtps") ? SmtpClient.connectTlsFrom(address, "127.0.0.1", postino.smtpsPort)
+            : SmtpClient.connectFrom(address, "127.0.0.1", postino.submissionPort)) {
+            client.greetingAndEhlo();
+            if (listener.equals("submission")) {
+                SmtpClient.expect(client.startTls(), 220);
+                client.command("EHLO client.test");
+            }
+            for (byte[] user : NOT_UTF8) {
+                byte[] plain = concat(new byte[]{0}, user, new byte[]{0}, utf8(PASSWORD));
+                assertThat(client.command("AUTH PLAIN " + base64(plain)).text()).isEqualTo("501 5.5.2 The user name is not valid UTF-8");
+                assertThat(client.command("AUTH LOGIN " + base64(user)).text()).isEqualTo("501 5.5.2 The user name is not valid UTF-8");
+                SmtpClient.expect(client.command("AUTH LOGIN"), 334);
+                assertThat(client.command(base64(user)).text()).isEqualTo("501 5.5.2 The user name is not valid UTF-8");
+            }
+            for (String user : HIDING) {
+                String code = String.format("U+%04X", user.codePoints().filter(c -> c > 0x7e).findFirst().getAsInt());
+                String refusal = "501 5.5.2 The user name contains a control or invisible character (" + code + ")";
+                assertThat(client.command("AUTH PLAIN " + plain(user, PASSWORD)).text()).isEqualTo(refusal);
+                SmtpClient.expect(client.command("AUTH LOGIN"), 334);
+                assertThat(client.command(base64(user)).text()).isEqualTo(refusal);
+            }
+            SmtpClient.expect(client.command("AUTH LOGIN " + base64(USER)), 334);
+            assertThat(client.command(base64(new byte[]{'s', (byte) 0xc3})).text()).isEqualTo("501 5.5.2 The password is not valid UTF-8");
+
+            java.time.Instant start = java.time.Instant.now();
+            assertThat(client.command("AUTH PLAIN " + plain(USER, PASSWORD)).code()).as("the session is open, the address not blocked").isEqualTo(235);
+            assertThat(Duration.between(start, java.time.Instant.now())).as("not slowed down").isLessThan(Duration.ofSeconds(1));
+        }
+        assertThat(postino.webAdmin("GET", "/authentication/blocks", null).body()).doesNotContain(address);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"smtp", "submission", "smtps"})
+    @Order(4)
+    void unknownCommandsAre500AndTheSixthClosesTheConnectionWith421WhateverResetsTheTransaction(String listener) throws Exception {
+        try (SmtpClient client = listener.equals("smtps") ? SmtpClient.connectTls("127.0.0.1", postino.smtpsPort)
+            : SmtpClient.connect("127.0.0.1", listener.equals("smtp") ? postino.smtpPort : postino.submissionPort)) {
+            client.greetingAndEhlo();
+            for (int i = 0; i < 5; i++) {
+                assertThat(client.command(i % 2 == 0 ? "XYZZY" : "EXPLODE now").text()).isEqualTo("500 5.5.1 Command not recognized");
+                SmtpClient.expect(client.command("RSET"), 250);
+            }
+            assertThat(client.command("XYZZY").text()).isEqualTo("421 4.7.0 Too many unknown commands; closing the connection");
+            assertThatThrownBy(() -> client.command("NOOP")).isInstanceOf(IOException.class);
+        }
+    }
+
     @Test
     @Order(5)
     void startTlsFollowedByInjectedCommandsClosesTheConnectionAlsoAfterAData() throws Exception {
@@ -232,7 +311,7 @@ class SmtpSecurityIntegrationTest {
             client.greetingAndEhlo();
             SmtpClient.Reply last = null;
             for (int i = 0; i < 30 && (last == null || last.code() != 421); i++) {
-                last = client.command(i % 4 == 3 ? "RSET" : "XYZZY");
+                last = client.command(i % 4 == 3 ? "RSET" : i % 4 == 1 ? "RCPT TO:<bob@example.com>" : "MAIL FROM:<nobody>");
             }
             assertThat(last.text()).isEqualTo("421 4.7.0 Too many protocol errors; closing the connection");
             assertThatThrownBy(() -> client.command("NOOP")).isInstanceOf(IOException.class);

@@ -1,7 +1,6 @@
 package io.postino.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -109,24 +108,59 @@ class TlsIntegrationTest {
         assertThat(postino.output()).contains("reloaded the TLS certificate");
     }
 
+    /**
+     * TLS 1.2 (1.3 has no renegotiation). The server must refuse at once and for sure: a fatal
+     * alert or a closed connection within a few seconds. A second handshake that completes, or an
+     * attempt left hanging until the read times out, fails the test.
+     */
     @Test
     void aClientCannotRenegotiate() throws Exception {
         SSLSocket socket = (SSLSocket) SmtpClient.trustAll().getSocketFactory().createSocket();
         socket.setEnabledProtocols(new String[]{"TLSv1.2"});
+        java.util.concurrent.atomic.AtomicInteger handshakes = new java.util.concurrent.atomic.AtomicInteger();
+        socket.addHandshakeCompletedListener(event -> handshakes.incrementAndGet());
         socket.connect(new InetSocketAddress("127.0.0.1", postino.smtpsPort), 10_000);
         socket.setSoTimeout(10_000);
         socket.startHandshake();
         try (socket) {
-            socket.getInputStream().read(new byte[512]);
-            assertThatThrownBy(() -> {
+            assertThat(new String(readSome(socket), StandardCharsets.US_ASCII)).startsWith("220 ");
+            for (int i = 0; i < 50 && handshakes.get() == 0; i++) {
+                Thread.sleep(20); // the listener runs on a thread of its own
+            }
+            assertThat(handshakes.get()).as("the first handshake").isEqualTo(1);
+
+            Instant start = Instant.now();
+            String outcome;
+            try {
                 socket.startHandshake();
                 socket.getOutputStream().write("NOOP\r\n".getBytes(StandardCharsets.US_ASCII));
                 socket.getOutputStream().flush();
-                if (socket.getInputStream().read(new byte[512]) < 0) {
-                    throw new IOException("closed");
-                }
-            }).isInstanceOf(IOException.class);
+                byte[] reply = readSome(socket);
+                outcome = reply.length == 0 ? "closed" : "answered " + new String(reply, StandardCharsets.US_ASCII).strip();
+            } catch (java.net.SocketTimeoutException e) {
+                outcome = "nothing within 10 s";
+            } catch (javax.net.ssl.SSLException e) {
+                outcome = "alert: " + e.getMessage();
+            } catch (java.net.SocketException e) {
+                outcome = "closed: " + e.getMessage();
+            }
+            Duration took = Duration.between(start, Instant.now());
+
+            assertThat(outcome).as("the renegotiation attempt").matches("alert: .*|closed.*");
+            assertThat(took).as("refused at once").isLessThan(Duration.ofSeconds(5));
+            assertThat(handshakes.get()).as("no second handshake completed").isEqualTo(1);
         }
+        for (int i = 0; i < 50 && !postino.output().contains("renegotiation is not allowed"); i++) {
+            Thread.sleep(100);
+        }
+        assertThat(postino.output()).as("the server says why").contains("renegotiation is not allowed");
+    }
+
+    /** What one read gives: empty when the connection is closed. */
+    private static byte[] readSome(SSLSocket socket) throws IOException {
+        byte[] buffer = new byte[512];
+        int read = socket.getInputStream().read(buffer);
+        return read < 0 ? new byte[0] : java.util.Arrays.copyOf(buffer, read);
     }
 
     @Test

@@ -208,5 +208,13 @@ final class ConfigurationCheck {
         if (enabled == 0) {
             problems.add(smtpserver + ": no enabled <smtpserver> element: Postino would accept no mail");
         }
+        NodeList handlers = document.getDocumentElement().getElementsByTagName("handler");
+        for (int i = 0; i < handlers.getLength(); i++) {
+            String handler = ((Element) handlers.item(i)).getAttribute("class").trim();
+            if (handler.endsWith(".fastfail.MaxUnknownCmdHandler")) {
+                problems.add(smtpserver + ": " + handler + " answers 521 without an enhanced status code and counts per transaction: "
+                    + "replace it with io.postino.server.smtp.LimitUnknownCommands (same <maxUnknownCmdCount>)");
+            }
+        }
     }
 }

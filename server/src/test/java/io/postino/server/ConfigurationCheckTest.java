@@ -93,4 +93,13 @@ class ConfigurationCheckTest {
         assertThatThrownBy(() -> ConfigurationCheck.check(conf))
             .hasMessageContaining("has no <bind> element");
     }
+
+    @Test
+    void refusesJamesHandlerOfUnknownCommandsNamingPostinosOwn() throws Exception {
+        Files.writeString(conf.resolve("smtpserver.xml"), "<smtpservers><smtpserver><bind>127.0.0.1:25</bind><handlerchain>"
+            + "<handler class=\"org.apache.james.smtpserver.fastfail.MaxUnknownCmdHandler\"/></handlerchain></smtpserver></smtpservers>");
+
+        assertThatThrownBy(() -> ConfigurationCheck.check(conf))
+            .hasMessageContaining("replace it with io.postino.server.smtp.LimitUnknownCommands");
+    }
 }

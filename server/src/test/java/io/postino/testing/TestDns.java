@@ -29,7 +29,7 @@ import org.xbill.DNS.Type;
 
 /**
  * A small authoritative DNS server over UDP on 127.0.0.1 for tests: MX, A and AAAA records, names
- * that do not exist (NXDOMAIN), names it never answers (a timeout), and optionally an A record for
+ * that do not exist (NXDOMAIN), names it never answers (a timeout) or answers SERVFAIL, and optionally an A record for
  * every other name. It counts the queries it receives per name.
  */
 public final class TestDns implements AutoCloseable {
@@ -39,6 +39,7 @@ public final class TestDns implements AutoCloseable {
     private final Map<String, List<Record>> records = new ConcurrentHashMap<>();
     private final Set<String> missing = ConcurrentHashMap.newKeySet();
     private final Set<String> silent = ConcurrentHashMap.newKeySet();
+    private final Set<String> failing = ConcurrentHashMap.newKeySet();
     private final Map<String, AtomicInteger> queries = new ConcurrentHashMap<>();
     private volatile InetAddress everyName;
 
@@ -105,6 +106,12 @@ public final class TestDns implements AutoCloseable {
         return this;
     }
 
+    /** Queries for the name are answered SERVFAIL, as a resolver does when the name's servers fail. */
+    public TestDns servfail(String domain) {
+        failing.add(key(domain));
+        return this;
+    }
+
     /** Names configured nowhere else have this A record (and no MX). */
     public TestDns answerEveryName(String address) {
         try {
@@ -160,6 +167,10 @@ public final class TestDns implements AutoCloseable {
             response.getHeader().setFlag(Flags.RA);
         }
         response.addRecord(question, Section.QUESTION);
+        if (failing.contains(name)) {
+            response.getHeader().setRcode(Rcode.SERVFAIL);
+            return response;
+        }
         if (missing.contains(name)) {
             response.getHeader().setRcode(Rcode.NXDOMAIN);
             response.addRecord(soa(question.getName()), Section.AUTHORITY);

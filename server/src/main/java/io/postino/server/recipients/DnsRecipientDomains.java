@@ -31,6 +31,7 @@ import com.github.benmanes.caffeine.cache.Expiry;
 
 import io.postino.recipients.DomainVerdict;
 import io.postino.recipients.RecipientDomains;
+import io.postino.server.smtp.LogSafe;
 
 /**
  * Can a domain receive mail? Asks DNS for its MX records, and for A/AAAA when it has none (the
@@ -38,9 +39,12 @@ import io.postino.recipients.RecipientDomains;
  * the library James' DNS service is built on, because that service cannot tell a domain that does
  * not exist from one without records, nor report a null MX.
  *
- * <p>Answers are cached for their DNS TTL (that of the SOA for negative answers) bounded by
- * {@code dns.minTtl}/{@code dns.maxTtl}; failures are not cached. Concurrent checks of one domain
- * share one lookup.</p>
+ * <p>The whole check of a domain (MX, then A, then AAAA) has {@code dns.timeout} in all, so a DNS
+ * server that does not answer holds a lookup thread for that long at most, not once per query.
+ * Answers are cached for their DNS TTL (that of the SOA for negative answers) bounded by
+ * {@code dns.minTtl}/{@code dns.maxTtl}; a timeout or a failure (SERVFAIL, REFUSED) for
+ * {@code dns.failureTtl}, so that a flood of RCPTs to a domain whose DNS hangs is answered at once
+ * instead of each starting a lookup of its own. Concurrent checks of one domain share one lookup.</p>
  */
 public final class DnsRecipientDomains implements RecipientDomains {
     private static final Logger LOGGER = LoggerFactory.getLogger(DnsRecipientDomains.class);
@@ -58,12 +62,14 @@ public final class DnsRecipientDomains implements RecipientDomains {
     private final Duration timeout;
     private final Duration minTtl;
     private final Duration maxTtl;
+    private final Duration failureTtl;
     private final AsyncCache<String, Answer> cache;
 
     public DnsRecipientDomains(RecipientSettings settings) {
         this.timeout = settings.dnsTimeout();
         this.minTtl = settings.dnsMinTtl();
         this.maxTtl = settings.dnsMaxTtl();
+        this.failureTtl = settings.dnsFailureTtl();
         this.resolver = resolver(settings);
         this.cache = Caffeine.newBuilder()
             .maximumSize(100_000)
@@ -95,7 +101,7 @@ public final class DnsRecipientDomains implements RecipientDomains {
                 .map(server -> new SimpleResolver(new java.net.InetSocketAddress(server.getHostString(), server.getPort())))
                 .collect(Collectors.toList()));
         }
-        // UDP loses packets: each server gets a second try within the lookup's budget.
+        // UDP loses packets: each server gets a second try within the check's budget.
         resolver.setTimeout(settings.dnsTimeout().dividedBy(2));
         resolver.setRetries(2);
         return resolver;
@@ -109,8 +115,8 @@ public final class DnsRecipientDomains implements RecipientDomains {
         }
         CompletableFuture<Answer> answer = cache.get(key, (name, executor) -> lookUp(name));
         try {
-            // MX, then A, then AAAA: at most three lookups one after the other
-            return answer.get(3 * timeout.toMillis() + 1000, TimeUnit.MILLISECONDS).verdict();
+            // The lookup ends itself within the timeout (a failure then): this only guards against a bug there.
+            return answer.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS).verdict();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return DomainVerdict.TEMPORARY_FAILURE;
@@ -120,6 +126,7 @@ public final class DnsRecipientDomains implements RecipientDomains {
     }
 
     private CompletableFuture<Answer> lookUp(String domain) {
+        long deadline = System.nanoTime() + timeout.toNanos();
         Name name;
         try {
             name = Name.fromString(domain, Name.root);
@@ -128,7 +135,7 @@ public final class DnsRecipientDomains implements RecipientDomains {
         }
         // Continuations run on Postino's own thread pool, never on dnsjava's I/O thread: sending
         // the next queries from inside its callback loses answers when several are under way.
-        return query(name, Type.MX).thenComposeAsync(mx -> {
+        return query(name, Type.MX, deadline).thenComposeAsync(mx -> {
             if (mx.getRcode() == Rcode.NXDOMAIN) {
                 return done(DomainVerdict.NO_SUCH_DOMAIN, negativeTtl(mx));
             }
@@ -142,19 +149,20 @@ public final class DnsRecipientDomains implements RecipientDomains {
             }
             // No MX: an A or AAAA record stands for one (RFC 5321 §5.1). One after the other: dnsjava
             // 3.5 was seen to lose one of two answers when both were asked for the same name at once.
-            return addresses(name, Type.A).thenComposeAsync(a -> a.isPresent() ? done(DomainVerdict.DELIVERABLE, a.get())
-                : addresses(name, Type.AAAA).thenApply(aaaa -> aaaa
+            return addresses(name, Type.A, deadline).thenComposeAsync(a -> a.isPresent() ? done(DomainVerdict.DELIVERABLE, a.get())
+                : addresses(name, Type.AAAA, deadline).thenApply(aaaa -> aaaa
                     .map(ttl -> new Answer(DomainVerdict.DELIVERABLE, ttl))
                     .orElseGet(() -> new Answer(DomainVerdict.NO_MAIL_SERVER, negativeTtl(mx)))), CONTINUATIONS);
-        }, CONTINUATIONS).exceptionally(error -> {
-            LOGGER.info("DNS lookup of {} failed: {}", domain, error.getMessage());
-            return new Answer(DomainVerdict.TEMPORARY_FAILURE, Duration.ZERO);
+        }, CONTINUATIONS).orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).exceptionally(error -> {
+            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+            String why = cause instanceof TimeoutException ? "no answer within " + timeout.toMillis() + " ms" : String.valueOf(cause.getMessage());
+            return failure(domain, why);
         });
     }
 
     /** The TTL of the records of this type, or empty when there are none. */
-    private CompletableFuture<Optional<Duration>> addresses(Name name, int type) {
-        return query(name, type).thenApply(response -> {
+    private CompletableFuture<Optional<Duration>> addresses(Name name, int type, long deadline) {
+        return query(name, type, deadline).thenApply(response -> {
             if (response.getRcode() != Rcode.NOERROR) {
                 throw new IllegalStateException(Type.string(type) + " lookup answered " + Rcode.string(response.getRcode()));
             }
@@ -163,9 +171,14 @@ public final class DnsRecipientDomains implements RecipientDomains {
         });
     }
 
-    private CompletableFuture<Message> query(Name name, int type) {
+    /** One query, given what is left of the check's budget. */
+    private CompletableFuture<Message> query(Name name, int type, long deadline) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+            return CompletableFuture.failedFuture(new TimeoutException());
+        }
         Message query = Message.newQuery(Record.newRecord(name, type, DClass.IN));
-        return resolver.sendAsync(query).toCompletableFuture().orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        return resolver.sendAsync(query).toCompletableFuture().orTimeout(left, TimeUnit.NANOSECONDS);
     }
 
     private static List<Record> records(Message response, int type) {
@@ -194,8 +207,13 @@ public final class DnsRecipientDomains implements RecipientDomains {
         return CompletableFuture.completedFuture(new Answer(verdict, ttl));
     }
 
-    private static CompletableFuture<Answer> failed(String domain, String why) {
-        LOGGER.info("DNS lookup of {} failed: {}", domain, why);
-        return CompletableFuture.completedFuture(new Answer(DomainVerdict.TEMPORARY_FAILURE, Duration.ZERO));
+    private CompletableFuture<Answer> failed(String domain, String why) {
+        return CompletableFuture.completedFuture(failure(domain, why));
+    }
+
+    /** Logged once per domain and {@code dns.failureTtl}: the checks meanwhile get it from the cache. */
+    private Answer failure(String domain, String why) {
+        LOGGER.info("DNS lookup of {} failed: {} (remembered for {} s)", LogSafe.of(domain), why, failureTtl.toSeconds());
+        return new Answer(DomainVerdict.TEMPORARY_FAILURE, failureTtl);
     }
 }

@@ -20,9 +20,12 @@ import org.apache.james.util.DurationParser;
  *   those that cannot receive mail; default {@code true}.</li>
  *   <li>{@code dns.servers}: comma-separated {@code host} or {@code host:port}; empty (default):
  *   the system's resolvers (/etc/resolv.conf).</li>
- *   <li>{@code dns.timeout}: per lookup, default {@code 5s}.</li>
+ *   <li>{@code dns.timeout}: the whole check of one domain (MX, then A and AAAA), at most
+ *   {@code 30s}; default {@code 5s}.</li>
  *   <li>{@code dns.minTtl}, {@code dns.maxTtl}: answers are cached for their DNS TTL, kept within
  *   these bounds; defaults {@code 1m} and {@code 1h}.</li>
+ *   <li>{@code dns.failureTtl}: how long a timeout or a DNS failure (SERVFAIL, REFUSED) is
+ *   remembered, so that RCPTs meanwhile are answered at once; default {@code 30s}.</li>
  *   <li>{@code callout.timeout}: the whole probe of a relay domain's server, default {@code 10s}.</li>
  *   <li>{@code callout.positiveTtl}, {@code callout.negativeTtl}: how long an accepted or refused
  *   recipient is remembered; defaults {@code 1h} and {@code 10m}. Unknown answers are not kept.</li>
@@ -32,9 +35,11 @@ import org.apache.james.util.DurationParser;
  * </ul>
  */
 public record RecipientSettings(boolean dnsCheck, List<InetSocketAddress> dnsServers, Duration dnsTimeout, Duration dnsMinTtl,
-                                Duration dnsMaxTtl, Duration calloutTimeout, Duration calloutPositiveTtl,
+                                Duration dnsMaxTtl, Duration dnsFailureTtl, Duration calloutTimeout, Duration calloutPositiveTtl,
                                 Duration calloutNegativeTtl, Optional<String> calloutSender, Duration suppressionCacheTtl) {
     public static final String FILE = "recipients.properties";
+    /** A lookup holds a thread of the SMTP lookup pool for this long at most. */
+    static final Duration MAX_DNS_TIMEOUT = Duration.ofSeconds(30);
 
     /** @throws IllegalArgumentException naming the key and what is wrong (the caller names the file) */
     public static RecipientSettings from(Configuration properties) {
@@ -47,12 +52,17 @@ public record RecipientSettings(boolean dnsCheck, List<InetSocketAddress> dnsSer
         if (maxTtl.compareTo(minTtl) < 0) {
             throw new IllegalArgumentException("dns.maxTtl (" + maxTtl + ") must not be shorter than dns.minTtl (" + minTtl + ")");
         }
+        Duration dnsTimeout = duration(properties, "dns.timeout", "5s", false);
+        if (dnsTimeout.compareTo(MAX_DNS_TIMEOUT) > 0) {
+            throw new IllegalArgumentException("dns.timeout must be at most " + MAX_DNS_TIMEOUT.toSeconds() + "s (each RCPT waits for it), got '"
+                + properties.getString("dns.timeout").trim() + "'");
+        }
         String sender = properties.getString("callout.sender", "").trim();
         if (!sender.isEmpty() && !sender.matches("[^@\\s<>]+@[^@\\s<>]+")) {
             throw new IllegalArgumentException("callout.sender must be an address such as verify@relay.example.com or empty, got '" + sender + "'");
         }
         return new RecipientSettings(check.equals("true"), servers(properties.getString("dns.servers", "")),
-            duration(properties, "dns.timeout", "5s", false), minTtl, maxTtl,
+            dnsTimeout, minTtl, maxTtl, duration(properties, "dns.failureTtl", "30s", true),
             duration(properties, "callout.timeout", "10s", false),
             duration(properties, "callout.positiveTtl", "1h", true),
             duration(properties, "callout.negativeTtl", "10m", true),

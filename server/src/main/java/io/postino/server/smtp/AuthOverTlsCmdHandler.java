@@ -1,5 +1,8 @@
 package io.postino.server.smtp;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -8,6 +11,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 import org.apache.james.core.Username;
 import org.apache.james.protocols.api.ProtocolSession;
@@ -25,6 +29,7 @@ import org.apache.james.protocols.smtp.hook.HookResult;
 import org.apache.james.protocols.smtp.hook.HookResultHook;
 import org.apache.james.protocols.smtp.hook.HookReturnCode;
 
+import io.postino.address.HiddenCharacters;
 import io.postino.server.smtp.listener.SmtpConnection;
 
 /**
@@ -38,8 +43,12 @@ import io.postino.server.smtp.listener.SmtpConnection;
  *   (RFC 4954 section 6) before any credential is read, checked or counted. EHLO offers AUTH only
  *   over TLS.</li>
  *   <li>During a transaction: {@code 503 5.5.1}; already logged in: {@code 503 5.5.1}; unknown
- *   mechanism: {@code 504 5.5.4}; "*": {@code 501 5.0.0}; a response that is not base64, or an
- *   empty or malformed user name: {@code 501 5.5.2} (not counted as a failed login).</li>
+ *   mechanism: {@code 504 5.5.4}; "*": {@code 501 5.0.0}; a response that is not base64, a user
+ *   name or password that is not UTF-8 (RFC 4616, RFC 4954: decoded strictly, never with
+ *   replacement characters, so two different octet strings cannot become one login), an empty or
+ *   malformed user name, or one with a control, format or separator character
+ *   ({@link HiddenCharacters}): {@code 501 5.5.2}. None of these is checked or counted as a failed
+ *   login.</li>
  *   <li>The credentials go to the AUTH hooks in chain order; a {@link PacedAuthHook} (such as
  *   {@link ThrottleAuthentication}) is asked first whether and when the attempt is checked, and
  *   the answer then waits without holding a thread.</li>
@@ -61,6 +70,8 @@ public class AuthOverTlsCmdHandler implements CommandHandler<SMTPSession>, EhloE
     private static final Response CANCELLED = new SMTPResponse("501", "5.0.0 Authentication cancelled").immutable();
     private static final Response NOT_BASE64 = new SMTPResponse("501", "5.5.2 Cannot decode the response: it is not base64").immutable();
     private static final Response BAD_USER_NAME = new SMTPResponse("501", "5.5.2 The user name is empty or not valid").immutable();
+    private static final Response USER_NAME_NOT_UTF8 = new SMTPResponse("501", "5.5.2 The user name is not valid UTF-8").immutable();
+    private static final Response PASSWORD_NOT_UTF8 = new SMTPResponse("501", "5.5.2 The password is not valid UTF-8").immutable();
     private static final Response BAD_PLAIN = new SMTPResponse("501", "5.5.2 A PLAIN response is [authorization-id] NUL user NUL password").immutable();
     private static final Response OTHER_IDENTITY = new SMTPResponse("535", "5.7.8 Acting as another user (authorization identity) is not allowed").immutable();
     private static final Response FAILED = new SMTPResponse("535", "5.7.8 Authentication credentials invalid").immutable();
@@ -146,14 +157,27 @@ public class AuthOverTlsCmdHandler implements CommandHandler<SMTPSession>, EhloE
         if (decoded.isEmpty()) {
             return NOT_BASE64;
         }
-        String[] fields = new String(decoded.get(), StandardCharsets.UTF_8).split("\0", -1);
-        if (fields.length != 3) {
+        List<byte[]> fields = splitAtNul(decoded.get());
+        if (fields.size() != 3) {
             return BAD_PLAIN;
         }
-        if (!fields[0].isEmpty() && !fields[0].equals(fields[1])) {
+        Optional<String> authorization = utf8(fields.get(0));
+        Optional<String> user = utf8(fields.get(1));
+        if (authorization.isEmpty() || user.isEmpty()) {
+            return USER_NAME_NOT_UTF8;
+        }
+        Optional<String> password = utf8(fields.get(2));
+        if (password.isEmpty()) {
+            return PASSWORD_NOT_UTF8;
+        }
+        Optional<Response> refusal = refuseUserName(user.get());
+        if (refusal.isPresent()) {
+            return refusal.get();
+        }
+        if (!authorization.get().isEmpty() && !authorization.get().equals(user.get())) {
             return OTHER_IDENTITY;
         }
-        return authenticate(session, fields[1], fields[2]);
+        return authenticate(session, user.get(), password.get());
     }
 
     private Response loginUser(SMTPSession session, String response) {
@@ -161,15 +185,56 @@ public class AuthOverTlsCmdHandler implements CommandHandler<SMTPSession>, EhloE
         if (decoded.isEmpty()) {
             return NOT_BASE64;
         }
-        String user = new String(decoded.get(), StandardCharsets.UTF_8);
-        if (username(user).isEmpty()) {
-            return BAD_USER_NAME;
+        Optional<String> user = utf8(decoded.get());
+        if (user.isEmpty()) {
+            return USER_NAME_NOT_UTF8;
+        }
+        Optional<Response> refusal = refuseUserName(user.get());
+        if (refusal.isPresent()) {
+            return refusal.get();
         }
         session.pushLineHandler(continuation((s, passwordResponse) -> {
-            Optional<byte[]> password = decode(passwordResponse);
-            return password.isEmpty() ? NOT_BASE64 : authenticate(s, user, new String(password.get(), StandardCharsets.UTF_8));
+            Optional<byte[]> octets = decode(passwordResponse);
+            if (octets.isEmpty()) {
+                return NOT_BASE64;
+            }
+            Optional<String> password = utf8(octets.get());
+            return password.isEmpty() ? PASSWORD_NOT_UTF8 : authenticate(s, user.get(), password.get());
         }));
         return PASSWORD_CHALLENGE;
+    }
+
+    private static List<byte[]> splitAtNul(byte[] octets) {
+        List<byte[]> fields = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i <= octets.length; i++) {
+            if (i == octets.length || octets[i] == 0) {
+                fields.add(java.util.Arrays.copyOfRange(octets, start, i));
+                start = i + 1;
+            }
+        }
+        return fields;
+    }
+
+    /** Strict UTF-8: malformed input, overlong forms and encoded surrogates are refused, not replaced by U+FFFD. */
+    private static Optional<String> utf8(byte[] octets) {
+        try {
+            return Optional.of(StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                .decode(ByteBuffer.wrap(octets)).toString());
+        } catch (CharacterCodingException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static Optional<Response> refuseUserName(String user) {
+        OptionalInt hidden = HiddenCharacters.first(user);
+        if (hidden.isPresent()) {
+            return Optional.of(new SMTPResponse("501", "5.5.2 The user name contains a control or invisible character ("
+                + HiddenCharacters.name(hidden.getAsInt()) + ")"));
+        }
+        return username(user).isEmpty() ? Optional.of(BAD_USER_NAME) : Optional.empty();
     }
 
     /** RFC 4954: "=" is an empty initial response. */
@@ -185,7 +250,7 @@ public class AuthOverTlsCmdHandler implements CommandHandler<SMTPSession>, EhloE
     }
 
     private static Optional<Username> username(String user) {
-        if (user.isBlank() || user.chars().anyMatch(c -> c < 0x20 || c == 0x7f) || user.length() > CommandLine.PATH_LIMIT) {
+        if (user.isBlank() || HiddenCharacters.first(user).isPresent() || user.length() > CommandLine.PATH_LIMIT) {
             return Optional.empty();
         }
         try {

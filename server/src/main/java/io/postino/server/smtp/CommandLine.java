@@ -8,14 +8,17 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 
+import io.postino.address.HiddenCharacters;
 import io.postino.address.InternationalAddresses;
 
 /**
  * One SMTP command line as the client sent it, checked before James parses it: the octets a
  * command may contain (no NUL or other control character, and 8-bit octets only as UTF-8 in the
- * addresses of an SMTPUTF8 transaction), the length of the line and of the paths in it
+ * addresses of an SMTPUTF8 transaction, without C1 controls, bidi controls, zero-width or
+ * separator characters: {@link HiddenCharacters}), the length of the line and of the paths in it
  * (RFC 5321 section 4.5.3.1), and the parameters of MAIL FROM and RCPT TO. James silently strips
  * or keeps much of this (a NUL at the end of an address, an unknown parameter, {@code SIZE=-1}).
  */
@@ -29,6 +32,8 @@ public final class CommandLine {
     static final int PATH_LIMIT = 256;
     static final int LOCAL_PART_LIMIT = 64;
     static final int DOMAIN_LIMIT = 255;
+    private static final Set<String> KNOWN_VERBS = Set.of("EHLO", "HELO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT",
+        "VRFY", "EXPN", "HELP", "AUTH", "STARTTLS");
 
     /** Why a line is refused: the reply's code and its text (enhanced code first). */
     public record Refusal(String code, String text) {
@@ -93,7 +98,7 @@ public final class CommandLine {
             default -> COMMAND_LIMIT;
         };
         if (end + 2 > limit) {
-            return Checked.refusal(new Refusal("500", "5.5.2 Line too long: a " + verb + " command may be at most " + limit
+            return Checked.refusal(new Refusal("500", "5.5.2 Line too long: " + shown(verb) + " may be at most " + limit
                 + " octets (RFC 5321 section 4.5.3.1.4)"));
         }
         String text;
@@ -102,7 +107,7 @@ public final class CommandLine {
             if (!mayCarryUtf8) {
                 return verb.equals("MAIL") || verb.equals("RCPT")
                     ? Checked.refusal(new Refusal("553", "5.6.7 Non-ASCII address: it needs the SMTPUTF8 extension (RFC 6531), declared in MAIL FROM"))
-                    : Checked.refusal(new Refusal("500", "5.5.2 Syntax error: non-ASCII characters are not allowed in " + verb));
+                    : Checked.refusal(new Refusal("500", "5.5.2 Syntax error: non-ASCII characters are not allowed in " + shown(verb)));
             }
             try {
                 text = StandardCharsets.UTF_8.newDecoder()
@@ -146,6 +151,14 @@ public final class CommandLine {
             case "RCPT" -> "5.1.3";
             default -> "5.5.2";
         };
+    }
+
+    /**
+     * A refusal names the command only when it is one this server knows: the client's own octets
+     * (8-bit, hundreds of them) would go back in the reply and into the log.
+     */
+    private static String shown(String verb) {
+        return KNOWN_VERBS.contains(verb) ? "a " + verb + " command" : "a command";
     }
 
     private static String verbOf(byte[] line, int end) {
@@ -211,6 +224,14 @@ public final class CommandLine {
         String options = rest.substring(close + 1);
         if (!options.isEmpty() && !options.startsWith(" ")) {
             return Optional.of(new Refusal("501", "5.5.4 Syntax error: parameters must follow the address after a space"));
+        }
+        if (!InternationalAddresses.isAscii(path)) {
+            // ASCII controls were refused with the line; these hide in UTF-8 (IDNA even drops some, such as U+200B).
+            OptionalInt hidden = HiddenCharacters.first(path);
+            if (hidden.isPresent()) {
+                return Optional.of(new Refusal("501", code + " Syntax error: the address contains a control or invisible character ("
+                    + HiddenCharacters.name(hidden.getAsInt()) + ")"));
+            }
         }
         if (!InternationalAddresses.isAscii(mailbox)) {
             try {

@@ -60,7 +60,7 @@ public class PostinoCommandDispatcher extends CommandDispatcher<SMTPSession> {
             session.getConfiguration().getMaxMessageSize());
         if (checked.refusal() != null) {
             SmtpConnection.of(session).ifPresent(connection ->
-                connection.noteAbuse("refused " + LogSafe.of(line) + ": " + checked.refusal().code() + " " + checked.refusal().text()));
+                connection.noteAbuse("refused " + LogSafe.of(line) + ": " + LogSafe.of(checked.refusal().code() + " " + checked.refusal().text())));
             return new SMTPResponse(checked.refusal().code(), checked.refusal().text());
         }
         CommandLine command = checked.command();

@@ -11,7 +11,6 @@ import org.apache.james.protocols.smtp.core.NoopCmdHandler;
 import org.apache.james.protocols.smtp.core.PostmasterAbuseRcptHook;
 import org.apache.james.protocols.smtp.core.QuitCmdHandler;
 import org.apache.james.protocols.smtp.core.RsetCmdHandler;
-import org.apache.james.protocols.smtp.core.UnknownCmdHandler;
 import org.apache.james.protocols.smtp.core.VrfyCmdHandler;
 import org.apache.james.protocols.smtp.core.esmtp.EhloCmdHandler;
 import org.apache.james.protocols.smtp.core.esmtp.MailSizeEsmtpExtension;
@@ -41,6 +40,8 @@ import org.apache.james.smtpserver.SenderAuthIdentifyVerificationHook;
  *   <li>{@link BdatCmdHandler}: CHUNKING (RFC 3030) through the same pipeline as DATA, and
  *   {@link DataRules} before James' DATA.</li>
  *   <li>{@link StartTlsRules} before James' STARTTLS: not during a transaction, after AUTH or twice.</li>
+ *   <li>{@link UnknownCommand} instead of James' handler of unknown commands: {@code 500 5.5.1}
+ *   without echoing the command ({@link LimitUnknownCommands} closes the connection after a few).</li>
  * </ul>
  */
 public class PostinoCoreHandlers implements HandlersPackage {
@@ -73,7 +74,7 @@ public class PostinoCoreHandlers implements HandlersPackage {
         SmtpUtf8Extension.class.getName(),
         AddDefaultAttributesMessageHook.class.getName(),
         SendMailHandler.class.getName(),
-        UnknownCmdHandler.class.getName(),
+        UnknownCommand.class.getName(),
         CommandHandlerResultLogger.class.getName(),
         HookResultLogger.class.getName());
 

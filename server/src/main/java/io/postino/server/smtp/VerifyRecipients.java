@@ -45,7 +45,7 @@ import io.postino.server.recipients.RecipientSettings;
  *   cannot be asked;</li>
  *   <li>any other recipient the client may send to (a served domain, or relaying allowed) is
  *   outbound: its domain must have an MX or A/AAAA ({@code 550 5.1.2}), not a null MX
- *   ({@code 556 5.1.10}); a DNS timeout answers {@code 450 4.4.3}. Skipped when
+ *   ({@code 556 5.1.10}); a DNS timeout or failure answers {@code 451 4.4.3}. Skipped when
  *   {@code dns.check=false} in conf/recipients.properties.</li>
  * </ol>
  * Place it last in the handler chain: it accepts role addresses and relay-domain recipients
@@ -114,8 +114,8 @@ public class VerifyRecipients implements RcptHook {
             case NO_MAIL_SERVER:
                 return reply(HookReturnCode.deny(), "550", "5.1.2", "Domain " + domain + " has no mail server (no MX, A or AAAA record)");
             case TEMPORARY_FAILURE:
-                return reply(HookReturnCode.denySoft(), "450", "4.4.3", "Cannot look up the mail servers of " + domain
-                    + " just now (DNS did not answer); try again later");
+                return reply(HookReturnCode.denySoft(), "451", "4.4.3", "Cannot look up the mail servers of " + domain
+                    + " just now (DNS did not answer in time or failed); try again later");
             default:
                 return HookResult.DECLINED;
         }
@@ -130,7 +130,7 @@ public class VerifyRecipients implements RcptHook {
                 return reply(HookReturnCode.deny(), "550", "5.1.1", "<" + recipient.asString() + "> is not a mailbox of "
                     + organisation.name() + " (their server answered: " + verdict.reply() + ")");
             default:
-                LOGGER.info("Cannot verify {} on {}: {}", recipient.asString(), relay.hostAndPort(), verdict.reply());
+                LOGGER.info("Cannot verify {} on {}: {}", LogSafe.of(recipient.asString()), relay.hostAndPort(), LogSafe.of(verdict.reply()));
                 return reply(HookReturnCode.denySoft(), "450", "4.4.1", "Cannot verify <" + recipient.asString() + "> with the mail server of "
                     + organisation.name() + " just now; try again later");
         }

@@ -30,7 +30,8 @@ class DnsRecipientDomainsTest {
             .nullMx("nullmx.test")
             .nxdomain("nxdomain.test")
             .exists("nomail.test")
-            .silent("slow.test");
+            .silent("slow.test")
+            .servfail("broken.test");
         domains = new DnsRecipientDomains(settings(Map.of("dns.servers", dns.address(), "dns.timeout", "500ms")));
     }
 
@@ -55,22 +56,89 @@ class DnsRecipientDomainsTest {
         assertThat(domains.check("nxdomain.test")).isEqualTo(DomainVerdict.NO_SUCH_DOMAIN);
         assertThat(domains.check("nomail.test")).isEqualTo(DomainVerdict.NO_MAIL_SERVER);
         assertThat(domains.check("slow.test")).isEqualTo(DomainVerdict.TEMPORARY_FAILURE);
+        assertThat(domains.check("broken.test")).as("SERVFAIL").isEqualTo(DomainVerdict.TEMPORARY_FAILURE);
         assertThat(domains.check("[192.0.2.1]")).as("address literal").isEqualTo(DomainVerdict.DELIVERABLE);
     }
 
     @Test
-    void answersAreCachedButFailuresAreNot() {
+    void answersAreCached() {
         domains.check("MX.test");
         domains.check("mx.test");
         domains.check("nxdomain.test");
         domains.check("nxdomain.test");
-        domains.check("slow.test");
-        int slowQueries = dns.queries("slow.test");
-        domains.check("slow.test");
 
         assertThat(dns.queries("mx.test")).isEqualTo(1);
         assertThat(dns.queries("nxdomain.test")).isEqualTo(1);
-        assertThat(dns.queries("slow.test")).isGreaterThan(slowQueries);
+    }
+
+    @Test
+    void aServerThatNeverAnswersCostsTheTimeoutOnceForTheWholeCheck() {
+        DnsRecipientDomains oneSecond = new DnsRecipientDomains(settings(Map.of("dns.servers", dns.address(), "dns.timeout", "1s")));
+        java.time.Instant start = java.time.Instant.now();
+
+        DomainVerdict verdict = oneSecond.check("slow.test");
+
+        // MX, A and AAAA each waiting for dns.timeout would be 3 s and more.
+        assertThat(verdict).isEqualTo(DomainVerdict.TEMPORARY_FAILURE);
+        assertThat(java.time.Duration.between(start, java.time.Instant.now())).isBetween(java.time.Duration.ofMillis(900),
+            java.time.Duration.ofMillis(2000));
+    }
+
+    @Test
+    void aFloodOfChecksOfADomainWhoseDnsHangsMakesOneLookupAndIsAnsweredAtOnceAfterIt() throws Exception {
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(16);
+        try {
+            java.time.Instant start = java.time.Instant.now();
+            List<CompletableFuture<DomainVerdict>> flood = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                flood.add(CompletableFuture.supplyAsync(() -> domains.check("slow.test"), threads));
+            }
+            for (CompletableFuture<DomainVerdict> check : flood) {
+                assertThat(check.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(DomainVerdict.TEMPORARY_FAILURE);
+            }
+            java.time.Duration took = java.time.Duration.between(start, java.time.Instant.now());
+            int queries = dns.queries("slow.test");
+
+            java.time.Instant later = java.time.Instant.now();
+            for (int i = 0; i < 100; i++) {
+                assertThat(domains.check("slow.test")).isEqualTo(DomainVerdict.TEMPORARY_FAILURE);
+            }
+
+            assertThat(took).as("200 checks on 16 threads share one lookup of 500 ms").isLessThan(java.time.Duration.ofSeconds(3));
+            assertThat(queries).as("one MX query (and dnsjava's retries)").isBetween(1, 4);
+            assertThat(dns.queries("slow.test")).as("remembered for dns.failureTtl").isEqualTo(queries);
+            assertThat(java.time.Duration.between(later, java.time.Instant.now())).isLessThan(java.time.Duration.ofMillis(200));
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    @Test
+    void aServfailIsRememberedForTheFailureTtlAndOnlyThatLong() throws Exception {
+        DnsRecipientDomains shortMemory = new DnsRecipientDomains(settings(Map.of("dns.servers", dns.address(), "dns.timeout", "500ms",
+            "dns.failureTtl", "1s")));
+
+        assertThat(shortMemory.check("broken.test")).isEqualTo(DomainVerdict.TEMPORARY_FAILURE);
+        int asked = dns.queries("broken.test");
+        assertThat(shortMemory.check("broken.test")).isEqualTo(DomainVerdict.TEMPORARY_FAILURE);
+        int remembered = dns.queries("broken.test");
+        Thread.sleep(1200);
+        shortMemory.check("broken.test");
+
+        assertThat(remembered).isEqualTo(asked);
+        assertThat(dns.queries("broken.test")).as("asked again after dns.failureTtl").isGreaterThan(asked);
+    }
+
+    @Test
+    void aZeroFailureTtlRemembersNoFailure() {
+        DnsRecipientDomains forgetful = new DnsRecipientDomains(settings(Map.of("dns.servers", dns.address(), "dns.timeout", "500ms",
+            "dns.failureTtl", "0s")));
+
+        forgetful.check("broken.test");
+        int asked = dns.queries("broken.test");
+        forgetful.check("broken.test");
+
+        assertThat(dns.queries("broken.test")).isGreaterThan(asked);
     }
 
     @Test

@@ -26,6 +26,7 @@ class RecipientSettingsTest {
         assertThat(settings.dnsTimeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(settings.dnsMinTtl()).isEqualTo(Duration.ofMinutes(1));
         assertThat(settings.dnsMaxTtl()).isEqualTo(Duration.ofHours(1));
+        assertThat(settings.dnsFailureTtl()).isEqualTo(Duration.ofSeconds(30));
         assertThat(settings.calloutTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(settings.calloutPositiveTtl()).isEqualTo(Duration.ofHours(1));
         assertThat(settings.calloutNegativeTtl()).isEqualTo(Duration.ofMinutes(10));
@@ -37,7 +38,7 @@ class RecipientSettingsTest {
     void readsEveryKey() {
         RecipientSettings settings = RecipientSettings.from(properties(Map.of(
             "dns.check", "false", "dns.servers", "127.0.0.1:5353, ns.example.net", "dns.timeout", "800ms",
-            "callout.sender", "verify@relay.example.com", "callout.negativeTtl", "0s")));
+            "callout.sender", "verify@relay.example.com", "callout.negativeTtl", "0s", "dns.failureTtl", "1m")));
 
         assertThat(settings.dnsCheck()).isFalse();
         assertThat(settings.dnsServers()).extracting(server -> server.getHostString() + ":" + server.getPort())
@@ -45,6 +46,7 @@ class RecipientSettingsTest {
         assertThat(settings.dnsTimeout()).isEqualTo(Duration.ofMillis(800));
         assertThat(settings.calloutSender()).contains("verify@relay.example.com");
         assertThat(settings.calloutNegativeTtl()).isZero();
+        assertThat(settings.dnsFailureTtl()).isEqualTo(Duration.ofMinutes(1));
     }
 
     @Test
@@ -55,6 +57,8 @@ class RecipientSettingsTest {
             .hasMessageContaining("dns.servers must list host or host:port");
         assertThatThrownBy(() -> RecipientSettings.from(properties(Map.of("dns.timeout", "0s"))))
             .hasMessage("dns.timeout must be positive, got '0s'");
+        assertThatThrownBy(() -> RecipientSettings.from(properties(Map.of("dns.timeout", "2m"))))
+            .hasMessage("dns.timeout must be at most 30s (each RCPT waits for it), got '2m'");
         assertThatThrownBy(() -> RecipientSettings.from(properties(Map.of("callout.timeout", "soon"))))
             .hasMessageContaining("callout.timeout must be a duration");
         assertThatThrownBy(() -> RecipientSettings.from(properties(Map.of("dns.minTtl", "2h", "dns.maxTtl", "1h"))))

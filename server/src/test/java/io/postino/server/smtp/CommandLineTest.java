@@ -106,6 +106,31 @@ class CommandLineTest {
     }
 
     @Test
+    void hiddenCharactersInUtf8PathsAreRefusedThoseIdnaWouldDropToo() {
+        // C1 control in a quoted local part, bidi override, zero-width space in a domain (IDNA maps it to nothing), soft hyphen, BOM, LRI.
+        String[] paths = {"\"j\u0085o\"@example.com", "j\u202eosé@example.com", "josé@exa\u200bmple.com", "jo\u00adsé@bücher.example",
+            "\ufeffjosé@example.com", "jos\u2066é@example.com", "josé@bücher\u2028.example"};
+        for (String path : paths) {
+            byte[] rcpt = ("RCPT TO:<" + path + ">\r\n").getBytes(StandardCharsets.UTF_8);
+            assertThat(CommandLine.check(rcpt, true, true, MAX).refusal()).as(path).isNotNull();
+            assertThat(CommandLine.check(rcpt, true, true, MAX).refusal().text()).as(path)
+                .startsWith("5.1.3 Syntax error: the address contains a control or invisible character (U+");
+            byte[] mail = ("MAIL FROM:<" + path + "> SMTPUTF8\r\n").getBytes(StandardCharsets.UTF_8);
+            assertThat(CommandLine.check(mail, false, true, MAX).refusal().text()).as(path).startsWith("5.1.7 Syntax error: the address contains");
+        }
+        byte[] joiner = "RCPT TO:<\ud83d\udc69\u200d\ud83d\udcbb@example.com>\r\n".getBytes(StandardCharsets.UTF_8);
+        assertThat(CommandLine.check(joiner, true, true, MAX).refusal()).as("an emoji sequence with ZWJ").isNull();
+    }
+
+    @Test
+    void aRefusalNamesOnlyAKnownCommandNeverTheClientsOctets() {
+        assertThat(refusal("NOOP " + "a".repeat(600))).isEqualTo("500 5.5.2 Line too long: a NOOP command may be at most 512 octets (RFC 5321 section 4.5.3.1.4)");
+        assertThat(refusal("X".repeat(600))).isEqualTo("500 5.5.2 Line too long: a command may be at most 512 octets (RFC 5321 section 4.5.3.1.4)");
+        assertThat(refusal("HELP é")).isEqualTo("500 5.5.2 Syntax error: non-ASCII characters are not allowed in a HELP command");
+        assertThat(refusal("HE\u00e9LP")).isEqualTo("500 5.5.2 Syntax error: non-ASCII characters are not allowed in a command");
+    }
+
+    @Test
     void invalidUtf8IsRefused() {
         byte[] mail = {'M', 'A', 'I', 'L', ' ', 'F', 'R', 'O', 'M', ':', '<', (byte) 0xc3, 'a', '@', 'b', '>', ' ',
             'S', 'M', 'T', 'P', 'U', 'T', 'F', '8', '\r', '\n'};

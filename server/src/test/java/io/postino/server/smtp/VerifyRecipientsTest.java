@@ -139,7 +139,7 @@ class VerifyRecipientsTest {
         assertReply(hook.doRcpt(acmeSession(), SENDER, new MailAddress("bob@nullmx.test")), HookReturnCode.Action.DENY, "556", "5.1.10", "null MX");
         assertReply(hook.doRcpt(acmeSession(), SENDER, new MailAddress("bob@missing.test")), HookReturnCode.Action.DENY, "550", "5.1.2", "does not exist");
         assertReply(hook.doRcpt(acmeSession(), SENDER, new MailAddress("bob@nomail.test")), HookReturnCode.Action.DENY, "550", "5.1.2", "no mail server");
-        assertReply(hook.doRcpt(acmeSession(), SENDER, new MailAddress("bob@slow.test")), HookReturnCode.Action.DENYSOFT, "450", "4.4.3");
+        assertReply(hook.doRcpt(acmeSession(), SENDER, new MailAddress("bob@slow.test")), HookReturnCode.Action.DENYSOFT, "451", "4.4.3");
     }
 
     @Test

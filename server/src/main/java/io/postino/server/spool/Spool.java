@@ -28,7 +28,6 @@ import org.apache.mailet.Attribute;
 import org.apache.mailet.AttributeName;
 import org.apache.mailet.AttributeValue;
 import org.apache.mailet.Mail;
-import org.rocksdb.WriteBatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -113,11 +112,12 @@ public final class Spool implements AutoCloseable {
             // An unreadable item may refer to any of them: keep them all for whoever repairs it.
             LOGGER.warn("Keeping {} bodies no readable mail refers to, since {} items cannot be read", orphans.size(), corrupt.size());
         } else if (!orphans.isEmpty()) {
-            try (WriteBatch batch = new WriteBatch()) {
-                for (long body : orphans) {
-                    batch.delete(store.bodies(), SpoolStore.key(body));
-                }
-                store.write(batch, false);
+            try {
+                store.write(batch -> {
+                    for (long body : orphans) {
+                        batch.delete(SpoolStore.Family.BODIES, SpoolStore.key(body));
+                    }
+                }, false);
             } catch (Exception e) {
                 LOGGER.warn("Could not remove {} bodies no mail refers to: {}", orphans.size(), e.toString());
             }
@@ -194,18 +194,18 @@ public final class Spool implements AutoCloseable {
         long due = clock.millis() + Math.max(0, wait.toMillis());
         SpoolItem item = new SpoolItem(store.newId(), queue, due, failures, ref, SpoolItem.envelopeOf(mail));
         reference(ref.bodyId());
-        try (WriteBatch batch = new WriteBatch()) {
-            if (newBody != null) {
-                batch.put(store.bodies(), SpoolStore.key(ref.bodyId()), newBody);
-            }
-            batch.put(store.items(), SpoolStore.key(item.id()), item.encode());
-            store.write(batch, newBody != null);
+        byte[] body = newBody;
+        byte[] record = item.encode();
+        try {
+            store.write(batch -> {
+                if (body != null) {
+                    batch.put(SpoolStore.Family.BODIES, SpoolStore.key(ref.bodyId()), body);
+                }
+                batch.put(SpoolStore.Family.ITEMS, SpoolStore.key(item.id()), record);
+            }, body != null);
         } catch (SpoolStore.SpoolUnavailable e) {
             release(ref.bodyId());
             throw e;
-        } catch (org.rocksdb.RocksDBException e) {
-            release(ref.bodyId());
-            throw new SpoolStore.SpoolUnavailable(e.getMessage(), e);
         }
         return item;
     }
@@ -306,24 +306,30 @@ public final class Spool implements AutoCloseable {
     }
 
     private boolean delete(SpoolItem item, boolean body) {
-        try (WriteBatch batch = new WriteBatch()) {
-            batch.delete(store.items(), SpoolStore.key(item.id()));
-            if (body) {
-                batch.delete(store.bodies(), SpoolStore.key(item.message().bodyId()));
-            }
-            store.write(batch, false);
+        try {
+            store.write(batch -> {
+                batch.delete(SpoolStore.Family.ITEMS, SpoolStore.key(item.id()));
+                if (body) {
+                    batch.delete(SpoolStore.Family.BODIES, SpoolStore.key(item.message().bodyId()));
+                }
+            }, false);
             return true;
-        } catch (Exception e) {
+        } catch (SpoolStore.SpoolUnavailable | RuntimeException e) {
             return false;
         }
     }
 
+    /** Deletes that failed (the disk was full) and wait to be tried again. */
+    int deletesPending() {
+        return pendingDeletes.size();
+    }
+
     /** Rewrites an item's record (its due time changed). Not synced. */
     void rewrite(SpoolItem item) {
-        try (WriteBatch batch = new WriteBatch()) {
-            batch.put(store.items(), SpoolStore.key(item.id()), item.encode());
-            store.write(batch, false);
-        } catch (Exception e) {
+        try {
+            byte[] record = item.encode();
+            store.write(batch -> batch.put(SpoolStore.Family.ITEMS, SpoolStore.key(item.id()), record), false);
+        } catch (SpoolStore.SpoolUnavailable | RuntimeException e) {
             LOGGER.debug("Could not record the new due time of {}: {}", item.name(), e.toString());
         }
     }

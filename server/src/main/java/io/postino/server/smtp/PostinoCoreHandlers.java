@@ -24,7 +24,6 @@ import org.apache.james.smtpserver.JamesDataCmdHandler;
 import org.apache.james.smtpserver.JamesMailCmdHandler;
 import org.apache.james.smtpserver.JamesRcptCmdHandler;
 import org.apache.james.smtpserver.JamesWelcomeMessageHandler;
-import org.apache.james.smtpserver.SendMailHandler;
 import org.apache.james.smtpserver.SenderAuthIdentifyVerificationHook;
 
 /**
@@ -41,6 +40,8 @@ import org.apache.james.smtpserver.SenderAuthIdentifyVerificationHook;
  *   <li>{@link BdatCmdHandler}: CHUNKING (RFC 3030) through the same pipeline as DATA, and
  *   {@link DataRules} before James' DATA.</li>
  *   <li>{@link StartTlsRules} before James' STARTTLS: not during a transaction, after AUTH or twice.</li>
+ *   <li>{@link SpoolReceivedMail} instead of James' {@code SendMailHandler}: a full disk is
+ *   {@code 452 4.3.1}, any other spool failure {@code 451 4.3.0}, without a stack trace per message.</li>
  * </ul>
  */
 public class PostinoCoreHandlers implements HandlersPackage {
@@ -72,7 +73,7 @@ public class PostinoCoreHandlers implements HandlersPackage {
         RefuseDamagedMessage.class.getName(),
         SmtpUtf8Extension.class.getName(),
         AddDefaultAttributesMessageHook.class.getName(),
-        SendMailHandler.class.getName(),
+        SpoolReceivedMail.class.getName(),
         UnknownCmdHandler.class.getName(),
         CommandHandlerResultLogger.class.getName(),
         HookResultLogger.class.getName());

@@ -7,7 +7,7 @@ import org.apache.james.queue.api.MailQueue;
  * mail can be offered again once space is back (SMTP answers {@code 452 4.3.1}).
  */
 public final class InsufficientStorage extends MailQueue.MailQueueException {
-    InsufficientStorage(String message, Exception cause) {
+    public InsufficientStorage(String message, Exception cause) {
         super(message, cause);
     }
 }

@@ -57,6 +57,8 @@ public final class Spool implements AutoCloseable {
     static final String ERROR_REPOSITORY = "var/mail/error/";
     private static final Duration FIRST_BACKOFF = Duration.ofSeconds(30);
     private static final Duration MAX_BACKOFF = Duration.ofHours(1);
+    /** Free space a new message may not take: what moving, retrying and deleting the mail already queued needs (items of about 1 KiB). */
+    static final long RESERVE = 16L << 20;
 
     private final SpoolStore store;
     private final Clock clock;
@@ -65,6 +67,9 @@ public final class Spool implements AutoCloseable {
     private final ConcurrentLinkedQueue<SpoolItem> pendingDeletes = new ConcurrentLinkedQueue<>();
     private final ScheduledExecutorService timers;
     private final SpoolListener listener;
+    private final java.util.function.LongSupplier freeSpace;
+    /** Octets of new bodies being written right now (see {@link #reserve}). */
+    private final java.util.concurrent.atomic.AtomicLong writing = new java.util.concurrent.atomic.AtomicLong();
 
     /** Told about what goes wrong, for events and metrics. */
     public interface SpoolListener {
@@ -78,7 +83,13 @@ public final class Spool implements AutoCloseable {
     }
 
     Spool(SpoolStore store, Clock clock, SpoolListener listener) {
+        this(store, clock, listener, () -> store.directory().toFile().getUsableSpace());
+    }
+
+    /** @param freeSpace free octets on the spool's file system (tests give their own) */
+    Spool(SpoolStore store, Clock clock, SpoolListener listener, java.util.function.LongSupplier freeSpace) {
         this.store = store;
+        this.freeSpace = freeSpace;
         this.clock = clock;
         this.listener = listener;
         this.timers = Executors.newScheduledThreadPool(2, runnable -> {
@@ -140,7 +151,7 @@ public final class Spool implements AutoCloseable {
 
     /** Free octets on the spool's file system. */
     public long usableSpace() {
-        return store.directory().toFile().getUsableSpace();
+        return freeSpace.getAsLong();
     }
 
     public Path directory() {
@@ -196,7 +207,9 @@ public final class Spool implements AutoCloseable {
         reference(ref.bodyId());
         byte[] body = newBody;
         byte[] record = item.encode();
+        long reserved = body == null ? 0 : body.length;
         try {
+            reserve(reserved, mail);
             store.write(batch -> {
                 if (body != null) {
                     batch.put(SpoolStore.Family.BODIES, SpoolStore.key(ref.bodyId()), body);
@@ -206,8 +219,29 @@ public final class Spool implements AutoCloseable {
         } catch (SpoolStore.SpoolUnavailable e) {
             release(ref.bodyId());
             throw e;
+        } finally {
+            writing.addAndGet(-reserved);
         }
         return item;
+    }
+
+    /**
+     * Takes room on disk for a new body, or refuses it (nothing is written) when it and the other
+     * bodies being written now would leave less than {@link #RESERVE} free: sessions that all
+     * passed the free-space check at DATA cannot fill the disk together, and the mail already
+     * queued keeps the room it needs to move on. The caller gives the room back.
+     */
+    private void reserve(long octets, Mail mail) throws SpoolStore.SpoolUnavailable {
+        long inFlight = writing.addAndGet(octets);
+        if (octets == 0) {
+            return;
+        }
+        long free = usableSpace();
+        if (free - inFlight < RESERVE) {
+            throw new SpoolStore.SpoolUnavailable("Not enough room for " + mail.getName() + " (" + (octets >> 10) + " KiB): "
+                + (free >> 20) + " MiB free, " + ((inFlight - octets) >> 20) + " MiB being written by other sessions, "
+                + (RESERVE >> 20) + " MiB kept for the mail already queued", null, true);
+        }
     }
 
     private static String firstLine(String text) {

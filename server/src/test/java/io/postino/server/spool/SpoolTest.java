@@ -359,4 +359,25 @@ class SpoolTest {
         assertThat(stored).containsExactlyInAnyOrderElementsOf(kept);
         assertThat(spool.store().bodyIds()).hasSize(kept.size());
     }
+
+    @Test
+    void aNewMessageThatWouldTakeTheReserveIsRefusedAsAFullDiskWhileQueuedMailStillMoves() throws Exception {
+        java.util.concurrent.atomic.AtomicLong free = new java.util.concurrent.atomic.AtomicLong(Spool.RESERVE + 100);
+        spool.close();
+        spool = new Spool(SpoolStore.open(directory), clock, Spool.SpoolListener.NONE, free::get);
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> spool.queue("spool").enQueue(smtpMail("too-big")))
+            .isInstanceOf(InsufficientStorage.class)
+            .hasMessageContaining("MiB kept for the mail already queued");
+        assertThat(spool.store().bodyIds()).as("nothing written").isEmpty();
+
+        free.set(1L << 30);
+        spool.queue("spool").enQueue(smtpMail("m1"));
+        MailQueue.MailQueueItem spooled = consume(spool.queue("spool")).poll(5, TimeUnit.SECONDS);
+        free.set(0);
+        spool.queue("outgoing").enQueue(spooled.getMail());
+        spooled.done(MailQueue.MailQueueItem.CompletionStatus.SUCCESS);
+
+        assertThat(spool.queue("outgoing").getSize()).as("a move writes no new body: the reserve is for it").isEqualTo(1);
+    }
 }

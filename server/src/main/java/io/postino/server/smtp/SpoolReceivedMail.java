@@ -3,11 +3,12 @@ package io.postino.server.smtp;
 import static org.apache.james.smtpserver.futurerelease.FutureReleaseMailParameterHook.FUTURERELEASE_HOLDFOR;
 
 import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import javax.inject.Inject;
 import javax.mail.MessagingException;
@@ -40,8 +41,8 @@ import io.postino.server.spool.InsufficientStorage;
  * </ul>
  *
  * <p>Nothing is queued then, and the client keeps the message to try again. The first failure
- * after a success is one WARN line with the cause (no stack trace; DEBUG has it), the next ones
- * DEBUG only, until a message is spooled again (INFO).</p>
+ * after a success is one WARN line with the cause (no stack trace; DEBUG has it), at most one a
+ * minute; the next ones DEBUG only, until a message is spooled again (INFO).</p>
  */
 public class SpoolReceivedMail implements JamesMessageHook {
     private static final Logger LOGGER = LoggerFactory.getLogger(SpoolReceivedMail.class);
@@ -49,9 +50,15 @@ public class SpoolReceivedMail implements JamesMessageHook {
     static final String NOT_QUEUED = "4.3.0 The message could not be queued; try again later";
     private static final int MAX_CAUSES = 20;
 
+    /** At most one WARN this often, even when spooling fails, works and fails again (sessions racing for the last space). */
+    private static final Duration WARN_INTERVAL = Duration.ofMinutes(1);
+
     private final MailQueueFactory<?> queueFactory;
-    private final AtomicBoolean failing = new AtomicBoolean();
     private MailQueue queue;
+    /** Guarded by this: whether the last message failed, when the last WARN was, whether this outage had one. */
+    private boolean failing;
+    private Instant warnedAt = Instant.EPOCH;
+    private boolean warned;
 
     @Inject
     public SpoolReceivedMail(MailQueueFactory<?> queueFactory) {
@@ -84,7 +91,7 @@ public class SpoolReceivedMail implements JamesMessageHook {
         } catch (MessagingException | RuntimeException e) {
             return refused(session, mail, e);
         }
-        if (failing.compareAndSet(true, false)) {
+        if (outageEnds()) {
             LOGGER.info("Received messages are spooled again");
         }
         LOGGER.info("Spooled mail {} from {} on {} for {}", mail.getName(), mail.getMaybeSender().asString(),
@@ -98,7 +105,7 @@ public class SpoolReceivedMail implements JamesMessageHook {
     private HookResult refused(SMTPSession session, Mail mail, Exception failure) {
         boolean full = diskFull(failure);
         String reply = full ? "452 " + INSUFFICIENT_STORAGE : "451 " + NOT_QUEUED;
-        if (failing.compareAndSet(false, true)) {
+        if (outageStarts()) {
             LOGGER.warn("Received messages cannot be spooled ({}): clients get '{}' until they can", causes(failure), reply);
         } else {
             LOGGER.debug("Mail {} from {} not spooled: {}", mail.getName(), session.getRemoteAddress().getAddress(), causes(failure));
@@ -109,6 +116,32 @@ public class SpoolReceivedMail implements JamesMessageHook {
             .smtpReturnCode(full ? "452" : "451")
             .smtpDescription(full ? INSUFFICIENT_STORAGE : NOT_QUEUED)
             .build();
+    }
+
+    /** @return whether to WARN: the first failure after a success, and no WARN in the last {@link #WARN_INTERVAL} */
+    private synchronized boolean outageStarts() {
+        if (failing) {
+            return false;
+        }
+        failing = true;
+        Instant now = Instant.now();
+        if (now.isBefore(warnedAt.plus(WARN_INTERVAL))) {
+            return false;
+        }
+        warnedAt = now;
+        warned = true;
+        return true;
+    }
+
+    /** @return whether to say that it works again: the outage that ends had its WARN */
+    private synchronized boolean outageEnds() {
+        if (!failing) {
+            return false;
+        }
+        failing = false;
+        boolean said = warned;
+        warned = false;
+        return said;
     }
 
     /** The spool's own signal, or an I/O error of a full file system at any depth. */

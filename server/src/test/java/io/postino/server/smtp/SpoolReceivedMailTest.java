@@ -172,4 +172,17 @@ class SpoolReceivedMailTest {
         assertThat(log.list).filteredOn(line -> line.getLevel().equals(Level.INFO))
             .anySatisfy(line -> assertThat(line.getFormattedMessage()).contains("spooled again"));
     }
+
+    @Test
+    void sessionsRacingForTheLastSpaceDoNotMakeAWarnEachTimeItFlaps() throws Exception {
+        for (int i = 0; i < 5; i++) {
+            failure = new InsufficientStorage("The spool cannot write: IOError NoSpace", null);
+            receive();
+            failure = null;
+            receive();
+        }
+
+        assertThat(logged(Level.WARN)).isEqualTo(1);
+        assertThat(log.list).filteredOn(line -> line.getFormattedMessage().contains("spooled again")).hasSize(1);
+    }
 }

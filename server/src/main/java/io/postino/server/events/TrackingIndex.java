@@ -300,9 +300,7 @@ public class TrackingIndex implements DeliveryEvents, AutoCloseable {
             return;
         }
         writer.commit();
-        outstanding.addAndGet(-uncommitted.size());
-        uncommitted.clear();
-        searchers.maybeRefreshBlocking();
+        committed();
     }
 
     /** The writer failed: it is rolled back (what it had not committed is still in {@link #uncommitted}) and opened again later. */
@@ -343,9 +341,21 @@ public class TrackingIndex implements DeliveryEvents, AutoCloseable {
             addDocument(event);
         }
         fresh.commit();
-        outstanding.addAndGet(-uncommitted.size());
+        committed();
+    }
+
+    /**
+     * After a commit: what was added is on disk (never to be added again), and searchable before
+     * {@link #flush} hears of it.
+     */
+    private void committed() throws IOException {
+        int written = uncommitted.size();
         uncommitted.clear();
-        searchers.maybeRefreshBlocking();
+        try {
+            searchers.maybeRefreshBlocking();
+        } finally {
+            outstanding.addAndGet(-written);
+        }
     }
 
     private void recovered() {
@@ -371,9 +381,7 @@ public class TrackingIndex implements DeliveryEvents, AutoCloseable {
         long oldest = clock.instant().minus(retention).toEpochMilli();
         writer.deleteDocuments(LongPoint.newRangeQuery("at", Long.MIN_VALUE, oldest - 1));
         writer.commit();
-        outstanding.addAndGet(-uncommitted.size());
-        uncommitted.clear();
-        searchers.maybeRefreshBlocking();
+        committed();
     }
 
     /**

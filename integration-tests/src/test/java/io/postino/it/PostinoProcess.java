@@ -39,13 +39,17 @@ final class PostinoProcess implements AutoCloseable {
     private final Map<String, String> environment;
 
     private PostinoProcess(Path installation, Path dataDirectory, String bind, int smarthostPort) throws IOException {
+        this(installation, dataDirectory, dataDirectory.resolveSibling(dataDirectory.getFileName() + "-console.log"), bind, smarthostPort);
+    }
+
+    private PostinoProcess(Path installation, Path dataDirectory, Path log, String bind, int smarthostPort) throws IOException {
         this.installation = installation;
         this.dataDirectory = dataDirectory;
         this.smtpPort = freePort();
         this.submissionPort = freePort();
         this.smtpsPort = freePort();
         this.webAdminPort = freePort();
-        this.log = dataDirectory.resolveSibling(dataDirectory.getFileName() + "-console.log");
+        this.log = log;
         this.environment = new HashMap<>();
         environment.put("POSTINO_SMTP_PORT", String.valueOf(smtpPort));
         environment.put("POSTINO_SUBMISSION_PORT", String.valueOf(submissionPort));
@@ -76,6 +80,16 @@ final class PostinoProcess implements AutoCloseable {
                                 Map<String, String> overrides) throws Exception {
         PostinoProcess postino = new PostinoProcess(installation, dataDirectory, bind, smarthostPort);
         postino.environment.putAll(overrides);
+        postino.launch();
+        return postino;
+    }
+
+    /**
+     * As {@link #start(Path, Path, String, int, Map)}, with the console written to {@code log}:
+     * elsewhere than beside the data directory, when that is a disk the test fills up.
+     */
+    static PostinoProcess startLoggingTo(Path log, Path installation, Path dataDirectory, String bind, int smarthostPort) throws Exception {
+        PostinoProcess postino = new PostinoProcess(installation, dataDirectory, log, bind, smarthostPort);
         postino.launch();
         return postino;
     }

@@ -120,6 +120,40 @@ class StartupFailureIntegrationTest {
     }
 
     @Test
+    void aNegativeMinFreeNamesTheFileListenerAndElement() throws Exception {
+        Installations.replaceInFile(installation.resolve("conf/smtpserver.xml"), "<minFree>200M</minFree>", "<minFree>-5M</minFree>");
+
+        Map.Entry<Integer, String> result = PostinoProcess.runExpectingFailure(installation, temporary.resolve("data"), 2525);
+
+        assertThat(result.getKey()).isEqualTo(2);
+        assertThat(result.getValue()).contains("conf/smtpserver.xml: <smtpserver> number 1: "
+            + "<handler class=\"io.postino.server.smtp.RequireFreeSpace\">: <minFree> must be a size such as 200M or 1G")
+            .contains("got '-5M': it cannot be negative");
+    }
+
+    @Test
+    void aConnectionLimitThatIsNoWholeNumberIsRefusedInsteadOfMeaningNoLimit() throws Exception {
+        Installations.replaceInFile(installation.resolve("conf/smtpserver.xml"), "<connectionLimit>1000</connectionLimit>",
+            "<connectionLimit>1k</connectionLimit>");
+
+        Map.Entry<Integer, String> result = PostinoProcess.runExpectingFailure(installation, temporary.resolve("data"), 2525);
+
+        assertThat(result.getKey()).isEqualTo(2);
+        assertThat(result.getValue()).contains("conf/smtpserver.xml: <smtpserver> number 1: <connectionLimit> must be a whole number "
+            + "of connections from 0 (no limit) to 999999999, got '1k'");
+    }
+
+    @Test
+    void aProcessConnectionLimitOfZeroIsRefusedInsteadOfAdmittingNobody() throws Exception {
+        Map.Entry<Integer, String> result = PostinoProcess.runExpectingFailure(installation, temporary.resolve("data"), 2525,
+            Map.of("JAVA_OPTS", "-Xms128m -Xmx512m -Dpostino.smtp.maxConnections=0"));
+
+        assertThat(result.getKey()).isEqualTo(2);
+        assertThat(result.getValue()).contains("-Dpostino.smtp.maxConnections (in JAVA_OPTS) must be a whole number of connections "
+            + "from 1 to 999999999 (default 4000), got '0': no SMTP client could connect");
+    }
+
+    @Test
     void helpExplainsTheVariables() throws Exception {
         Process help = new ProcessBuilder("bash", installation.resolve("bin/postino").toString(), "--help").redirectErrorStream(true).start();
         String output = new String(help.getInputStream().readAllBytes());

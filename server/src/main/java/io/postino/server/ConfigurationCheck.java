@@ -27,6 +27,8 @@ import io.postino.server.events.EventSinksFile;
 import io.postino.server.modules.EventsModule;
 import io.postino.server.ratelimit.RateLimitSettings;
 import io.postino.server.recipients.RecipientSettings;
+import io.postino.server.smtp.RequireFreeSpace;
+import io.postino.server.smtp.listener.ConnectionLimits;
 
 /**
  * Checks the configuration directory before James reads it, so that a broken file stops
@@ -73,6 +75,7 @@ final class ConfigurationCheck {
             checkRecipients(confDirectory.resolve(RecipientSettings.FILE), problems);
             checkEventSinks(confDirectory.resolve(EventsModule.EVENT_SINKS), problems);
             checkWebAdmin(confDirectory.resolve("webadmin.properties"), problems);
+            checkProcessConnectionLimit(problems);
         }
         if (!problems.isEmpty()) {
             throw new ConfigurationProblem(String.join(System.lineSeparator(), problems));
@@ -189,6 +192,56 @@ final class ConfigurationCheck {
         }
     }
 
+    /** Values with {@code ${...}} are only known once James reads the file: the listener checks them then. */
+    private static boolean literal(String value) {
+        return !value.contains("${");
+    }
+
+    private static void checkConnectionLimits(Element server, String where, List<String> problems) {
+        for (String element : List.of("connectionLimit", "connectionLimitPerIP")) {
+            NodeList values = server.getElementsByTagName(element);
+            for (int i = 0; i < values.getLength(); i++) {
+                String value = values.item(i).getTextContent();
+                if (literal(value)) {
+                    try {
+                        ConnectionLimits.listenerLimit(element, value);
+                    } catch (IllegalArgumentException e) {
+                        problems.add(where + ": " + e.getMessage());
+                    }
+                }
+            }
+        }
+    }
+
+    private static void checkFreeSpace(Element server, String where, List<String> problems) {
+        NodeList handlers = server.getElementsByTagName("handler");
+        for (int i = 0; i < handlers.getLength(); i++) {
+            Element handler = (Element) handlers.item(i);
+            if (!RequireFreeSpace.class.getName().equals(handler.getAttribute("class").trim())) {
+                continue;
+            }
+            NodeList values = handler.getElementsByTagName("minFree");
+            for (int j = 0; j < values.getLength(); j++) {
+                String value = values.item(j).getTextContent();
+                if (literal(value)) {
+                    try {
+                        RequireFreeSpace.parseMinFree(value);
+                    } catch (IllegalArgumentException e) {
+                        problems.add(where + ": <handler class=\"" + RequireFreeSpace.class.getName() + "\">: " + e.getMessage());
+                    }
+                }
+            }
+        }
+    }
+
+    private static void checkProcessConnectionLimit(List<String> problems) {
+        try {
+            ConnectionLimits.processLimit(System.getProperty(ConnectionLimits.PROCESS_PROPERTY));
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+        }
+    }
+
     private static void checkSmtpListeners(Path smtpserver, List<String> problems) {
         Document document = parse(smtpserver, problems);
         if (document == null) {
@@ -200,9 +253,12 @@ final class ConfigurationCheck {
             Element server = (Element) servers.item(i);
             if (!"false".equalsIgnoreCase(server.getAttribute("enabled"))) {
                 enabled++;
+                String where = smtpserver + ": <smtpserver> number " + (i + 1);
                 if (server.getElementsByTagName("bind").getLength() == 0) {
-                    problems.add(smtpserver + ": <smtpserver> number " + (i + 1) + " has no <bind> element (address:port to listen on)");
+                    problems.add(where + " has no <bind> element (address:port to listen on)");
                 }
+                checkConnectionLimits(server, where, problems);
+                checkFreeSpace(server, where, problems);
             }
         }
         if (enabled == 0) {

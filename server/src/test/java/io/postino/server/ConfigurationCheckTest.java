@@ -10,6 +10,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.postino.server.smtp.listener.ConnectionLimits;
+
 class ConfigurationCheckTest {
     @TempDir
     Path conf;
@@ -101,5 +103,76 @@ class ConfigurationCheckTest {
 
         assertThatThrownBy(() -> ConfigurationCheck.check(conf))
             .hasMessageContaining("replace it with io.postino.server.smtp.LimitUnknownCommands");
+    }
+
+    private void listener(String inside) throws Exception {
+        Files.writeString(conf.resolve("smtpserver.xml"), "<smtpservers><smtpserver><bind>127.0.0.1:25</bind>" + inside
+            + "</smtpserver></smtpservers>");
+    }
+
+    private static String freeSpace(String minFree) {
+        return "<handlerchain><handler class=\"io.postino.server.smtp.RequireFreeSpace\"><minFree>" + minFree
+            + "</minFree></handler></handlerchain>";
+    }
+
+    @Test
+    void refusesANegativeMinFreeNamingTheFileListenerAndElement() throws Exception {
+        listener(freeSpace("-5M"));
+
+        assertThatThrownBy(() -> ConfigurationCheck.check(conf))
+            .hasMessageContaining("smtpserver.xml: <smtpserver> number 1: <handler class=\"io.postino.server.smtp.RequireFreeSpace\">: "
+                + "<minFree> must be a size such as 200M or 1G")
+            .hasMessageContaining("got '-5M': it cannot be negative");
+    }
+
+    @Test
+    void refusesAMinFreeThatOverflows() throws Exception {
+        listener(freeSpace("99999999999G"));
+
+        assertThatThrownBy(() -> ConfigurationCheck.check(conf))
+            .hasMessageContaining("<minFree> '99999999999G' is too large: at most 8589934591G");
+    }
+
+    @Test
+    void refusesWhatJamesWouldReadAsAnUnlimitedMinFree() throws Exception {
+        listener(freeSpace("UNLIMITED"));
+
+        assertThatThrownBy(() -> ConfigurationCheck.check(conf)).hasMessageContaining("got 'UNLIMITED'");
+    }
+
+    @Test
+    void acceptsAMinFreeOfZeroAndOneGivenBySystemPropertyForJamesToCheck() throws Exception {
+        listener(freeSpace("0") + freeSpace("${sys:postino.minFree}"));
+
+        assertThatCode(() -> ConfigurationCheck.check(conf)).doesNotThrowAnyException();
+    }
+
+    @Test
+    void refusesANegativeConnectionLimit() throws Exception {
+        listener("<connectionLimit>-1</connectionLimit>");
+
+        assertThatThrownBy(() -> ConfigurationCheck.check(conf))
+            .hasMessageContaining("smtpserver.xml: <smtpserver> number 1: <connectionLimit> must be a whole number of connections "
+                + "from 0 (no limit) to 999999999, got '-1'");
+    }
+
+    @Test
+    void refusesAConnectionLimitPerIpThatJamesWouldTakeForNoLimit() throws Exception {
+        listener("<connectionLimitPerIP>50k</connectionLimitPerIP>");
+
+        assertThatThrownBy(() -> ConfigurationCheck.check(conf))
+            .hasMessageContaining("<connectionLimitPerIP> must be a whole number of connections from 0 (no limit) to 999999999, got '50k'");
+    }
+
+    @Test
+    void refusesAProcessConnectionLimitThatAdmitsNobody() throws Exception {
+        System.setProperty(ConnectionLimits.PROCESS_PROPERTY, "0");
+        try {
+            assertThatThrownBy(() -> ConfigurationCheck.check(conf))
+                .hasMessageContaining("-Dpostino.smtp.maxConnections (in JAVA_OPTS) must be a whole number of connections from 1 "
+                    + "to 999999999 (default 4000), got '0': no SMTP client could connect");
+        } finally {
+            System.clearProperty(ConnectionLimits.PROCESS_PROPERTY);
+        }
     }
 }

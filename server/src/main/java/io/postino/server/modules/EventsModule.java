@@ -16,6 +16,7 @@ import javax.inject.Singleton;
 import org.apache.commons.configuration2.BaseConfiguration;
 import org.apache.commons.configuration2.Configuration;
 import org.apache.commons.configuration2.ex.ConfigurationException;
+import org.apache.james.core.healthcheck.HealthCheck;
 import org.apache.james.filesystem.api.FileSystem;
 import org.apache.james.metrics.api.MetricFactory;
 import org.apache.james.utils.PropertiesProvider;
@@ -30,13 +31,15 @@ import io.postino.server.events.CamelEventSinks;
 import io.postino.server.events.EventHub;
 import io.postino.server.events.EventSink;
 import io.postino.server.events.EventSinksFile;
+import io.postino.server.events.TrackingHealthCheck;
 import io.postino.server.events.TrackingIndex;
 import io.postino.server.events.TrackingRoutes;
 
 /**
  * Delivery events: counted, indexed for message tracking under {@code <data>/tracking}
  * (conf/tracking.properties: {@code retention.days}, default 30; {@code queue.capacity}, default
- * 100000), searchable with WebAdmin {@code GET /tracking}, and published to the webhooks and files
+ * 100000), searchable with WebAdmin {@code GET /tracking} (health check {@code Tracking}: degraded while the
+ * index cannot be written), and published to the webhooks and files
  * of conf/eventsinks.xml (optional).
  */
 public class EventsModule extends AbstractModule {
@@ -59,6 +62,7 @@ public class EventsModule extends AbstractModule {
     @Override
     protected void configure() {
         Multibinder.newSetBinder(binder(), Routes.class).addBinding().to(TrackingRoutes.class);
+        Multibinder.newSetBinder(binder(), HealthCheck.class).addBinding().to(TrackingHealthCheck.class);
     }
 
     @Provides

@@ -16,7 +16,6 @@ import org.apache.james.protocols.smtp.hook.HookResultHook;
 import org.apache.james.protocols.smtp.hook.HookReturnCode;
 import org.apache.james.protocols.smtp.hook.MailHook;
 import org.apache.james.protocols.smtp.hook.RcptHook;
-import org.apache.james.smtpserver.SendMailHandler;
 
 import io.postino.organisations.Limit;
 import io.postino.organisations.Organisation;
@@ -34,7 +33,7 @@ import io.postino.server.ratelimit.RateLimiter;
  * The reply names the limit and when it frees up. Limits apply to the user after AUTH, to the
  * organisation the transaction was attributed to, and to the client (IPv4 address or IPv6 /64)
  * when there is no user. What counts is what was accepted: the message and its recipients are
- * charged when James has queued it (SendMailHandler answered OK), so refused recipients and
+ * charged when it is queued ({@link SpoolReceivedMail} answered OK), so refused recipients and
  * aborted or refused transactions cost nothing.
  *
  * <p>Place it after {@link EnforceSenderIdentity}: it needs the organisation.</p>
@@ -70,10 +69,10 @@ public class EnforceRateLimits implements MailHook, RcptHook, HookResultHook {
         return answer(rateLimiter.check(subjects(session), Limit.Unit.RECIPIENTS, accepted + 1), "452", "send to");
     }
 
-    /** Charges a message once James has queued it (SendMailHandler answered OK), never before. */
+    /** Charges a message once it is queued ({@link SpoolReceivedMail} answered OK), never before. */
     @Override
     public HookResult onHookResult(SMTPSession session, HookResult result, long executionTime, Hook hook) {
-        if (hook instanceof SendMailHandler && result.getResult().getAction() == HookReturnCode.Action.OK) {
+        if (hook instanceof SpoolReceivedMail && result.getResult().getAction() == HookReturnCode.Action.OK) {
             List<RateLimiter.Subject> subjects = subjects(session);
             rateLimiter.charge(subjects, Limit.Unit.MESSAGES, 1);
             rateLimiter.charge(subjects, Limit.Unit.RECIPIENTS, session.getRcptCount());

@@ -23,7 +23,6 @@ import org.apache.james.smtpserver.JamesDataCmdHandler;
 import org.apache.james.smtpserver.JamesMailCmdHandler;
 import org.apache.james.smtpserver.JamesRcptCmdHandler;
 import org.apache.james.smtpserver.JamesWelcomeMessageHandler;
-import org.apache.james.smtpserver.SendMailHandler;
 import org.apache.james.smtpserver.SenderAuthIdentifyVerificationHook;
 
 /**
@@ -42,6 +41,8 @@ import org.apache.james.smtpserver.SenderAuthIdentifyVerificationHook;
  *   <li>{@link StartTlsRules} before James' STARTTLS: not during a transaction, after AUTH or twice.</li>
  *   <li>{@link UnknownCommand} instead of James' handler of unknown commands: {@code 500 5.5.1}
  *   without echoing the command ({@link LimitUnknownCommands} closes the connection after a few).</li>
+ *   <li>{@link SpoolReceivedMail} instead of James' {@code SendMailHandler}: a full disk is
+ *   {@code 452 4.3.1}, any other spool failure {@code 451 4.3.0}, without a stack trace per message.</li>
  * </ul>
  */
 public class PostinoCoreHandlers implements HandlersPackage {
@@ -73,7 +74,7 @@ public class PostinoCoreHandlers implements HandlersPackage {
         RefuseDamagedMessage.class.getName(),
         SmtpUtf8Extension.class.getName(),
         AddDefaultAttributesMessageHook.class.getName(),
-        SendMailHandler.class.getName(),
+        SpoolReceivedMail.class.getName(),
         UnknownCommand.class.getName(),
         CommandHandlerResultLogger.class.getName(),
         HookResultLogger.class.getName());

@@ -22,7 +22,6 @@ import org.apache.james.protocols.smtp.hook.MessageHook;
 import org.apache.james.protocols.smtp.hook.RcptHook;
 import org.apache.james.smtpserver.JamesMessageHook;
 import org.apache.james.smtpserver.SMTPConstants;
-import org.apache.james.smtpserver.SendMailHandler;
 import org.apache.mailet.Mail;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,7 +77,7 @@ public class RecordSmtpEvents implements MailHook, RcptHook, HookResultHook {
     public HookResult onHookResult(SMTPSession session, HookResult result, long executionTime, Hook hook) {
         try {
             HookReturnCode.Action action = result.getResult().getAction();
-            if (hook instanceof SendMailHandler && action == HookReturnCode.Action.OK) {
+            if (hook instanceof SpoolReceivedMail && action == HookReturnCode.Action.OK) {
                 session.getAttachment(SMTPConstants.MAIL, ProtocolSession.State.Transaction).ifPresent(mail -> received(session, mail));
             } else if (action == HookReturnCode.Action.DENY || action == HookReturnCode.Action.DENYSOFT) {
                 rejected(session, result, hook);

@@ -1,6 +1,8 @@
 package io.postino.server.smtp;
 
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import javax.inject.Inject;
 
@@ -14,7 +16,6 @@ import org.apache.james.protocols.smtp.SMTPSession;
 import org.apache.james.protocols.smtp.hook.HookResult;
 import org.apache.james.protocols.smtp.hook.HookReturnCode;
 import org.apache.james.protocols.smtp.hook.MailHook;
-import org.apache.james.util.Size;
 
 import io.postino.server.spool.Spool;
 
@@ -32,13 +33,14 @@ import io.postino.server.spool.Spool;
  * }</pre>
  *
  * <ul>
- *   <li>{@code minFree}: free space to keep, with a unit ({@code K}, {@code M}, {@code G}).
- *   Default 200M.</li>
+ *   <li>{@code minFree}: free space to keep, in octets or with a unit ({@code K}, {@code M},
+ *   {@code G}); 0 or more. Default 200M. Anything else stops start-up.</li>
  * </ul>
  */
 public class RequireFreeSpace implements MailHook, MessageGate {
     /** Where James' SIZE extension keeps the declared size (its key is private; the name is what matters). */
     private static final ProtocolSession.AttachmentKey<Integer> DECLARED = ProtocolSession.AttachmentKey.of("MESG_SIZE", Integer.class);
+    private static final Pattern SIZE = Pattern.compile("([0-9]+)([KMGkmg]?)");
 
     private final Spool spool;
     private long minFree = 200L << 20;
@@ -53,10 +55,41 @@ public class RequireFreeSpace implements MailHook, MessageGate {
         String raw = config.getString("minFree", null);
         if (raw != null) {
             try {
-                minFree = Size.parse(raw.trim()).asBytes();
-            } catch (RuntimeException e) {
-                throw new ConfigurationException("RequireFreeSpace: <minFree> must be a size such as 200M or 1G, got '" + raw + "'");
+                minFree = parseMinFree(raw);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigurationException("conf/smtpserver.xml: <handler class=\"" + RequireFreeSpace.class.getName() + "\">: "
+                    + e.getMessage());
             }
+        }
+    }
+
+    /**
+     * A {@code minFree} value in octets: a whole number with an optional unit K, M or G (powers
+     * of 1024). James' own size parser takes {@code -5M} and {@code UNLIMITED} (-1), and
+     * overflows silently; a negative floor would switch the guard off.
+     *
+     * @throws IllegalArgumentException saying what is wrong
+     */
+    public static long parseMinFree(String raw) {
+        Matcher size = SIZE.matcher(raw.trim());
+        if (!size.matches()) {
+            throw new IllegalArgumentException("<minFree> must be a size such as 200M or 1G (a whole number of octets, "
+                + "or with K, M or G), got '" + raw + "'" + (raw.trim().startsWith("-") ? ": it cannot be negative" : ""));
+        }
+        int shift = switch (size.group(2).toUpperCase(java.util.Locale.ROOT)) {
+            case "K" -> 10;
+            case "M" -> 20;
+            case "G" -> 30;
+            default -> 0;
+        };
+        try {
+            long value = Long.parseLong(size.group(1));
+            if (value > (Long.MAX_VALUE >> shift)) {
+                throw new NumberFormatException();
+            }
+            return value << shift;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("<minFree> '" + raw + "' is too large: at most " + (Long.MAX_VALUE >> 30) + "G", e);
         }
     }
 
@@ -84,7 +117,9 @@ public class RequireFreeSpace implements MailHook, MessageGate {
     }
 
     private boolean room(long declared) {
-        return spool.usableSpace() >= minFree + declared + declared / 2;
+        long needed = minFree + declared + declared / 2;
+        // A floor near Long.MAX_VALUE plus a declared size wraps around: then there is no room.
+        return needed >= minFree && spool.usableSpace() >= needed;
     }
 
     private String insufficient(long declared) {

@@ -28,7 +28,6 @@ import org.apache.mailet.Attribute;
 import org.apache.mailet.AttributeName;
 import org.apache.mailet.AttributeValue;
 import org.apache.mailet.Mail;
-import org.rocksdb.WriteBatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,6 +57,8 @@ public final class Spool implements AutoCloseable {
     static final String ERROR_REPOSITORY = "var/mail/error/";
     private static final Duration FIRST_BACKOFF = Duration.ofSeconds(30);
     private static final Duration MAX_BACKOFF = Duration.ofHours(1);
+    /** Free space a new message may not take: what moving, retrying and deleting the mail already queued needs (items of about 1 KiB). */
+    static final long RESERVE = 16L << 20;
 
     private final SpoolStore store;
     private final Clock clock;
@@ -66,6 +67,9 @@ public final class Spool implements AutoCloseable {
     private final ConcurrentLinkedQueue<SpoolItem> pendingDeletes = new ConcurrentLinkedQueue<>();
     private final ScheduledExecutorService timers;
     private final SpoolListener listener;
+    private final java.util.function.LongSupplier freeSpace;
+    /** Octets of new bodies being written right now (see {@link #reserve}). */
+    private final java.util.concurrent.atomic.AtomicLong writing = new java.util.concurrent.atomic.AtomicLong();
 
     /** Told about what goes wrong, for events and metrics. */
     public interface SpoolListener {
@@ -79,7 +83,13 @@ public final class Spool implements AutoCloseable {
     }
 
     Spool(SpoolStore store, Clock clock, SpoolListener listener) {
+        this(store, clock, listener, () -> store.directory().toFile().getUsableSpace());
+    }
+
+    /** @param freeSpace free octets on the spool's file system (tests give their own) */
+    Spool(SpoolStore store, Clock clock, SpoolListener listener, java.util.function.LongSupplier freeSpace) {
         this.store = store;
+        this.freeSpace = freeSpace;
         this.clock = clock;
         this.listener = listener;
         this.timers = Executors.newScheduledThreadPool(2, runnable -> {
@@ -113,11 +123,12 @@ public final class Spool implements AutoCloseable {
             // An unreadable item may refer to any of them: keep them all for whoever repairs it.
             LOGGER.warn("Keeping {} bodies no readable mail refers to, since {} items cannot be read", orphans.size(), corrupt.size());
         } else if (!orphans.isEmpty()) {
-            try (WriteBatch batch = new WriteBatch()) {
-                for (long body : orphans) {
-                    batch.delete(store.bodies(), SpoolStore.key(body));
-                }
-                store.write(batch, false);
+            try {
+                store.write(batch -> {
+                    for (long body : orphans) {
+                        batch.delete(SpoolStore.Family.BODIES, SpoolStore.key(body));
+                    }
+                }, false);
             } catch (Exception e) {
                 LOGGER.warn("Could not remove {} bodies no mail refers to: {}", orphans.size(), e.toString());
             }
@@ -140,7 +151,7 @@ public final class Spool implements AutoCloseable {
 
     /** Free octets on the spool's file system. */
     public long usableSpace() {
-        return store.directory().toFile().getUsableSpace();
+        return freeSpace.getAsLong();
     }
 
     public Path directory() {
@@ -194,20 +205,43 @@ public final class Spool implements AutoCloseable {
         long due = clock.millis() + Math.max(0, wait.toMillis());
         SpoolItem item = new SpoolItem(store.newId(), queue, due, failures, ref, SpoolItem.envelopeOf(mail));
         reference(ref.bodyId());
-        try (WriteBatch batch = new WriteBatch()) {
-            if (newBody != null) {
-                batch.put(store.bodies(), SpoolStore.key(ref.bodyId()), newBody);
-            }
-            batch.put(store.items(), SpoolStore.key(item.id()), item.encode());
-            store.write(batch, newBody != null);
+        byte[] body = newBody;
+        byte[] record = item.encode();
+        long reserved = body == null ? 0 : body.length;
+        try {
+            reserve(reserved, mail);
+            store.write(batch -> {
+                if (body != null) {
+                    batch.put(SpoolStore.Family.BODIES, SpoolStore.key(ref.bodyId()), body);
+                }
+                batch.put(SpoolStore.Family.ITEMS, SpoolStore.key(item.id()), record);
+            }, body != null);
         } catch (SpoolStore.SpoolUnavailable e) {
             release(ref.bodyId());
             throw e;
-        } catch (org.rocksdb.RocksDBException e) {
-            release(ref.bodyId());
-            throw new SpoolStore.SpoolUnavailable(e.getMessage(), e);
+        } finally {
+            writing.addAndGet(-reserved);
         }
         return item;
+    }
+
+    /**
+     * Takes room on disk for a new body, or refuses it (nothing is written) when it and the other
+     * bodies being written now would leave less than {@link #RESERVE} free: sessions that all
+     * passed the free-space check at DATA cannot fill the disk together, and the mail already
+     * queued keeps the room it needs to move on. The caller gives the room back.
+     */
+    private void reserve(long octets, Mail mail) throws SpoolStore.SpoolUnavailable {
+        long inFlight = writing.addAndGet(octets);
+        if (octets == 0) {
+            return;
+        }
+        long free = usableSpace();
+        if (free - inFlight < RESERVE) {
+            throw new SpoolStore.SpoolUnavailable("Not enough room for " + mail.getName() + " (" + (octets >> 10) + " KiB): "
+                + (free >> 20) + " MiB free, " + ((inFlight - octets) >> 20) + " MiB being written by other sessions, "
+                + (RESERVE >> 20) + " MiB kept for the mail already queued", null, true);
+        }
     }
 
     private static String firstLine(String text) {
@@ -306,24 +340,30 @@ public final class Spool implements AutoCloseable {
     }
 
     private boolean delete(SpoolItem item, boolean body) {
-        try (WriteBatch batch = new WriteBatch()) {
-            batch.delete(store.items(), SpoolStore.key(item.id()));
-            if (body) {
-                batch.delete(store.bodies(), SpoolStore.key(item.message().bodyId()));
-            }
-            store.write(batch, false);
+        try {
+            store.write(batch -> {
+                batch.delete(SpoolStore.Family.ITEMS, SpoolStore.key(item.id()));
+                if (body) {
+                    batch.delete(SpoolStore.Family.BODIES, SpoolStore.key(item.message().bodyId()));
+                }
+            }, false);
             return true;
-        } catch (Exception e) {
+        } catch (SpoolStore.SpoolUnavailable | RuntimeException e) {
             return false;
         }
     }
 
+    /** Deletes that failed (the disk was full) and wait to be tried again. */
+    int deletesPending() {
+        return pendingDeletes.size();
+    }
+
     /** Rewrites an item's record (its due time changed). Not synced. */
     void rewrite(SpoolItem item) {
-        try (WriteBatch batch = new WriteBatch()) {
-            batch.put(store.items(), SpoolStore.key(item.id()), item.encode());
-            store.write(batch, false);
-        } catch (Exception e) {
+        try {
+            byte[] record = item.encode();
+            store.write(batch -> batch.put(SpoolStore.Family.ITEMS, SpoolStore.key(item.id()), record), false);
+        } catch (SpoolStore.SpoolUnavailable | RuntimeException e) {
             LOGGER.debug("Could not record the new due time of {}: {}", item.name(), e.toString());
         }
     }

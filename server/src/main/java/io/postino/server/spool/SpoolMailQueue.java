@@ -109,7 +109,7 @@ final class SpoolMailQueue implements ManageableMailQueue {
         try {
             item = spool.add(name.asString(), mail, delay == null || delay.isNegative() ? Duration.ZERO : delay);
         } catch (SpoolStore.SpoolUnavailable e) {
-            throw new MailQueueException(e.getMessage(), e);
+            throw e.diskFull() ? new InsufficientStorage(e.getMessage(), e) : new MailQueueException(e.getMessage(), e);
         } catch (MessagingException e) {
             throw new MailQueueException("Cannot spool " + mail.getName() + ": " + e.getMessage(), e);
         }

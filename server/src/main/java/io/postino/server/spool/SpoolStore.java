@@ -42,6 +42,8 @@ import org.slf4j.LoggerFactory;
 final class SpoolStore implements AutoCloseable {
     private static final Logger LOGGER = LoggerFactory.getLogger(SpoolStore.class);
     static final Duration RESUME_INTERVAL = Duration.ofSeconds(2);
+    /** Free space below which a failed write counts as a full disk, and above which a stuck database is opened again. */
+    private static final long RESUME_FREE_SPACE = 64L << 20;
 
     static {
         RocksDB.loadLibrary();
@@ -49,9 +51,39 @@ final class SpoolStore implements AutoCloseable {
 
     /** The store cannot write (disk full, I/O error): nothing was stored. */
     static final class SpoolUnavailable extends Exception {
+        private final boolean diskFull;
+
         SpoolUnavailable(String message, Throwable cause) {
-            super(message, cause);
+            this(message, cause, false);
         }
+
+        SpoolUnavailable(String message, Throwable cause, boolean diskFull) {
+            super(message, cause);
+            this.diskFull = diskFull;
+        }
+
+        /** Whether the file system is out of space (rather than failing otherwise). */
+        boolean diskFull() {
+            return diskFull;
+        }
+    }
+
+    /** The two column families a write can change. */
+    enum Family {
+        BODIES, ITEMS
+    }
+
+    /** What one atomic write does; told the column families by the store, never holding them itself. */
+    interface Batch {
+        void put(Family family, byte[] key, byte[] value) throws RocksDBException;
+
+        void delete(Family family, byte[] key) throws RocksDBException;
+    }
+
+    /** Fills a {@link Batch}. */
+    @FunctionalInterface
+    interface BatchContents {
+        void fill(Batch batch) throws RocksDBException;
     }
 
     private final Path directory;
@@ -70,6 +102,8 @@ final class SpoolStore implements AutoCloseable {
     /** Readers and writers hold it shared; close holds it alone, so no call reaches a closed database. */
     private final java.util.concurrent.locks.ReentrantReadWriteLock lock = new java.util.concurrent.locks.ReentrantReadWriteLock();
     private boolean closed;
+    /** False after a reopen that failed: the old database is closed and there is no new one yet. Guarded by the lock. */
+    private boolean opened = true;
 
     private SpoolStore(Path directory, DBOptions options, List<ColumnFamilyOptions> familyOptions, List<ColumnFamilyDescriptor> descriptors,
                        RocksDB db, List<ColumnFamilyHandle> handles) {
@@ -131,44 +165,69 @@ final class SpoolStore implements AutoCloseable {
         return ByteBuffer.allocate(Long.BYTES).putLong(id).array();
     }
 
-    ColumnFamilyHandle bodies() {
-        return bodies;
-    }
-
-    ColumnFamilyHandle items() {
-        return items;
-    }
-
     /**
-     * Applies the batch atomically; with {@code sync}, returns only once it (and everything
-     * written before it) is on disk.
+     * Builds a batch with {@code contents} and applies it atomically; with {@code sync}, returns
+     * only once it (and everything written before it) is on disk. The batch is built and written
+     * under the read lock: a {@link #reopen} (which holds the write lock) cannot close the column
+     * families it names in between.
      */
-    void write(WriteBatch batch, boolean sync) throws SpoolUnavailable {
+    void write(BatchContents contents, boolean sync) throws SpoolUnavailable {
+        RocksDBException failed;
         lock.readLock().lock();
         try {
             if (closed) {
                 throw new SpoolUnavailable("The spool is closed", null);
             }
-            db.write(sync ? synced : unsynced, batch);
+            if (!opened) {
+                throw new SpoolUnavailable("The spool cannot write: " + failure.get() + " (it is being opened again)", null, true);
+            }
+            try (WriteBatch batch = new WriteBatch()) {
+                ColumnFamilyHandle bodyFamily = bodies;
+                ColumnFamilyHandle itemFamily = items;
+                contents.fill(new Batch() {
+                    @Override
+                    public void put(Family family, byte[] key, byte[] value) throws RocksDBException {
+                        batch.put(family == Family.BODIES ? bodyFamily : itemFamily, key, value);
+                    }
+
+                    @Override
+                    public void delete(Family family, byte[] key) throws RocksDBException {
+                        batch.delete(family == Family.BODIES ? bodyFamily : itemFamily, key);
+                    }
+                });
+                db.write(sync ? synced : unsynced, batch);
+            }
             if (failure.getAndSet(null) != null) {
                 LOGGER.info("The spool at {} writes again", directory);
             }
+            return;
         } catch (RocksDBException e) {
-            String reason = describe(e);
-            if (failure.getAndSet(reason) == null) {
-                LOGGER.error("The spool at {} cannot write: {}. Mail is refused with 4xx until it can; what is queued stays queued", directory, reason);
-            }
-            tryResume();
-            throw new SpoolUnavailable("The spool cannot write: " + reason, e);
+            failed = e;
         } finally {
             lock.readLock().unlock();
         }
+        String reason = describe(failed);
+        boolean diskFull = diskFull(failed);
+        if (failure.getAndSet(reason) == null) {
+            // A full disk is an operating condition Postino handles (4xx, nothing lost), not a bug: WARN, once.
+            LOGGER.warn("The spool at {} cannot write: {}. Mail is refused with 4xx until it can; what is queued stays queued", directory, reason);
+        }
+        tryResume();
+        throw new SpoolUnavailable("The spool cannot write: " + reason, failed, diskFull);
+    }
+
+    /** RocksDB's own "no space" status, or a write failing with the file system nearly full. */
+    private boolean diskFull(RocksDBException e) {
+        Status status = e.getStatus();
+        return (status != null && status.getSubCode() == Status.SubCode.NoSpace)
+            || String.valueOf(e.getMessage()).contains("No space left on device")
+            || directory.toFile().getUsableSpace() < RESUME_FREE_SPACE;
     }
 
     /**
      * After an error (the disk was full), RocksDB may stay read-only. Once a probe write works the
      * failure is over; when it still fails with space available, the database is opened again
-     * (its log replayed: nothing written before is lost).
+     * (its log replayed: nothing written before is lost). Called without the lock held.
      */
     private void tryResume() {
         Instant now = Instant.now();
@@ -176,7 +235,14 @@ final class SpoolStore implements AutoCloseable {
             return;
         }
         nextResume = now.plus(RESUME_INTERVAL);
+        lock.readLock().lock();
         try (WriteBatch probe = new WriteBatch()) {
+            if (closed) {
+                return;
+            }
+            if (!opened) {
+                throw new RocksDBException("not open");
+            }
             probe.put(PROBE, PROBE);
             db.write(synced, probe);
             if (failure.getAndSet(null) != null) {
@@ -185,49 +251,49 @@ final class SpoolStore implements AutoCloseable {
             return;
         } catch (RocksDBException e) {
             LOGGER.debug("The spool cannot write yet: {}", describe(e));
+        } finally {
+            lock.readLock().unlock();
         }
-        if (directory.toFile().getUsableSpace() > (64L << 20)) {
+        if (directory.toFile().getUsableSpace() > RESUME_FREE_SPACE) {
             reopen();
         }
     }
 
     private static final byte[] PROBE = "postino.probe".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
-    private void reopen() {
-        lock.readLock().unlock();
+    /** Closes the database and opens it again, alone: no write or read is under way meanwhile. */
+    void reopen() {
         lock.writeLock().lock();
         try {
             if (closed) {
                 return;
             }
-            for (ColumnFamilyHandle handle : handles) {
-                handle.close();
+            if (opened) {
+                for (ColumnFamilyHandle handle : handles) {
+                    handle.close();
+                }
+                db.close();
+                opened = false;
             }
-            db.close();
             List<ColumnFamilyHandle> reopened = new ArrayList<>();
             db = RocksDB.open(options, directory.toString(), descriptors, reopened);
             handles = reopened;
             bodies = reopened.get(1);
             items = reopened.get(2);
+            opened = true;
             failure.set(null);
             LOGGER.info("The spool at {} was opened again and writes again", directory);
         } catch (RocksDBException e) {
             LOGGER.warn("The spool at {} could not be opened again yet: {}", directory, describe(e));
         } finally {
-            lock.readLock().lock();
             lock.writeLock().unlock();
         }
     }
 
     /** Called regularly: resumes writing once the cause of a failure is gone. */
     void maintain() {
-        lock.readLock().lock();
-        try {
-            if (!closed && failure.get() != null) {
-                tryResume();
-            }
-        } finally {
-            lock.readLock().unlock();
+        if (failure.get() != null) {
+            tryResume();
         }
     }
 
@@ -241,6 +307,9 @@ final class SpoolStore implements AutoCloseable {
         try {
             if (closed) {
                 throw new SpoolUnavailable("The spool is closed", null);
+            }
+            if (!opened) {
+                throw new SpoolUnavailable("The spool cannot read: it is being opened again", null);
             }
             byte[] octets = db.get(bodies, key(bodyId));
             if (octets == null) {
@@ -256,20 +325,26 @@ final class SpoolStore implements AutoCloseable {
 
     /** Every item stored, in id order (start-up). */
     void forEachItem(BiConsumer<Long, byte[]> consumer) {
+        lock.readLock().lock();
         try (RocksIterator iterator = db.newIterator(items)) {
             for (iterator.seekToFirst(); iterator.isValid(); iterator.next()) {
                 consumer.accept(ByteBuffer.wrap(iterator.key()).getLong(), iterator.value());
             }
+        } finally {
+            lock.readLock().unlock();
         }
     }
 
     /** Every body id stored (start-up: bodies no item refers to any more are removed). */
     List<Long> bodyIds() {
         List<Long> ids = new ArrayList<>();
+        lock.readLock().lock();
         try (RocksIterator iterator = db.newIterator(bodies)) {
             for (iterator.seekToFirst(); iterator.isValid(); iterator.next()) {
                 ids.add(ByteBuffer.wrap(iterator.key()).getLong());
             }
+        } finally {
+            lock.readLock().unlock();
         }
         return ids;
     }
@@ -298,15 +373,17 @@ final class SpoolStore implements AutoCloseable {
     }
 
     private void closeDatabase() {
-        try {
-            db.syncWal();
-        } catch (RocksDBException e) {
-            LOGGER.warn("Could not sync the spool's log on close: {}", describe(e));
+        if (opened) {
+            try {
+                db.syncWal();
+            } catch (RocksDBException e) {
+                LOGGER.warn("Could not sync the spool's log on close: {}", describe(e));
+            }
+            for (ColumnFamilyHandle handle : handles) {
+                handle.close();
+            }
+            db.close();
         }
-        for (ColumnFamilyHandle handle : handles) {
-            handle.close();
-        }
-        db.close();
         options.close();
         familyOptions.forEach(ColumnFamilyOptions::close);
         synced.close();

@@ -13,7 +13,6 @@ import org.apache.james.protocols.api.ProtocolSession;
 import org.apache.james.protocols.smtp.SMTPSession;
 import org.apache.james.protocols.smtp.hook.HookResult;
 import org.apache.james.protocols.smtp.hook.HookReturnCode;
-import org.apache.james.smtpserver.SendMailHandler;
 import org.junit.jupiter.api.Test;
 
 import io.postino.organisations.IdentityPolicy;
@@ -43,7 +42,7 @@ class EnforceRateLimitsTest {
         return session;
     }
 
-    private static final SendMailHandler QUEUEING = new SendMailHandler(null);
+    private static final SpoolReceivedMail QUEUEING = new SpoolReceivedMail(null);
 
     /** The transaction's recipients, then James' answer to queueing the message. */
     private void queue(SMTPSession session, int recipients, HookReturnCode answer) throws Exception {

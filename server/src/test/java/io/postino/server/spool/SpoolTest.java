@@ -10,8 +10,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.james.core.MailAddress;
 import org.apache.james.queue.api.MailQueue;
@@ -300,5 +305,79 @@ class SpoolTest {
         Mail out = consume(spool.queue("spool")).poll(5, TimeUnit.SECONDS).getMail();
 
         assertThat(new String(written(out), StandardCharsets.US_ASCII)).contains("Subject: plain\r\n").endsWith("\r\n\r\nbody\r\n");
+    }
+
+    @Test
+    void reopeningTheStoreWhileMailIsWrittenAndRemovedFailsNoWriteAndLosesNothing() throws Exception {
+        int writers = 3;
+        int mailsEach = 60;
+        ManageableMailQueue queue = spool.queue("outgoing");
+        List<String> kept = new ArrayList<>();
+        ExecutorService threads = Executors.newFixedThreadPool(writers + 1);
+        AtomicBoolean writing = new AtomicBoolean(true);
+        AtomicInteger reopens = new AtomicInteger();
+        try {
+            List<Future<?>> work = new ArrayList<>();
+            for (int w = 0; w < writers; w++) {
+                String prefix = "w" + w + "-";
+                for (int i = 1; i < mailsEach; i += 2) {
+                    kept.add(prefix + i);
+                }
+                work.add(threads.submit(() -> {
+                    for (int i = 0; i < mailsEach; i++) {
+                        queue.enQueue(smtpMail(prefix + i), Duration.ofHours(1));
+                        if (i % 2 == 1) {
+                            assertThat(queue.remove(ManageableMailQueue.Type.Name, prefix + (i - 1))).isEqualTo(1);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            Future<?> reopener = threads.submit(() -> {
+                while (writing.get()) {
+                    spool.store().reopen();
+                    reopens.incrementAndGet();
+                }
+                return null;
+            });
+            for (Future<?> writer : work) {
+                writer.get(60, TimeUnit.SECONDS);
+            }
+            writing.set(false);
+            reopener.get(60, TimeUnit.SECONDS);
+        } finally {
+            writing.set(false);
+            threads.shutdownNow();
+            threads.awaitTermination(30, TimeUnit.SECONDS);
+        }
+
+        assertThat(reopens.get()).as("the store was opened again while writers wrote").isGreaterThan(1);
+        assertThat(spool.deletesPending()).as("no delete failed").isZero();
+        reopen();
+        List<String> stored = new ArrayList<>();
+        spool.queue("outgoing").browse().forEachRemaining(view -> stored.add(view.getMail().getName()));
+        assertThat(stored).containsExactlyInAnyOrderElementsOf(kept);
+        assertThat(spool.store().bodyIds()).hasSize(kept.size());
+    }
+
+    @Test
+    void aNewMessageThatWouldTakeTheReserveIsRefusedAsAFullDiskWhileQueuedMailStillMoves() throws Exception {
+        java.util.concurrent.atomic.AtomicLong free = new java.util.concurrent.atomic.AtomicLong(Spool.RESERVE + 100);
+        spool.close();
+        spool = new Spool(SpoolStore.open(directory), clock, Spool.SpoolListener.NONE, free::get);
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> spool.queue("spool").enQueue(smtpMail("too-big")))
+            .isInstanceOf(InsufficientStorage.class)
+            .hasMessageContaining("MiB kept for the mail already queued");
+        assertThat(spool.store().bodyIds()).as("nothing written").isEmpty();
+
+        free.set(1L << 30);
+        spool.queue("spool").enQueue(smtpMail("m1"));
+        MailQueue.MailQueueItem spooled = consume(spool.queue("spool")).poll(5, TimeUnit.SECONDS);
+        free.set(0);
+        spool.queue("outgoing").enQueue(spooled.getMail());
+        spooled.done(MailQueue.MailQueueItem.CompletionStatus.SUCCESS);
+
+        assertThat(spool.queue("outgoing").getSize()).as("a move writes no new body: the reserve is for it").isEqualTo(1);
     }
 }

@@ -49,9 +49,15 @@ final class ConnectionBudget {
     /**
      * @param listenerLimit {@code connectionLimit}, 0 for none
      * @param perAddressLimit {@code connectionLimitPerIP}, 0 for none
+     * @param processLimit {@code -Dpostino.smtp.maxConnections}, at least 1
      * @param idleTimeoutSeconds {@code connectiontimeout}, the idle timeout of a quiet listener
      */
     ConnectionBudget(int listenerLimit, int perAddressLimit, int processLimit, int idleTimeoutSeconds) {
+        // 0 means "no limit" for a listener, but a process that admits no connection is a mistake, not a choice.
+        if (listenerLimit < 0 || perAddressLimit < 0 || processLimit < 1) {
+            throw new IllegalArgumentException("Connection limits must be 0 (none) or more for a listener and at least 1 for the process, got "
+                + listenerLimit + ", " + perAddressLimit + " and " + processLimit);
+        }
         this.listenerLimit = listenerLimit;
         this.perAddressLimit = perAddressLimit;
         this.processLimit = processLimit;

@@ -54,8 +54,6 @@ import io.postino.server.smtp.PostinoCoreHandlers;
  * </ul>
  */
 public class PostinoSmtpServer extends SMTPServer {
-    /** Connections of all listeners together; {@code -Dpostino.smtp.maxConnections} changes it. */
-    static final int PROCESS_CONNECTION_LIMIT = Integer.getInteger("postino.smtp.maxConnections", 4000);
     private static final Duration DEFAULT_TRANSACTION_TIMEOUT = Duration.ofMinutes(10);
 
     private final SmtpMetrics smtpMetrics;
@@ -63,6 +61,8 @@ public class PostinoSmtpServer extends SMTPServer {
     private SMTPProtocol protocol;
     private Duration transactionTimeout = DEFAULT_TRANSACTION_TIMEOUT;
     private ConnectionBudget budget;
+    /** Connections of all listeners together; {@code -Dpostino.smtp.maxConnections} changes it. */
+    private int processConnectionLimit = ConnectionLimits.DEFAULT_PROCESS_LIMIT;
     private ListenerMetrics listenerMetrics;
     private volatile Encryption wrapped;
     private volatile TunedEncryption tuned;
@@ -87,10 +87,26 @@ public class PostinoSmtpServer extends SMTPServer {
                 throw new ConfigurationException("<transactionTimeout> must be a positive number of seconds, got " + seconds);
             }
             transactionTimeout = Duration.ofSeconds(seconds);
+            // James has read them already, but took a malformed value for "no limit".
+            for (String element : List.of("connectionLimit", "connectionLimitPerIP")) {
+                String raw = configuration.getString(element, null);
+                if (raw != null) {
+                    limit("conf/smtpserver.xml: <smtpserver> " + jmxName + ": ", () -> ConnectionLimits.listenerLimit(element, raw));
+                }
+            }
+            processConnectionLimit = limit("", () -> ConnectionLimits.processLimit(System.getProperty(ConnectionLimits.PROCESS_PROPERTY)));
             tlsFiles = Stream.of("tls.certificates", "tls.privateKey", "tls.keystore")
                 .map(key -> configuration.getString(key, null))
                 .filter(Objects::nonNull)
                 .toList();
+        }
+    }
+
+    private static int limit(String where, java.util.function.IntSupplier parse) throws ConfigurationException {
+        try {
+            return parse.getAsInt();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigurationException(where + e.getMessage());
         }
     }
 
@@ -104,7 +120,7 @@ public class PostinoSmtpServer extends SMTPServer {
                 return new ExtendedSMTPSession(configuration, transport);
             }
         };
-        budget = new ConnectionBudget(connectionLimit, connPerIP, PROCESS_CONNECTION_LIMIT, getTimeout());
+        budget = new ConnectionBudget(connectionLimit, connPerIP, processConnectionLimit, getTimeout());
         listenerMetrics = new ListenerMetrics(metricFactory, jmxName);
         if (getEncryption() != null && !tlsFiles.isEmpty()) {
             List<Path> files = new ArrayList<>();

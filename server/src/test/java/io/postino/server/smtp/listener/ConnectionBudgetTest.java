@@ -1,6 +1,7 @@
 package io.postino.server.smtp.listener;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.InetAddress;
 import java.util.ArrayList;
@@ -108,5 +109,21 @@ class ConnectionBudgetTest {
         assertThat(admit(budget, "192.0.3.2")).isNotNull();
         budget.release(client);
         assertThat(admit(budget, "192.0.3.2")).isNull();
+    }
+
+    @Test
+    void aProcessThatWouldAdmitNobodyOrANegativeLimitIsRefused() {
+        assertThatThrownBy(() -> new ConnectionBudget(1000, 50, 0, 300)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new ConnectionBudget(-1, 50, 4000, 300)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new ConnectionBudget(1000, -1, 4000, 300)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void theProcessLimitIsReadStrictly() {
+        assertThat(ConnectionLimits.processLimit(null)).isEqualTo(4000);
+        assertThat(ConnectionLimits.processLimit(" 20 ")).isEqualTo(20);
+        assertThatThrownBy(() -> ConnectionLimits.processLimit("-3")).hasMessageContaining("got '-3': no SMTP client could connect");
+        assertThatThrownBy(() -> ConnectionLimits.processLimit("many")).hasMessageContaining("got 'many'");
+        assertThatThrownBy(() -> ConnectionLimits.processLimit("99999999999")).hasMessageContaining("got '99999999999'");
     }
 }

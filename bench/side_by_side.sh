@@ -34,7 +34,7 @@
 #   --latency-count L   messages of the concurrency-1 latency phase (default 200)
 #   --timeout S         bound of each phase of a run, seconds (default 300)
 #   --no-dkim           no DKIM key: Postino's mail leaves unsigned
-#   --no-tracking       refused: Postino has no switch for tracking (see below)
+#   --no-tracking       tracking off (conf/tracking.properties enabled=false): events not indexed
 #   --no-warmup         skip the warm-up round
 #   --log FILE          also write everything printed to FILE (default
 #                       bench/results/side-by-side-<UTC time>.txt); raw JSON lines go beside it
@@ -50,7 +50,7 @@ H=$BENCH/harness
 DIST=${POSTINO_DIST:-$REPO/distribution/target/postino-0.1.0-SNAPSHOT/postino-0.1.0-SNAPSHOT}
 
 ROUNDS=3 COUNT=4000 CONC=20 SIZE=5120 RCPTS=1 PER_CONN=1 LAT_N=200 TIMEOUT=300
-DKIM=1 WARMUP=1 LOG= KEEP=0
+DKIM=1 TRACKING=1 WARMUP=1 LOG= KEEP=0
 ARGS=("$@")
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 int() { [[ $2 =~ ^[0-9]+$ && $2 -ge ${3:-1} ]] || { echo "$1 needs a whole number >= ${3:-1}, not '$2'" >&2; exit 2; }; }
@@ -65,15 +65,7 @@ while [[ $# -gt 0 ]]; do
     --latency-count) int "$1" "${2:-}" 0; LAT_N=$2; shift 2;;
     --timeout) int "$1" "${2:-}" 10; TIMEOUT=$2; shift 2;;
     --no-dkim) DKIM=0; shift;;
-    --no-tracking)
-      cat >&2 <<'E'
---no-tracking: Postino has no switch to turn tracking off. conf/tracking.properties knows only
-retention.days and queue.capacity (conf/README.md, "tracking.properties and GET /tracking"); the
-events come from the RecordSmtpEvents hook (smtpserver.xml) and the RecordEvent mailets
-(mailetcontainer.xml), and taking those out would benchmark another pipeline than the shipped
-one. Not benchmarked until Postino has a setting for it.
-E
-      exit 2;;
+    --no-tracking) TRACKING=0; shift;;
     --no-warmup) WARMUP=0; shift;;
     --log) LOG=${2:?--log needs a file}; shift 2;;
     --keep) KEEP=1; shift;;
@@ -178,7 +170,7 @@ echo "command     : bench/side_by_side.sh ${ARGS[*]}"
 echo "workload    : smtp-source, $CONC sessions, $COUNT x $SIZE B, $RCPTS rcpt, $PER_CONN msg/connection; latency $LAT_N msgs at c=1; warm-up $([[ $WARMUP == 1 ]] && echo 1 round, discarded || echo none); $ROUNDS interleaved rounds"
 echo "postino     : $DIST (server jar built $(date -u -r "$DIST"/lib/postino-server-*.jar +%FT%TZ 2>/dev/null || echo '?'))"
 echo "repository  : $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?') ($(git -C "$REPO" status --porcelain 2>/dev/null | wc -l) paths changed in the work tree)"
-echo "postino conf: organisation bench (bench.test), limits never reached, tracking on, DKIM $([[ $DKIM == 1 ]] && echo 'RSA 2048 active' || echo off), dns.check=false, JAVA_OPTS=-Xms256m -Xmx1g"
+echo "postino conf: organisation bench (bench.test), limits never reached, tracking $([[ $TRACKING == 1 ]] && echo on || echo off), DKIM $([[ $DKIM == 1 ]] && echo 'RSA 2048 active' || echo off), dns.check=false, JAVA_OPTS=-Xms256m -Xmx1g"
 echo "postfix     : $(postconf -d -h mail_version 2>/dev/null) (harness/peers/postfix.sh)"
 echo "java        : $("${JAVA_HOME:+$JAVA_HOME/bin/}java" -version 2>&1 | head -1)"
 echo "machine     : $(nproc) CPUs, $(free -m | awk '/^Mem/ {print $2}') MiB, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -226,6 +218,10 @@ cat >"$PO_HOME/conf/organisations.xml" <<'XML'
     </organisation>
 </organisations>
 XML
+if [[ $TRACKING == 0 ]]; then
+  sed -i 's/^enabled=.*/enabled=false/' "$PO_HOME/conf/tracking.properties"
+  grep -qx 'enabled=false' "$PO_HOME/conf/tracking.properties" || echo 'enabled=false' >>"$PO_HOME/conf/tracking.properties"
+fi
 sed -i 's/^dns\.check=.*/dns.check=false/' "$PO_HOME/conf/recipients.properties"
 grep -qx 'dns.check=false' "$PO_HOME/conf/recipients.properties" || echo 'dns.check=false' >>"$PO_HOME/conf/recipients.properties"
 
@@ -288,6 +284,7 @@ probe() { # label port sink_port
 }
 probe postfix "$PF_PORT" "$PF_SINK"
 probe postino "$PO_PORT" "$PO_SINK"
+if [[ $TRACKING == 1 ]]; then
 sleep 1.5   # the tracking index commits every second
 wa GET "/tracking?organisation=bench&limit=5" | python3 -c '
 import json, sys
@@ -296,6 +293,7 @@ msgs = r if isinstance(r, list) else r.get("messages", r.get("results", []))
 ev = sorted({e.get("type") for m in msgs for e in m.get("events", [])})
 print("tracking    : probe tracked,", len(msgs), "message(s), events", ",".join(x for x in ev if x))
 assert msgs, r'
+fi
 
 # ---- 3b. warm-up and interleaved rounds ----------------------------------------------------------
 COMMON=(--count "$COUNT" --concurrency "$CONC" --size "$SIZE" --rcpts "$RCPTS" --per-conn "$PER_CONN"

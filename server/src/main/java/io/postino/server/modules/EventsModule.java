@@ -127,11 +127,29 @@ public class EventsModule extends AbstractModule {
         }
     }
 
+    /** {@code enabled} of conf/tracking.properties (default true): whether events are indexed at all. */
+    static boolean trackingEnabled(PropertiesProvider properties) throws ConfigurationException {
+        Configuration configuration;
+        try {
+            configuration = properties.getConfiguration("tracking");
+        } catch (FileNotFoundException e) {
+            return true;
+        }
+        String enabled = configuration.getString("enabled", "true").trim();
+        if (!enabled.equals("true") && !enabled.equals("false")) {
+            throw new ConfigurationException("conf/tracking.properties: enabled must be true or false, got '" + enabled + "'");
+        }
+        return enabled.equals("true");
+    }
+
     @Provides
     @Singleton
-    DeliveryEvents events(MetricFactory metrics, TrackingIndex index, TrackingLifecycle lifecycle, SinksLifecycle sinks) {
+    DeliveryEvents events(MetricFactory metrics, TrackingIndex index, TrackingLifecycle lifecycle, SinksLifecycle sinks,
+                          PropertiesProvider properties) throws ConfigurationException {
         List<DeliveryEvents> consumers = new ArrayList<>();
-        consumers.add(index);
+        if (trackingEnabled(properties)) {
+            consumers.add(index);
+        }
         sinks.sinks.ifPresent(consumers::add);
         return new EventHub(metrics, consumers);
     }

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * happens next: SIGKILL at any moment under load, or a power cut that loses every write not yet
  * synced. Duplicates are allowed, counted and bounded by what can be in flight at a crash.
  *
- * <p>Each run prints its seed; {@code -Dpostino.durability.seed=N} replays the same moments.
+ * <p>Each run prints its seed; {@code -Dpostino.durability.seed=N} draws the same delays again.
  * {@code -Dpostino.powerCut.ignoreFsync=true} runs the power cut on a disk that ignores fsync:
  * the test must then fail, which shows it can see lost mail.</p>
  */

@@ -55,8 +55,9 @@ final class PowerCutFileSystem implements AutoCloseable {
                 return Optional.of("python3 did not answer within 30 s");
             }
             if (check.exitValue() != 0) {
+                String[] lines = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim().split("\n");
                 return Optional.of("python3 cannot import fusepy (Debian package python3-fusepy; scripts/ensure-test-packages installs it): "
-                    + new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim());
+                    + lines[lines.length - 1]);
             }
         } catch (IOException e) {
             return Optional.of("cannot run " + PYTHON + ": " + e.getMessage());
@@ -84,7 +85,7 @@ final class PowerCutFileSystem implements AutoCloseable {
     /** Mounts the disk again: after {@link #cutPower}, what was synced before the cut. */
     void mount() throws Exception {
         if (mounted()) {
-            detach(true);
+            detach();
         }
         Files.createDirectories(backing);
         Files.createDirectories(mountpoint);
@@ -135,21 +136,9 @@ final class PowerCutFileSystem implements AutoCloseable {
         process.waitFor(30, TimeUnit.SECONDS);
     }
 
-    /** A clean unmount: everything written is kept, as at a clean shutdown. */
-    void unmount() throws Exception {
-        detach(false);
-        if (!process.waitFor(60, TimeUnit.SECONDS)) {
-            process.destroyForcibly();
-            throw new IllegalStateException("powercut_fs did not exit after the unmount:\n" + output());
-        }
-    }
-
-    private void detach(boolean lazy) throws Exception {
-        List<String> command = new ArrayList<>(List.of("fusermount3", "-u"));
-        if (lazy) {
-            command.add("-z");
-        }
-        command.add(mountpoint.toString());
+    /** Detaches the mount, lazily, so that a file still open in it cannot prevent that. */
+    private void detach() throws Exception {
+        List<String> command = List.of("fusermount3", "-u", "-z", mountpoint.toString());
         for (int attempt = 1; mounted(); attempt++) {
             Process unmount = new ProcessBuilder(command).redirectErrorStream(true).start();
             unmount.waitFor(30, TimeUnit.SECONDS);
@@ -178,7 +167,7 @@ final class PowerCutFileSystem implements AutoCloseable {
             process.waitFor(30, TimeUnit.SECONDS);
         }
         if (mounted()) {
-            detach(true);
+            detach();
         }
     }
 }

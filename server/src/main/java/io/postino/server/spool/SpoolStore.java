@@ -1,8 +1,11 @@
 package io.postino.server.spool;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -117,8 +120,9 @@ final class SpoolStore implements AutoCloseable {
         this.items = handles.get(2);
     }
 
-    static SpoolStore open(Path directory) throws RocksDBException, java.io.IOException {
+    static SpoolStore open(Path directory) throws RocksDBException, IOException {
         Files.createDirectories(directory);
+        syncParents(directory);
         DBOptions options = new DBOptions()
             .setCreateIfMissing(true)
             .setCreateMissingColumnFamilies(true)
@@ -147,6 +151,24 @@ final class SpoolStore implements AutoCloseable {
         SpoolStore store = new SpoolStore(directory, options, List.of(defaults, bodyOptions, itemOptions), descriptors, db, handles);
         store.ids.set(Math.max(store.lastKey(store.bodies), store.lastKey(store.items)));
         return store;
+    }
+
+    /**
+     * Makes the spool's own name durable, and that of each directory above it. RocksDB syncs the
+     * files in its directory and the directory itself, but not the directory's entry in its
+     * parent: on a new data directory, a power cut would lose the whole spool (and every mail
+     * answered 250) on a file system that keeps only what was synced. A directory that cannot be
+     * opened (a system directory not readable by Postino's user) is old enough to be on disk.
+     */
+    private static void syncParents(Path directory) {
+        for (Path parent = directory.toAbsolutePath().getParent(); parent != null; parent = parent.getParent()) {
+            try (FileChannel channel = FileChannel.open(parent, StandardOpenOption.READ)) {
+                channel.force(true);
+            } catch (IOException e) {
+                LOGGER.debug("Not syncing {} (and above): {}", parent, e.toString());
+                return;
+            }
+        }
     }
 
     private long lastKey(ColumnFamilyHandle family) {

@@ -2,6 +2,7 @@ package io.postino.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -104,6 +105,9 @@ class DurabilityIntegrationTest {
             try {
                 // A new installation on the disk; the next hop is down, so everything stays queued.
                 postino = PostinoProcess.start(installation, data, "127.0.0.1", sinkPort, QUICK_START);
+                // made on the first start: they must survive the cut, not be made anew (a new token, a new certificate)
+                String token = Files.readString(data.resolve("webadmin/operator.token"));
+                String certificate = Files.readString(data.resolve("tls/postino.crt"));
                 SmtpLoad load = SmtpLoad.start(run, postino.smtpPort, 8, POWER_CUT_MESSAGES);
                 int cutAfter = POWER_CUT_MESSAGES / 2 + random.nextInt(POWER_CUT_MESSAGES * 2 / 5);
                 assertThat(load.awaitAcknowledged(cutAfter, Duration.ofSeconds(120))).as("%d messages accepted", cutAfter).isTrue();
@@ -116,6 +120,8 @@ class DurabilityIntegrationTest {
                 disk.mount();
                 try (SmtpSink sink = SmtpSink.startOn(sinkPort)) {
                     postino = PostinoProcess.start(installation, data, "127.0.0.1", sinkPort, QUICK_START);
+                    assertThat(Files.readString(data.resolve("webadmin/operator.token"))).as("the operator token after the cut").isEqualTo(token);
+                    assertThat(Files.readString(data.resolve("tls/postino.crt"))).as("the certificate after the cut").isEqualTo(certificate);
                     // Deliveries that failed while the sink was down wait for their retry: make it due now.
                     postino.flushOutgoingQueue();
                     SmtpLoad.Deliveries deliveries = awaitDeliveries(sink, load, acknowledged);

@@ -177,7 +177,11 @@ final class TlsCertificate {
                 .getCertificate(builder.build(new JcaContentSignerBuilder("SHA256withRSA").build(pair.getPrivate())));
             Files.createDirectories(certificateFile.getParent());
             writeOwnerOnly(keyFile, pem(pair.getPrivate()));
-            Files.writeString(certificateFile, pem(certificate), StandardCharsets.US_ASCII);
+            Path temporary = certificateFile.resolveSibling(certificateFile.getFileName() + ".new");
+            Files.deleteIfExists(temporary);
+            Files.createFile(temporary);
+            DurableFiles.writeSynced(temporary, pem(certificate), StandardCharsets.US_ASCII);
+            DurableFiles.moveSynced(temporary, certificateFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (org.bouncycastle.operator.OperatorCreationException | org.bouncycastle.cert.CertIOException e) {
             throw new GeneralSecurityException("Cannot create the self-signed certificate: " + e.getMessage(), e);
         }
@@ -201,7 +205,7 @@ final class TlsCertificate {
         } catch (UnsupportedOperationException e) {
             // not a POSIX file system: nothing more to restrict
         }
-        Files.writeString(temporary, content, StandardCharsets.US_ASCII);
-        Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        DurableFiles.writeSynced(temporary, content, StandardCharsets.US_ASCII);
+        DurableFiles.moveSynced(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 }

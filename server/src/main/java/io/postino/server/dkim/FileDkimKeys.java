@@ -177,8 +177,8 @@ public final class FileDkimKeys implements DkimKeys {
 
     private static Path write(Path folder, String name, String content, String permissions) throws IOException {
         Path temporary = Files.createTempFile(folder, name, ".tmp", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(permissions)));
-        Files.writeString(temporary, content, StandardCharsets.US_ASCII);
-        return Files.move(temporary, folder.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+        io.postino.server.DurableFiles.writeSynced(temporary, content, StandardCharsets.US_ASCII);
+        return io.postino.server.DurableFiles.moveSynced(temporary, folder.resolve(name), StandardCopyOption.ATOMIC_MOVE);
     }
 
     private static String pem(String type, byte[] der) {

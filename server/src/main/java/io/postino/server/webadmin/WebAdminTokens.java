@@ -192,8 +192,8 @@ public final class WebAdminTokens {
         Files.deleteIfExists(temporary);
         Files.createFile(temporary);
         restrict(temporary, "rw-------");
-        Files.writeString(temporary, content, StandardCharsets.UTF_8);
-        Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        io.postino.server.DurableFiles.writeSynced(temporary, content, StandardCharsets.UTF_8);
+        io.postino.server.DurableFiles.moveSynced(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     private static void restrict(Path path, String permissions) throws IOException {

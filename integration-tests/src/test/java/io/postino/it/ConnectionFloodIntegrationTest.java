@@ -81,6 +81,7 @@ class ConnectionFloodIntegrationTest {
                 SmtpClient.Reply banner = client.readReply();
                 Duration took = Duration.between(start, Instant.now());
                 assertThat(banner.code()).isEqualTo(220);
+                System.out.printf("flood (1,000 idle connections from 40 addresses): %d of the last address's refused with 421; banner for a newcomer after %d ms%n", refused, took.toMillis());
                 assertThat(took).as("banner for a new client").isLessThan(Duration.ofSeconds(1));
                 client.command("EHLO honest.test");
                 SmtpClient.expect(client.send("app@acme.test", List.of("bob@example.com"), "From: app@acme.test\r\nSubject: " + token + "\r\n\r\nhi"), 250);
@@ -111,6 +112,7 @@ class ConnectionFloodIntegrationTest {
                 SmtpClient.Reply banner = client.readReply();
                 Duration took = Duration.between(start, Instant.now());
                 assertThat(banner.code()).as(banner.text()).isEqualTo(220);
+                System.out.printf("flood (1,000 connections from 1,000 addresses of 4 networks): banner for another network after %d ms%n", took.toMillis());
                 assertThat(took).as("banner for a client of another network").isLessThan(Duration.ofSeconds(1));
                 client.command("EHLO honest.test");
                 SmtpClient.expect(client.send("app@acme.test", List.of("bob@example.com"), "From: app@acme.test\r\nSubject: " + token + "\r\n\r\nhi"), 250);
@@ -149,6 +151,7 @@ class ConnectionFloodIntegrationTest {
                 }
             }
             Duration took = Duration.between(start, Instant.now());
+            System.out.printf("flood (1 octet/s DATA): %s after %d ms (transactionTimeout %d s)%n", reply, took.toMillis(), TRANSACTION_TIMEOUT_SECONDS);
             assertThat(reply).isIn("421", "closed");
             assertThat(took).isBetween(Duration.ofSeconds(TRANSACTION_TIMEOUT_SECONDS - 1), Duration.ofSeconds(TRANSACTION_TIMEOUT_SECONDS + 4));
         }

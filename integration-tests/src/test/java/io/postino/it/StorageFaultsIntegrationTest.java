@@ -187,6 +187,7 @@ class StorageFaultsIntegrationTest {
             sinkDefers = false;
 
             everyAcceptedMessageArrives(postino, accepted);
+            System.out.printf("storage faults (near full): 30 sent, %d got 250 and all were delivered, %d got 452 4.3.1%n", accepted.size(), refused.size());
             assertThat(send(postino, UUID.randomUUID().toString()).code()).as("new mail after space returned").isEqualTo(250);
             noErrorLogged(postino);
         }
@@ -227,6 +228,8 @@ class StorageFaultsIntegrationTest {
                 code = send(postino, after).code();
             }
             assertThat(code).as("accepted again within 30 s, no restart").isEqualTo(250);
+            System.out.printf("storage faults (disk full): 10 of 10 refused with %s; accepted again %d s after space was freed%n",
+                duringFull.get(0).text().substring(0, 9), 30 - Duration.between(Instant.now(), deadline).toSeconds());
             everyAcceptedMessageArrives(postino, List.of(before, queued, after));
             assertThat(health(postino, "Spool")).contains("\"status\":\"healthy\"");
             awaitHealth(postino, "Tracking", "healthy", () -> { });
@@ -289,6 +292,8 @@ class StorageFaultsIntegrationTest {
 
                 Files.delete(filler);
                 everyAcceptedMessageArrives(postino, accepted);
+                System.out.printf("storage faults (racing the guard): %d sessions of %d MiB, %d got 250 and all were delivered, %d refused (%s)%n",
+                    sessions, size >> 20, accepted.size(), refused.size(), refused.stream().map(r -> r.text().substring(0, 9)).distinct().toList());
             } finally {
                 threads.shutdownNow();
                 threads.awaitTermination(30, TimeUnit.SECONDS);

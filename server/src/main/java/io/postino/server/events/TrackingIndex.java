@@ -51,10 +51,10 @@ import io.postino.events.DeliveryEvents;
 /**
  * Message tracking: every event in a Lucene index on disk. {@link #publish} only puts the event in
  * a bounded in-memory queue; one writer thread adds what it finds there in batches and commits
- * every second, so SMTP never waits on the index and at most about a second of events is lost on
- * a crash. An index that cannot be opened (corrupt, or written by another Lucene) is moved aside
- * and a fresh one started, without stopping mail. Events older than the retention are deleted
- * hourly.
+ * (and makes searchable) at most once a second, so SMTP never waits on the index and at most about
+ * a second of events is lost on a crash. An index that cannot be opened (corrupt, or written by
+ * another Lucene) is moved aside and a fresh one started, without stopping mail. Events older than
+ * the retention are deleted hourly.
  */
 public class TrackingIndex implements DeliveryEvents, AutoCloseable {
     private static final Logger LOGGER = LoggerFactory.getLogger(TrackingIndex.class);
@@ -144,25 +144,37 @@ public class TrackingIndex implements DeliveryEvents, AutoCloseable {
 
     private void writeLoop() {
         Instant nextPrune = clock.instant();
+        long nextCommit = System.nanoTime();
+        boolean uncommitted = false;
         List<DeliveryEvent> batch = new ArrayList<>(BATCH);
+        List<Document> documents = new ArrayList<>(BATCH);
         while (running || !pending.isEmpty()) {
             try {
-                DeliveryEvent first = pending.poll(COMMIT_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+                long wait = uncommitted ? Math.max(0, nextCommit - System.nanoTime()) : COMMIT_INTERVAL.toNanos();
+                DeliveryEvent first = pending.poll(wait, TimeUnit.NANOSECONDS);
                 if (first != null) {
                     batch.add(first);
                     pending.drainTo(batch, BATCH - 1);
+                    uncommitted = true;
                     try {
                         for (DeliveryEvent event : batch) {
-                            writer.addDocument(document(event));
+                            documents.add(document(event));
                         }
+                        writer.addDocuments(documents);
                     } finally {
                         outstanding.addAndGet(-batch.size());
                         batch.clear();
+                        documents.clear();
                     }
                 }
-                if (writer.hasUncommittedChanges()) {
+                // At most one commit (and search refresh) a second, tried again a second after one
+                // that failed: a steady trickle of mail makes batches of a few events, and each
+                // commit syncs the index files to disk.
+                if (uncommitted && System.nanoTime() - nextCommit >= 0) {
+                    nextCommit = System.nanoTime() + COMMIT_INTERVAL.toNanos();
                     writer.commit();
                     searchers.maybeRefresh();
+                    uncommitted = false;
                 }
                 if (!clock.instant().isBefore(nextPrune)) {
                     prune();

@@ -2,8 +2,10 @@ package io.postino.mailets;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -18,16 +20,18 @@ import javax.mail.Session;
 import javax.mail.internet.MimeMessage;
 
 import org.apache.james.jdkim.DKIMSigner;
-import org.apache.james.jdkim.api.Headers;
 import org.apache.james.jdkim.api.SignatureRecord;
-import org.apache.james.jdkim.impl.BodyHasherImpl;
-import org.apache.james.jdkim.impl.Message;
 import org.apache.james.jdkim.exceptions.FailException;
+import org.apache.james.jdkim.exceptions.PermFailException;
+import org.apache.james.jdkim.impl.BodyHasherImpl;
 import org.apache.james.jdkim.mailets.CRLFOutputStream;
+import org.apache.james.jdkim.tagvalue.SignatureRecordImpl;
 import org.apache.mailet.AttributeUtils;
 import org.apache.mailet.Mail;
 import org.apache.mailet.base.Converter7Bit;
 import org.apache.mailet.base.GenericMailet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import io.postino.dkim.DkimKey;
 import io.postino.dkim.DkimKeys;
@@ -44,14 +48,19 @@ import io.postino.organisations.PostinoAttributes;
  * domain with both gets two signatures; relaxed/relaxed canonicalization, d= the From: domain
  * (aligned for DMARC).
  * Mail whose From: domain has no key passes unsigned ({@code RequireDkimKey} refuses it at SMTP
- * time for organisations that require signing). A 7-bit message (nearly all: MIME encodes the
- * rest) is signed in one pass over its body as it is, and the signatures are added as headers, so
- * the spool keeps the body it already has. An 8-bit one is first converted to 7-bit, so that no
+ * time for organisations that require signing), and so, with a warning, does mail whose signed
+ * headers have 8-bit octets that the JVM's charset does not read back as they are (jDKIM hashes
+ * header text in that charset: run Postino with UTF-8, {@code -Dfile.encoding=UTF-8} on a host
+ * whose locale is not). A 7-bit message (nearly all: MIME encodes the rest) is signed in one pass
+ * over its body as it is, and the signatures are added as headers, so the spool keeps the body it
+ * already has. An 8-bit one is first converted to 7-bit, so that no
  * relay on the way (nor RemoteDelivery, for a server without 8BITMIME) re-encodes the signed body,
  * and goes on as exactly the bytes signed. With an RSA and an Ed25519 key, the body is hashed once
  * for both. Place it last before RemoteDelivery: a header changed after it breaks the signature.
  * Signing uses Apache jDKIM, as James' own DKIMSign mailet does (which has one key per mailet);
- * {@link Ed25519DkimProvider} gives jDKIM the Ed25519 it lacks.
+ * {@link Ed25519DkimProvider} gives jDKIM the Ed25519 it lacks. The message is read once, as it is
+ * written: the body goes straight into the hash and the headers are handed to jDKIM as their octets
+ * ({@link RawHeaders}), not through jDKIM's mime4j parse of the whole message.
  *
  * <ul>
  *   <li>{@code headers}: the header fields signed, colon-separated. Default
@@ -63,11 +72,13 @@ import io.postino.organisations.PostinoAttributes;
  * }</pre>
  */
 public class SignDkim extends GenericMailet {
+    private static final Logger LOGGER = LoggerFactory.getLogger(SignDkim.class);
     static final String DEFAULT_HEADERS = "from:to:cc:subject:date:message-id:reply-to:in-reply-to:references:mime-version:content-type:content-transfer-encoding";
 
     private final DkimKeys keys;
     private final Organisations organisations;
     private String headers;
+    private List<String> signedHeaders;
     private Converter7Bit converter;
 
     @Inject
@@ -89,6 +100,7 @@ public class SignDkim extends GenericMailet {
         if (!names.contains("from")) {
             names.add(0, "from");
         }
+        signedHeaders = List.copyOf(names);
         headers = String.join(":", names);
         converter = new Converter7Bit(getMailetContext());
     }
@@ -108,18 +120,19 @@ public class SignDkim extends GenericMailet {
             return;
         }
         MimeMessage original = mail.getMessage();
-        ByteArrayOutputStream headerSection = new ByteArrayOutputStream();
-        SevenBitBodyHash hash = new SevenBitBodyHash();
-        try (OutputStream out = new CRLFOutputStream(new HeaderBodySplitter(headerSection, hash))) {
+        HeaderSection headerSection = new HeaderSection();
+        Signatures signatures = new Signatures(signing);
+        SevenBitCheck body = new SevenBitCheck(signatures.body());
+        try (OutputStream out = new CRLFOutputStream(new HeaderBodySplitter(headerSection, body))) {
             original.writeTo(out);
         } catch (IOException e) {
             throw new MessagingException("Cannot read the message to sign it: " + e.getMessage(), e);
         }
-        if (hash.sevenBit() || mail.getAttribute(PostinoAttributes.SMTPUTF8).isPresent()) {
+        if (body.sevenBit() || mail.getAttribute(PostinoAttributes.SMTPUTF8).isPresent()) {
             // The usual case: one pass over the body as it is, the signatures added as headers.
             // SMTPUTF8 mail too (RFC 8616): it travels only over 8-bit clean hops, and its UTF-8
             // headers could not be made 7-bit anyway.
-            for (String signature : sign(signing, headerSection.toByteArray(), hash)) {
+            for (String signature : signatures.over(headerSection.fields(), mail)) {
                 original.addHeaderLine(fold(signature));
             }
             return;
@@ -142,10 +155,18 @@ public class SignDkim extends GenericMailet {
         }
         byte[] content = converted.toByteArray();
         int bodyStart = bodyStart(content);
-        SevenBitBodyHash convertedHash = new SevenBitBodyHash();
-        convertedHash.write(content, bodyStart, content.length - bodyStart);
+        Signatures convertedSignatures = new Signatures(signing);
+        try (OutputStream out = convertedSignatures.body()) {
+            out.write(content, bodyStart, content.length - bodyStart);
+        } catch (IOException e) {
+            throw new MessagingException("Cannot hash the message to sign it: " + e.getMessage(), e);
+        }
+        List<String> made = convertedSignatures.over(RawHeaders.of(content, bodyStart), mail);
+        if (made.isEmpty()) {
+            return;
+        }
         ByteArrayOutputStream signed = new ByteArrayOutputStream();
-        for (String signature : sign(signing, Arrays.copyOf(content, bodyStart), convertedHash)) {
+        for (String signature : made) {
             signed.writeBytes((fold(signature) + "\r\n").getBytes(StandardCharsets.US_ASCII));
         }
         signed.writeBytes(content);
@@ -153,45 +174,63 @@ public class SignDkim extends GenericMailet {
     }
 
     /**
-     * One signature per key over the same headers and body, the body hashed once: relaxed body
-     * canonicalization and SHA-256 for every algorithm (rsa-sha256, ed25519-sha256), so one
-     * digest serves all. None signs another DKIM-Signature.
+     * The signatures of one message, one per key, over the same headers and one hash of the body:
+     * relaxed body canonicalization and SHA-256 for every algorithm (rsa-sha256, ed25519-sha256),
+     * so one digest serves all. None signs another DKIM-Signature.
      */
-    private List<String> sign(List<DkimKey> signing, byte[] headerSection, SevenBitBodyHash body) throws MessagingException {
-        Headers fields;
-        try {
-            fields = new Message(new ByteArrayInputStream(headerSection));
-        } catch (IOException | org.apache.james.mime4j.MimeException e) {
-            throw new MessagingException("Cannot read the headers to sign them: " + e.getMessage(), e);
-        }
-        List<String> signatures = new ArrayList<>();
-        byte[] digest = null;
-        for (DkimKey key : signing) {
-            String template = "v=1; a=" + key.algorithm().signatureAlgorithm() + "; c=relaxed/relaxed; d=" + key.domain()
-                + "; s=" + key.selector() + "; h=" + headers + "; bh=; b=;";
+    private final class Signatures {
+        private final List<DkimKey> signing;
+        /** The signature of each key, to be completed, and the text it was read from. */
+        private final List<SignatureRecord> records = new ArrayList<>();
+        private final List<String> templates = new ArrayList<>();
+        private final BodyHasherImpl hasher;
+
+        private Signatures(List<DkimKey> signing) throws MessagingException {
+            this.signing = signing;
+            for (DkimKey key : signing) {
+                templates.add("v=1; a=" + key.algorithm().signatureAlgorithm() + "; c=relaxed/relaxed; d=" + key.domain()
+                    + "; s=" + key.selector() + "; h=" + headers + "; bh=; b=;");
+                records.add(new SignatureRecordImpl(templates.get(templates.size() - 1)));
+            }
             try {
-                DKIMSigner signer = new DKIMSigner(template, key.privateKey());
-                SignatureRecord record = signer.newSignatureRecordTemplate(template);
-                if (digest == null) {
-                    BodyHasherImpl hasher = (BodyHasherImpl) signer.newBodyHasher(record);
-                    try (OutputStream out = hasher.getOutputStream()) {
-                        body.replay(out);
-                    }
-                    digest = hasher.getDigest();
-                }
-                signatures.add(signer.sign(fields, new Digested(record, digest)));
-            } catch (IOException | FailException e) {
-                throw new MessagingException("DKIM signing with " + key.dnsName() + " failed: " + e.getMessage(), e);
+                this.hasher = new BodyHasherImpl(records.get(0));
+            } catch (PermFailException e) {
+                throw new MessagingException("DKIM signing with " + signing.get(0).dnsName() + " failed: " + e.getMessage(), e);
             }
         }
-        return signatures;
+
+        /** Where the body goes, CRLF line ends, to be hashed as it is written; closing it ends the body. */
+        OutputStream body() {
+            return hasher.getOutputStream();
+        }
+
+        /** The signatures (none if jDKIM would not sign the octets of the headers as they are: then the mail leaves unsigned). */
+        List<String> over(RawHeaders fields, Mail mail) throws MessagingException {
+            if (!fields.hashedAsWritten(signedHeaders)) {
+                LOGGER.warn("{} leaves unsigned: its signed headers have 8-bit octets that are not {} (the JVM's charset),"
+                    + " which jDKIM would not sign as they are", mail.getName(), Charset.defaultCharset());
+                return List.of();
+            }
+            byte[] digest = hasher.getDigest();
+            List<String> signatures = new ArrayList<>(signing.size());
+            for (int i = 0; i < signing.size(); i++) {
+                DkimKey key = signing.get(i);
+                try {
+                    DKIMSigner signer = new DKIMSigner(templates.get(i), key.privateKey());
+                    signatures.add(signer.sign(fields, new Digested(records.get(i), digest)));
+                } catch (FailException e) {
+                    throw new MessagingException("DKIM signing with " + key.dnsName() + " failed: " + e.getMessage(), e);
+                }
+            }
+            return signatures;
+        }
     }
 
-    /** A body hasher whose digest was computed already (for the second signature of a message). */
+    /** A body hasher whose digest was computed already (jDKIM signs with the record of the hasher it is given). */
     private static final class Digested extends BodyHasherImpl {
         private final byte[] digest;
 
-        private Digested(SignatureRecord record, byte[] digest) throws org.apache.james.jdkim.exceptions.PermFailException {
+        private Digested(SignatureRecord record, byte[] digest) throws PermFailException {
             super(record);
             this.digest = digest;
         }
@@ -202,36 +241,41 @@ public class SignDkim extends GenericMailet {
         }
     }
 
-    /**
-     * Collects the body as it is written, noting whether every octet is 7-bit: then it is signed
-     * as it stands. Bodies are kept in memory for the hash (jDKIM canonicalizes while hashing).
-     */
-    private static final class SevenBitBodyHash extends OutputStream {
-        private final ByteArrayOutputStream body = new ByteArrayOutputStream();
+    /** Passes the body on to be hashed, noting whether every octet is 7-bit: then it is signed as it stands. */
+    private static final class SevenBitCheck extends FilterOutputStream {
         private boolean sevenBit = true;
 
-        @Override
-        public void write(int octet) {
-            sevenBit &= (octet & 0x80) == 0;
-            body.write(octet);
+        private SevenBitCheck(OutputStream hash) {
+            super(hash);
         }
 
         @Override
-        public void write(byte[] octets, int offset, int length) {
+        public void write(int octet) throws IOException {
+            sevenBit &= (octet & 0x80) == 0;
+            out.write(octet);
+        }
+
+        @Override
+        public void write(byte[] octets, int offset, int length) throws IOException {
             for (int i = offset; i < offset + length && sevenBit; i++) {
                 sevenBit = (octets[i] & 0x80) == 0;
             }
-            body.write(octets, offset, length);
+            out.write(octets, offset, length);
         }
 
         boolean sevenBit() {
             return sevenBit;
         }
+    }
 
-        void replay(OutputStream out) throws IOException {
-            try (OutputStream crlf = new CRLFOutputStream(out)) {
-                body.writeTo(crlf);
-            }
+    /** The header section as written, read as fields where it was written (no copy). */
+    private static final class HeaderSection extends ByteArrayOutputStream {
+        private HeaderSection() {
+            super(2048);
+        }
+
+        RawHeaders fields() {
+            return RawHeaders.of(buf, count);
         }
     }
 
@@ -271,6 +315,12 @@ public class SignDkim extends GenericMailet {
             if (i < offset + length) {
                 body.write(octets, i, offset + length - i);
             }
+        }
+
+        /** Ends the body: the hash is complete once it is closed. */
+        @Override
+        public void close() throws IOException {
+            body.close();
         }
     }
 

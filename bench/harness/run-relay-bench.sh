@@ -129,8 +129,9 @@ else
 fi
 T_ACC=$(now)
 # bounded: the poller gives up TIMEOUT s after the load finished at the latest
-( sleep "$TIMEOUT"; kill -TERM "$WAIT_PID" 2>/dev/null ) & GUARD_PID=$!
-wait "$WAIT_PID"; kill -TERM "$GUARD_PID" 2>/dev/null; wait "$GUARD_PID" 2>/dev/null
+# (its output goes nowhere: a leftover sleep holding the caller's pipe kept a `| tee` open for minutes)
+( sleep "$TIMEOUT"; kill -TERM "$WAIT_PID" 2>/dev/null ) >/dev/null 2>&1 </dev/null & GUARD_PID=$!
+wait "$WAIT_PID"; pkill -TERM -P "$GUARD_PID" 2>/dev/null; kill -TERM "$GUARD_PID" 2>/dev/null; wait "$GUARD_PID" 2>/dev/null
 set -e
 if [[ -n $PROC_PID ]]; then kill -TERM "$PROC_PID"; wait "$PROC_PID" || true; PROC_PID=; fi
 

@@ -6,8 +6,13 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -16,7 +21,9 @@ import org.junit.jupiter.api.TestInstance;
 
 /**
  * CHUNKING (RFC 3030) over real sockets: BDAT goes through the pipeline DATA goes through (size
- * limit, identity checks, tracking, the queue) and what arrives at the next hop is what was sent.
+ * limit, line limit, identity checks, tracking, the queue) and what arrives at the next hop is
+ * what was sent. The server runs with the shipped limits (25 MiB messages) and the heap of the
+ * tests (-Xmx512m), so chunks of many megabytes must not be held in memory.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ChunkingIntegrationTest {
@@ -31,8 +38,6 @@ class ChunkingIntegrationTest {
         temporary = TestFiles.createTemporaryDirectory("chunking");
         sink = SmtpSink.start();
         Path installation = Installations.copyWithOrganisations(temporary.resolve("postino"), Installations.ACME_ONLY);
-        Installations.replaceInFile(installation.resolve("conf/smtpserver.xml"), "<maxmessagesize>25600</maxmessagesize>",
-            "<maxmessagesize>200</maxmessagesize>");
         postino = PostinoProcess.start(installation, temporary.resolve("data"), "127.0.0.1", sink.port());
         assertThat(postino.webAdmin("PUT", "/domains/acme.test", null).statusCode()).isEqualTo(204);
         assertThat(postino.webAdmin("PUT", "/users/alice@acme.test", "{\"password\":\"s3cret-Alice\"}").statusCode()).isEqualTo(204);
@@ -118,13 +123,103 @@ class ChunkingIntegrationTest {
         try (SmtpClient client = relaySession()) {
             SmtpClient.expect(client.command("MAIL FROM:<app@acme.test>"), 250);
             SmtpClient.expect(client.command("RCPT TO:<bob@example.com>"), 250);
-            byte[] big = bytes(("x".repeat(78) + "\r\n").repeat(3000));
+            byte[] big = bytes(("x".repeat(78) + "\r\n").repeat(26 * 1024 * 1024 / 80 + 1000));
 
-            SmtpClient.Reply reply = sendChunked(client, big, 100_000);
+            SmtpClient.Reply reply = sendChunked(client, big, 26_000_000);
 
             assertThat(reply.text()).startsWith("552 5.3.4");
             assertThat(client.command("NOOP").code()).as("the session is in step").isEqualTo(250);
         }
+    }
+
+    @Test
+    void aLineLongerThanDataAcceptsIsRefusedAsDataRefusesIt() throws Exception {
+        String token = UUID.randomUUID().toString();
+        String content = "From: app@acme.test\r\nSubject: " + token + "\r\n\r\nbefore\r\n" + "y".repeat(100_000) + "\r\nafter\r\n";
+        SmtpClient.Reply byData;
+        SmtpClient.Reply byBdat;
+        try (SmtpClient client = relaySession()) {
+            byData = client.send("app@acme.test", List.of("bob@example.com"), content);
+            SmtpClient.expect(client.command("MAIL FROM:<app@acme.test>"), 250);
+            SmtpClient.expect(client.command("RCPT TO:<bob@example.com>"), 250);
+
+            byBdat = sendChunked(client, bytes(content), 30_000);
+
+            assertThat(client.command("NOOP").code()).as("the session is in step").isEqualTo(250);
+        }
+        assertThat(byData.text()).startsWith("554 5.6.0");
+        assertThat(byBdat.text()).isEqualTo(byData.text());
+        nothingDelivered(token);
+    }
+
+    @Test
+    void twentyMegabytesWithoutALineFeedAreRefusedAndTheSessionGoesOn() throws Exception {
+        int logStart = postino.output().length();
+        String token = UUID.randomUUID().toString();
+        try (SmtpClient client = relaySession()) {
+            SmtpClient.expect(client.command("MAIL FROM:<app@acme.test>"), 250);
+            SmtpClient.expect(client.command("RCPT TO:<bob@example.com>"), 250);
+            client.sendRaw(bytes("BDAT 20000000 LAST\r\n"));
+            client.sendRaw(withoutLineFeed(20_000_000, token));
+
+            assertThat(client.readReply().text()).startsWith("554 5.6.0");
+
+            SmtpClient.expect(client.command("MAIL FROM:<app@acme.test>"), 250);
+            SmtpClient.expect(client.command("RCPT TO:<bob@example.com>"), 250);
+            client.sendRaw(bdat(bytes("From: app@acme.test\r\nSubject: after " + token + "\r\n\r\nfine\r\n"), true));
+            assertThat(client.readReply().text()).startsWith("250 2.6.0");
+        }
+        assertThat(sink.awaitMessages(m -> m.text().contains("after " + token), 1, DELIVERY)).hasSize(1);
+        assertThat(sink.matching(m -> m.text().contains(token) && !m.text().contains("after " + token))).isEmpty();
+        String log = postino.output().substring(logStart);
+        assertThat(log.lines().filter(line -> line.contains(" ERROR ")).toList()).isEmpty();
+        assertThat(log.lines().filter(line -> line.contains("Protocol error from 127.0.0.1:")).toList()).hasSize(1);
+    }
+
+    @Test
+    void eightSessionsSendingTwentyMegabyteLinesAtOnceLeaveTheHeapAlone() throws Exception {
+        int logStart = postino.output().length();
+        byte[] line = withoutLineFeed(20_000_000, "parallel");
+        ExecutorService clients = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<String>> replies = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                replies.add(clients.submit(() -> {
+                    try (SmtpClient client = relaySession()) {
+                        SmtpClient.expect(client.command("MAIL FROM:<app@acme.test>"), 250);
+                        SmtpClient.expect(client.command("RCPT TO:<bob@example.com>"), 250);
+                        client.sendRaw(bytes("BDAT " + line.length + " LAST\r\n"));
+                        client.sendRaw(line);
+                        String reply = client.readReply().text();
+                        SmtpClient.expect(client.command("NOOP"), 250);
+                        return reply;
+                    }
+                }));
+            }
+            for (Future<String> reply : replies) {
+                assertThat(reply.get(120, TimeUnit.SECONDS)).startsWith("554 5.6.0");
+            }
+        } finally {
+            clients.shutdownNow();
+        }
+        String log = postino.output().substring(logStart);
+        assertThat(log).doesNotContain("OutOfMemoryError");
+        assertThat(log.lines().filter(entry -> entry.contains(" ERROR ")).toList()).isEmpty();
+        assertThat(postino.webAdmin("GET", "/metrics", null).body()).containsPattern("postino_smtp_client_errors_line_too_long\\S* [0-9]");
+    }
+
+    /** A message whose body is one line of {@code octets} octets in all, without line feed. */
+    private static byte[] withoutLineFeed(int octets, String token) {
+        byte[] head = bytes("From: app@acme.test\r\nSubject: " + token + "\r\n\r\n");
+        byte[] message = new byte[octets];
+        System.arraycopy(head, 0, message, 0, head.length);
+        java.util.Arrays.fill(message, head.length, octets, (byte) 'z');
+        return message;
+    }
+
+    private void nothingDelivered(String token) throws InterruptedException {
+        Thread.sleep(1500);
+        assertThat(sink.matching(m -> m.text().contains(token))).isEmpty();
     }
 
     @Test

@@ -288,6 +288,40 @@ class SmtpSecurityIntegrationTest {
     }
 
     @Test
+    @Order(7)
+    void heloEhloEnforcementRefusesMailBeforeEhloEvenFromAnAuthorisedNetwork() throws Exception {
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {
+            assertThat(client.readReply().code()).isEqualTo(220);
+
+            assertThat(client.command("MAIL FROM:<app@acme.test>").text()).isEqualTo("503 5.5.0 Need HELO or EHLO before MAIL");
+            assertThat(client.command("RCPT TO:<bob@example.com>").code()).isEqualTo(503);
+            assertThat(client.command("DATA").code()).isEqualTo(503);
+            SmtpClient.expect(client.command("EHLO client.test"), 250);
+            SmtpClient.expect(client.command("MAIL FROM:<app@acme.test>"), 250);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"smtp", "smtps"})
+    @Order(7)
+    void addressBracketsEnforcementRefusesBareAddressesAlsoAfterAValidLogin(String listener) throws Exception {
+        String sender = listener.equals("smtp") ? "app@acme.test" : USER;
+        try (SmtpClient client = listener.equals("smtp") ? SmtpClient.connect("127.0.0.1", postino.smtpPort)
+            : SmtpClient.connectTls("127.0.0.1", postino.smtpsPort)) {
+            client.greetingAndEhlo();
+            if (listener.equals("smtps")) {
+                SmtpClient.expect(client.authPlain(USER, PASSWORD), 235);
+            }
+
+            assertThat(client.command("MAIL FROM:" + sender).text()).isEqualTo("501 5.1.7 Syntax error in MAIL command");
+            assertThat(client.command("MAIL FROM: " + sender).text()).isEqualTo("501 5.1.7 Syntax error in MAIL command");
+            SmtpClient.expect(client.command("MAIL FROM:<" + sender + ">"), 250);
+            assertThat(client.command("RCPT TO:bob@example.com").text()).startsWith("501 5.5.2");
+            assertThat(client.command("RCPT TO:<bob@example.com>").code()).isEqualTo(250);
+        }
+    }
+
+    @Test
     @Order(8)
     void controlCharactersAndBadParametersAreRefusedNotStripped() throws Exception {
         try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {

@@ -127,7 +127,8 @@ class SmtpUtf8IntegrationTest {
         String token = UUID.randomUUID().toString();
         String content = message("app@acme.test", "undisclosed-recipients:;", "ASCII headers " + token, "Ünïcödé body");
 
-        assertThat(relay("app@acme.test", List.of("jose@bücher.example", "用户@例子.测试"), content).text()).startsWith("250 2.6.0");
+        assertThat(relay("app@acme.test", List.of("jose@bücher.example", "jösé@bücher.example", "用户@例子.测试"), content).text())
+            .startsWith("250 2.6.0");
 
         SmtpSink.Message delivered = sink.awaitMessages(m -> m.text().contains(token) && !m.recipients().contains("app@acme.test"), 1, DELIVERY).get(0);
         assertThat(delivered.recipients()).containsExactly("jose@xn--bcher-kva.example");
@@ -135,7 +136,14 @@ class SmtpUtf8IntegrationTest {
         assertThat(delivered.text()).endsWith("\r\n" + content);
         SmtpSink.Message dsn = sink.awaitMessages(m -> m.recipients().contains("app@acme.test") && m.text().contains(token), 1, DELIVERY).get(0);
         assertThat(dsn.sender()).isEmpty();
-        assertThat(dsn.text()).contains("5.6.7").contains("does not offer SMTPUTF8").contains("xn--fsqu00a.xn--0zwm56d");
+        assertThat(dsn.text()).contains("5.6.7").contains("does not offer SMTPUTF8")
+            .contains("Final-Recipient: utf-8; \\x{7528}\\x{6237}@xn--fsqu00a.xn--0zwm56d")
+            .contains("Final-Recipient: utf-8; j\\x{F6}s\\x{E9}@xn--bcher-kva.example")
+            .as("the DSN names only what failed").doesNotContain("jose@");
+        Thread.sleep(2000);
+        assertThat(sink.matching(m -> m.text().contains(token) && !m.recipients().contains("app@acme.test")))
+            .as("delivered once, not again with the bounce").hasSize(1);
+        assertThat(sink.matching(m -> m.recipients().contains("app@acme.test") && m.text().contains(token))).as("one DSN").hasSize(1);
     }
 
     @Test

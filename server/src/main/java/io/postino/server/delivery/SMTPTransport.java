@@ -83,7 +83,7 @@ public class SMTPTransport extends com.sun.mail.smtp.SMTPTransport {
         try {
             Utf8Envelope envelope = Utf8Envelope.of(session.getProperty(FROM), addresses, message, CurrentDelivery.smtpUtf8());
             if (!envelope.needsSmtpUtf8()) {
-                super.sendMessage(message, addresses);
+                super.sendMessage(message, envelope.recipients());
             } else if (supportsExtension("SMTPUTF8")) {
                 sendWithSmtpUtf8(message, envelope);
             } else {

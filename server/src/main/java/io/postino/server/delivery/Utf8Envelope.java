@@ -33,20 +33,23 @@ final class Utf8Envelope {
     private final Map<Address, InternetAddress> originals = new IdentityHashMap<>();
     private final List<InternetAddress> utf8Recipients = new ArrayList<>();
     private final List<InternetAddress> asciiRecipients = new ArrayList<>();
+    private final InternetAddress[] recipients;
     private final InternetAddress[] wireRecipients;
 
     private Utf8Envelope(String sender, Address[] recipients, boolean utf8Headers) {
         this.wireSender = sender == null ? null : InternationalAddresses.wireForm(sender);
         this.utf8Headers = utf8Headers;
+        this.recipients = new InternetAddress[recipients.length];
         this.wireRecipients = new InternetAddress[recipients.length];
         for (int i = 0; i < recipients.length; i++) {
-            InternetAddress original = (InternetAddress) recipients[i];
-            String wire = InternationalAddresses.wireForm(original.getAddress());
+            InternetAddress recipient = new Recipient(((InternetAddress) recipients[i]).getAddress());
+            this.recipients[i] = recipient;
+            String wire = InternationalAddresses.wireForm(recipient.getAddress());
             InternetAddress octets = new InternetAddress();
             octets.setAddress(asOctetChars(wire));
             wireRecipients[i] = octets;
-            originals.put(octets, original);
-            (InternationalAddresses.isAscii(wire) ? asciiRecipients : utf8Recipients).add(original);
+            originals.put(octets, recipient);
+            (InternationalAddresses.isAscii(wire) ? asciiRecipients : utf8Recipients).add(recipient);
         }
     }
 
@@ -78,6 +81,32 @@ final class Utf8Envelope {
     /** The sender for JavaMail's {@code mail.smtp.from}: its UTF-8 octets, one char each. */
     String wireSenderOctets() {
         return wireSender == null ? null : asOctetChars(wireSender);
+    }
+
+    /**
+     * A recipient as the transport gives it to JavaMail and reports it back to RemoteDelivery.
+     * James reads the recipients of a failure back with {@code new MailAddress(address.toString())},
+     * and InternetAddress writes an address with a quoted local part (every UTF-8 one, as James
+     * holds them: {@code "jösé"@xn--bcher-kva.example}) in angle brackets, which MailAddress
+     * refuses: such a recipient fell out of the failure, and James then bounced the whole mail,
+     * recipients already delivered included. This one writes the bare address.
+     */
+    static final class Recipient extends InternetAddress {
+        private static final long serialVersionUID = 1L;
+
+        Recipient(String address) {
+            setAddress(address);
+        }
+
+        @Override
+        public String toString() {
+            return getAddress();
+        }
+    }
+
+    /** The recipients as given, in their order, as James can read them back from a failure ({@link Recipient}). */
+    InternetAddress[] recipients() {
+        return recipients.clone();
     }
 
     /** The recipients for JavaMail, in the order given: wire form, UTF-8 octets one char each. */

@@ -1,5 +1,6 @@
 package io.postino.server.smtp;
 
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -38,6 +39,10 @@ import io.postino.server.smtp.listener.SmtpConnection;
  * AUTH over plaintext anyway was logged in.
  *
  * <ul>
+ *   <li>Where AUTH is not offered ({@code <auth><announce>never}, {@code forUnauthorizedAddresses}
+ *   for a client of {@code authorizedAddresses}, or {@code <plainAuthEnabled>false}), every AUTH
+ *   gets {@code 502 5.5.1 Authentication is not offered here}, over TLS too and before any
+ *   credential is read, checked or counted; EHLO does not list AUTH there.</li>
  *   <li>Without TLS (no STARTTLS yet on 25 and 587), every AUTH, whatever the mechanism and also
  *   pipelined, gets {@code 538 5.7.11 Encryption required for requested authentication mechanism}
  *   (RFC 4954 section 6) before any credential is read, checked or counted. EHLO offers AUTH only
@@ -54,13 +59,18 @@ import io.postino.server.smtp.listener.SmtpConnection;
  *   the answer then waits without holding a thread.</li>
  * </ul>
  *
- * <p>Part of {@link PostinoCoreHandlers}; nothing to configure. {@code <plainAuthEnabled>false}
- * under {@code <auth>} turns PLAIN and LOGIN off.</p>
+ * <p>Part of {@link PostinoCoreHandlers}; nothing to configure beyond James' {@code <auth>}
+ * elements, each of which it enforces rather than only advertises.</p>
  */
 public class AuthOverTlsCmdHandler implements CommandHandler<SMTPSession>, EhloExtension, ExtensibleHandler {
     private static final String PLAIN = "PLAIN";
     private static final String LOGIN = "LOGIN";
 
+    /**
+     * RFC 5321 section 4.2.4: a command the server recognises but does not offer is 502, and EHLO
+     * must not list what gets 502; 503 would say that another order of commands would work.
+     */
+    private static final Response NOT_OFFERED = new SMTPResponse("502", "5.5.1 Authentication is not offered here").immutable();
     private static final Response ENCRYPTION_REQUIRED = new SMTPResponse("538", "5.7.11 Encryption required for requested authentication mechanism").immutable();
     private static final Response EHLO_FIRST = new SMTPResponse("503", "5.5.1 Send EHLO first (again after STARTTLS)").immutable();
     private static final Response ALREADY_AUTHENTICATED = new SMTPResponse("503", "5.5.1 Already authenticated").immutable();
@@ -97,6 +107,9 @@ public class AuthOverTlsCmdHandler implements CommandHandler<SMTPSession>, EhloE
 
     @Override
     public Response onCommand(SMTPSession session, Request request) {
+        if (!offered(session)) {
+            return NOT_OFFERED;
+        }
         if (!session.isTLSStarted()) {
             return ENCRYPTION_REQUIRED;
         }
@@ -116,7 +129,7 @@ public class AuthOverTlsCmdHandler implements CommandHandler<SMTPSession>, EhloE
         String[] parts = argument.trim().split(" ", 2);
         String mechanism = parts[0].toUpperCase(Locale.ROOT);
         Optional<String> initial = parts.length > 1 ? Optional.of(parts[1].trim()) : Optional.empty();
-        if (!session.getConfiguration().isPlainAuthEnabled() || !(mechanism.equals(PLAIN) || mechanism.equals(LOGIN))) {
+        if (!(mechanism.equals(PLAIN) || mechanism.equals(LOGIN))) {
             return UNKNOWN_MECHANISM;
         }
         if (mechanism.equals(PLAIN)) {
@@ -131,6 +144,19 @@ public class AuthOverTlsCmdHandler implements CommandHandler<SMTPSession>, EhloE
         }
         session.pushLineHandler(continuation(this::loginUser));
         return USERNAME_CHALLENGE;
+    }
+
+    /**
+     * Whether AUTH is offered to this client once it is on TLS: {@code <auth><announce>never} offers
+     * it to nobody, {@code forUnauthorizedAddresses} not to clients of {@code authorizedAddresses}
+     * (James only hid AUTH from EHLO then, and still logged such a client in), and
+     * {@code <plainAuthEnabled>false} leaves no mechanism to offer. TLS is left out here: without
+     * it the answer is 538, whatever {@code requireSSL} says.
+     */
+    private static boolean offered(SMTPSession session) {
+        InetSocketAddress client = session.getRemoteAddress();
+        String address = client == null || client.getAddress() == null ? "" : client.getAddress().getHostAddress();
+        return session.getConfiguration().isPlainAuthEnabled() && session.getConfiguration().isAuthAnnounced(address, true);
     }
 
     private interface Step {

@@ -1,6 +1,6 @@
 package io.postino.server.smtp;
 
-import java.io.ByteArrayOutputStream;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
@@ -22,6 +22,8 @@ import org.apache.james.server.core.MimeMessageInputStreamSource;
 import org.apache.james.smtpserver.ExtendedSMTPSession;
 import org.apache.james.smtpserver.JamesDataCmdHandler;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.postino.server.smtp.listener.SmtpConnection;
 
 /**
@@ -39,6 +41,10 @@ import io.postino.server.smtp.listener.SmtpConnection;
  *   transaction up to LAST gets the same refusal; too big: {@code 552 5.3.4}.</li>
  *   <li>DATA and BDAT cannot be mixed in one transaction ({@code 503 5.5.1}, see {@link DataRules}).</li>
  *   <li>A malformed BDAT cannot say how many octets follow: {@code 501 5.5.4}, and the connection is closed.</li>
+ *   <li>A line longer than DATA accepts ({@link SmtpConnection#DATA_LINE_LIMIT} octets, line end
+ *   included) is read and dropped, never held: the message is refused at LAST as DATA refuses it
+ *   ({@code 554 5.6.0}, {@link RefuseDamagedMessage}). A session holds at most one such line start
+ *   whatever its chunks' sizes; the chunks themselves go to the spool line by line.</li>
  * </ul>
  *
  * <p>Part of {@link PostinoCoreHandlers}; nothing to configure.</p>
@@ -47,11 +53,43 @@ public class BdatCmdHandler extends JamesDataCmdHandler implements EhloExtension
     private static final Pattern ARGUMENTS = Pattern.compile("([0-9]{1,18})( +LAST)? *", Pattern.CASE_INSENSITIVE);
     private static final byte[] END_OF_DATA = {'.', '\r', '\n'};
 
-    /** The state of a BDAT transaction: the chunk being received and the refusal, if any. */
+    /**
+     * The state of a BDAT transaction: the refusal, if any, and the start of a line that a read
+     * or a chunk cut off. That start is kept up to {@link SmtpConnection#DATA_LINE_LIMIT} octets;
+     * beyond, the line is too long, and the rest of it is read and dropped, as DATA does. So a
+     * session holds at most that much, whatever the size of its chunks.
+     */
     static final class Transfer {
-        private final ByteArrayOutputStream partialLine = new ByteArrayOutputStream();
+        private static final int INITIAL_CAPACITY = 1024;
+
+        private byte[] partialLine = new byte[0];
+        private int partialLength;
+        private boolean discarding;
         private long received;
         private Response refusal;
+
+        /** Keeps {@code octets[from, to)} after what is kept, if the line stays short enough; false when it became too long. */
+        private boolean keep(ByteBuf octets, int from, int to) {
+            int length = partialLength + (to - from);
+            if (length > SmtpConnection.DATA_LINE_LIMIT) {
+                return false;
+            }
+            if (length > partialLine.length) {
+                int capacity = Math.max(INITIAL_CAPACITY, partialLine.length * 2);
+                partialLine = Arrays.copyOf(partialLine, Math.min(SmtpConnection.DATA_LINE_LIMIT, Math.max(capacity, length)));
+            }
+            octets.getBytes(from, partialLine, partialLength, to - from);
+            partialLength = length;
+            return true;
+        }
+
+        private ByteBuf kept() {
+            return Unpooled.wrappedBuffer(partialLine, 0, partialLength);
+        }
+
+        private void forget() {
+            partialLength = 0;
+        }
     }
 
     static final ProtocolSession.AttachmentKey<Transfer> TRANSFER = ProtocolSession.AttachmentKey.of("postino.bdat", Transfer.class);
@@ -151,32 +189,68 @@ public class BdatCmdHandler extends JamesDataCmdHandler implements EhloExtension
     }
 
     /** Gives the chunk to the DATA chain line by line, dot-stuffed so that no line ends the data early. */
-    private void feed(SMTPSession session, Transfer transfer, byte[] data) {
-        int start = 0;
-        for (int i = 0; i < data.length; i++) {
-            if (data[i] == '\n') {
-                transfer.partialLine.write(data, start, i + 1 - start);
-                line(session, transfer, transfer.partialLine.toByteArray());
-                transfer.partialLine.reset();
-                start = i + 1;
+    private void feed(SMTPSession session, Transfer transfer, ByteBuf data) {
+        int start = data.readerIndex();
+        int end = data.writerIndex();
+        while (start < end) {
+            int lineFeed = data.indexOf(start, end, (byte) '\n');
+            if (lineFeed < 0) {
+                if (!transfer.discarding && !transfer.keep(data, start, end)) {
+                    tooLong(session, transfer, true);
+                }
+                return;
             }
+            lineEnds(session, transfer, data, start, lineFeed + 1);
+            start = lineFeed + 1;
         }
-        transfer.partialLine.write(data, start, data.length - start);
     }
 
-    private void line(SMTPSession session, Transfer transfer, byte[] line) {
+    /** {@code data[from, to)} ends with a line feed, and so does the line it belongs to. */
+    private void lineEnds(SMTPSession session, Transfer transfer, ByteBuf data, int from, int to) {
+        if (transfer.discarding) {
+            transfer.discarding = false;
+        } else if (transfer.partialLength == 0 && to - from <= SmtpConnection.DATA_LINE_LIMIT) {
+            line(session, transfer, data, from, to, true);
+        } else if (transfer.partialLength > 0 && transfer.keep(data, from, to)) {
+            line(session, transfer, transfer.kept(), 0, transfer.partialLength, true);
+            transfer.forget();
+        } else {
+            tooLong(session, transfer, false);
+        }
+    }
+
+    /**
+     * The line being received is longer than DATA accepts: what was kept of it is dropped, and so
+     * is the rest of it if {@code goesOn}; the message is refused at LAST.
+     */
+    private static void tooLong(SMTPSession session, Transfer transfer, boolean goesOn) {
+        transfer.forget();
+        transfer.discarding = goesOn;
+        SmtpConnection.of(session).ifPresentOrElse(
+            connection -> connection.lineTooLong(session, "a BDAT line of more than " + SmtpConnection.DATA_LINE_LIMIT + " octets"),
+            () -> session.setAttachment(SmtpConnection.LINE_TOO_LONG, true, ProtocolSession.State.Transaction));
+    }
+
+    /**
+     * Gives {@code octets[from, to)} to the DATA chain as one line ending with CRLF: a bare LF ends
+     * a line as CRLF does (as in DATA), a line without an end (the last of the message) gets one,
+     * and a leading dot is stuffed.
+     */
+    private void line(SMTPSession session, Transfer transfer, ByteBuf octets, int from, int to, boolean ended) {
         if (transfer.refusal != null) {
             return;
         }
-        boolean crlf = line.length >= 2 && line[line.length - 2] == '\r';
-        boolean dot = line.length > 0 && line[0] == '.';
-        // A bare LF ends a line as CRLF does (as in DATA); a leading dot is stuffed for the DATA chain.
-        byte[] stuffed = new byte[line.length + (dot ? 1 : 0) + (crlf ? 0 : 1)];
+        int content = ended ? to - from - 1 : to - from;
+        if (ended && content > 0 && octets.getByte(to - 2) == '\r') {
+            content--;
+        }
+        boolean dot = to > from && octets.getByte(from) == '.';
+        byte[] stuffed = new byte[(dot ? 1 : 0) + content + 2];
         int offset = 0;
         if (dot) {
             stuffed[offset++] = '.';
         }
-        System.arraycopy(line, 0, stuffed, offset, line.length - 1);
+        octets.getBytes(from, stuffed, offset, content);
         stuffed[stuffed.length - 2] = '\r';
         stuffed[stuffed.length - 1] = '\n';
         Response response = dataChain().onLine(session, stuffed);
@@ -195,11 +269,9 @@ public class BdatCmdHandler extends JamesDataCmdHandler implements EhloExtension
             session.resetState();
             return refusal;
         }
-        if (transfer.partialLine.size() > 0) {
-            transfer.partialLine.write('\r');
-            transfer.partialLine.write('\n');
-            line(session, transfer, transfer.partialLine.toByteArray());
-            transfer.partialLine.reset();
+        if (transfer.partialLength > 0) {
+            line(session, transfer, transfer.kept(), 0, transfer.partialLength, false);
+            transfer.forget();
             if (transfer.refusal != null) {
                 session.resetState();
                 return transfer.refusal;

@@ -10,7 +10,7 @@ import org.apache.james.protocols.smtp.hook.MessageHook;
 import io.postino.server.smtp.listener.SmtpConnection;
 
 /**
- * Refuses a message one of whose lines was too long to be received (more than 64 KiB): the line
+ * Refuses a message one of whose lines was too long to be received (more than 64 KiB, in DATA or BDAT): the line
  * was skipped, so the message is not what the client sent and must not be accepted
  * ({@code 554 5.6.0}). Part of {@link PostinoCoreHandlers}.
  */

@@ -18,7 +18,6 @@ import org.apache.james.smtpserver.netty.SmtpMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
@@ -51,7 +50,7 @@ final class PostinoChannelHandler extends SMTPChannelInboundHandler {
     protected ProtocolSession createSession(ChannelHandlerContext ctx) {
         FramerControl framer = ctx.channel().attr(FramerControl.KEY).get();
         ProtocolSession session = protocol.newSession(new PostinoTransport(ctx.channel(), encryption, proxyRequired, framer));
-        session.setAttachment(SmtpConnection.KEY, new SmtpConnection(ctx, framer), ProtocolSession.State.Connection);
+        session.setAttachment(SmtpConnection.KEY, new SmtpConnection(ctx, framer, metrics), ProtocolSession.State.Connection);
         return session;
     }
 
@@ -61,11 +60,8 @@ final class PostinoChannelHandler extends SMTPChannelInboundHandler {
             RawChunk chunk = (RawChunk) msg;
             try {
                 SMTPSession session = (SMTPSession) ctx.channel().attr(BasicChannelInboundHandler.SESSION_ATTRIBUTE_KEY).get();
-                ByteBuf content = chunk.content();
-                byte[] octets = new byte[content.readableBytes()];
-                content.getBytes(content.readerIndex(), octets);
                 SmtpConnection.of(session)
-                    .flatMap(connection -> connection.chunkOctets(session, octets))
+                    .flatMap(connection -> connection.chunkOctets(session, chunk.content()))
                     .ifPresent(response -> ((ProtocolSessionImpl) session).getProtocolTransport().writeResponse(response, session));
             } finally {
                 chunk.release();
@@ -81,13 +77,14 @@ final class PostinoChannelHandler extends SMTPChannelInboundHandler {
         Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         if (root instanceof TooLongFrameException && session != null) {
             FramerControl framer = ctx.channel().attr(FramerControl.KEY).get();
-            if (framer.inData()) {
-                session.setAttachment(SmtpConnection.LINE_TOO_LONG, true, ProtocolSession.State.Transaction);
+            Optional<SmtpConnection> connection = connection(session);
+            if (framer.inData() && connection.isPresent()) {
+                connection.get().lineTooLong((SMTPSession) session, root.getMessage());
             } else {
                 ((ProtocolSessionImpl) session).getProtocolTransport().writeResponse(COMMAND_TOO_LONG, session);
+                connection.ifPresent(present -> present.noteAbuse(root.getMessage() + " (too long)"));
+                metrics.clientError("line_too_long");
             }
-            connection(session).ifPresent(connection -> connection.noteAbuse(root.getMessage() + " (too long)"));
-            metrics.clientError("line_too_long");
             return;
         }
         String client = ListenerMetrics.describe(ctx.channel().remoteAddress());

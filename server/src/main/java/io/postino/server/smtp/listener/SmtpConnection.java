@@ -13,6 +13,7 @@ import org.apache.james.protocols.smtp.SMTPSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 
@@ -24,24 +25,35 @@ import io.netty.channel.ChannelHandlerContext;
  */
 public final class SmtpConnection {
     private static final Logger LOGGER = LoggerFactory.getLogger(SmtpConnection.class);
-    /** Set on a transaction when a line of its DATA was too long and skipped: the message must be refused. */
+    /** Set on a transaction when a line of its DATA or BDAT was too long and skipped: the message must be refused. */
     public static final ProtocolSession.AttachmentKey<Boolean> LINE_TOO_LONG =
         ProtocolSession.AttachmentKey.of("postino.data.lineTooLong", Boolean.class);
+    /**
+     * Longest line of a message, line end included, whether it comes with DATA or BDAT: a longer
+     * one is skipped and the message refused ({@link #lineTooLong}).
+     */
+    public static final int DATA_LINE_LIMIT = FramerControl.DATA_LINE_LIMIT;
     static final ProtocolSession.AttachmentKey<SmtpConnection> KEY = ProtocolSession.AttachmentKey.of("postino.connection", SmtpConnection.class);
 
-    /** Receives the octets of a BDAT chunk, in pieces as they arrive; returns the reply once it has them all. */
+    /**
+     * Receives the octets of a BDAT chunk, in pieces as they arrive (each piece is what one read
+     * brought, never more than the chunk); returns the reply once it has them all. {@code octets}
+     * is valid only during the call: it is released afterwards, and must be read, not kept.
+     */
     public interface ChunkReceiver {
-        Optional<Response> onOctets(SMTPSession session, byte[] octets, boolean complete);
+        Optional<Response> onOctets(SMTPSession session, ByteBuf octets, boolean complete);
     }
 
     private final ChannelHandlerContext core;
     private final FramerControl framer;
+    private final ListenerMetrics metrics;
     private ChunkReceiver receiver;
     private boolean abuseLogged;
 
-    SmtpConnection(ChannelHandlerContext core, FramerControl framer) {
+    SmtpConnection(ChannelHandlerContext core, FramerControl framer, ListenerMetrics metrics) {
         this.core = core;
         this.framer = framer;
+        this.metrics = metrics;
     }
 
     /** The connection of a session of a Postino listener; empty for other sessions (tests, other servers). */
@@ -55,7 +67,7 @@ public final class SmtpConnection {
         framer.expectRaw(octets);
     }
 
-    Optional<Response> chunkOctets(SMTPSession session, byte[] octets) {
+    Optional<Response> chunkOctets(SMTPSession session, ByteBuf octets) {
         ChunkReceiver current = receiver;
         if (current == null) {
             return Optional.empty();
@@ -65,6 +77,17 @@ public final class SmtpConnection {
             receiver = null;
         }
         return current.onOctets(session, octets, complete);
+    }
+
+    /**
+     * A line of the message being received was longer than {@link #DATA_LINE_LIMIT} and was
+     * skipped: the message is refused at its end ({@code RefuseDamagedMessage}), the client's
+     * error logged once per session and counted ({@code postino_smtp_client_errors_line_too_long}).
+     */
+    public void lineTooLong(SMTPSession session, String what) {
+        session.setAttachment(LINE_TOO_LONG, true, ProtocolSession.State.Transaction);
+        metrics.clientError("line_too_long");
+        noteAbuse(what + " (too long)");
     }
 
     /** The message of this transaction starts arriving now: its time is bounded from here (until the transaction ends). */

@@ -195,7 +195,7 @@ class WebAdminAccessIntegrationTest {
         String operator = "Bearer " + postino.operatorToken();
         String evil = "evil.example:" + postino.webAdminPort;
         List<PostinoProcess.RawAnswer> refused = List.of(
-            postino.webAdminRaw("PUT", "/users/mallory@acme.test", Map.of("Host", evil, "Origin", "http://" + evil, "Authorization", operator),
+            postino.webAdminRaw("PUT", "/users/rebound@acme.test", Map.of("Host", evil, "Origin", "http://" + evil, "Authorization", operator),
                 "{\"password\":\"x\"}"),
             postino.webAdminRaw("GET", "/domains", Map.of("Host", evil, "Sec-Fetch-Site", "same-origin", "Authorization", operator), null),
             postino.webAdminRaw("GET", "/domains", Map.of("Host", "evil.example", "Authorization", operator), null),
@@ -209,7 +209,7 @@ class WebAdminAccessIntegrationTest {
             assertThat(answer.status()).isEqualTo(403);
             assertThat(answer.body()).contains("\"statusCode\":403");
         }
-        assertThat(postino.webAdmin("HEAD", "/users/mallory@acme.test", null).statusCode()).as("not created").isEqualTo(404);
+        assertThat(postino.webAdmin("HEAD", "/users/rebound@acme.test", null).statusCode()).as("not created").isEqualTo(404);
 
         for (String own : List.of("127.0.0.1:", "localhost:", "[::1]:")) {
             assertThat(postino.webAdminRaw("GET", "/domains", Map.of("Host", own + postino.webAdminPort, "Authorization", operator), null).status())

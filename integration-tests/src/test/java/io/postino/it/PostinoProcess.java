@@ -189,6 +189,41 @@ final class PostinoProcess implements AutoCloseable {
         return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** What {@link #webAdminRaw} got: the status code and everything after the header. */
+    record RawAnswer(int status, String body) {
+    }
+
+    /**
+     * A WebAdmin request written as given, as {@code curl --path-as-is} sends it: the target is
+     * not normalised and any header may be set, {@code Host} included (one is added when
+     * {@code headers} has none). {@code Connection: close} ends the answer.
+     */
+    RawAnswer webAdminRaw(String method, String target, Map<String, String> headers, String jsonBody) throws IOException {
+        StringBuilder request = new StringBuilder(method + " " + target + " HTTP/1.1\r\n");
+        if (headers.keySet().stream().noneMatch(name -> name.equalsIgnoreCase("Host"))) {
+            request.append("Host: 127.0.0.1:").append(webAdminPort).append("\r\n");
+        }
+        headers.forEach((name, value) -> request.append(name).append(": ").append(value).append("\r\n"));
+        byte[] body = jsonBody == null ? new byte[0] : jsonBody.getBytes(StandardCharsets.UTF_8);
+        if (jsonBody != null) {
+            request.append("Content-Type: application/json\r\n");
+        }
+        request.append("Content-Length: ").append(body.length).append("\r\nConnection: close\r\n\r\n");
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", webAdminPort), 10_000);
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream().write(request.toString().getBytes(StandardCharsets.UTF_8));
+            socket.getOutputStream().write(body);
+            socket.getOutputStream().flush();
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!answer.startsWith("HTTP/1.1 ")) {
+                throw new IOException("not an HTTP answer: " + answer);
+            }
+            int headerEnd = answer.indexOf("\r\n\r\n");
+            return new RawAnswer(Integer.parseInt(answer.substring(9, 12)), headerEnd < 0 ? "" : answer.substring(headerEnd + 4));
+        }
+    }
+
     /** The operator's WebAdmin token, as an operator finds it: in the data directory. */
     String operatorToken() throws IOException {
         return Files.readString(dataDirectory.resolve("webadmin/operator.token"), StandardCharsets.US_ASCII).trim();

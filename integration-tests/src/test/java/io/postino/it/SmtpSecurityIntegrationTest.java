@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
@@ -384,6 +385,66 @@ class SmtpSecurityIntegrationTest {
         Thread.sleep(2000);
         assertThat(postino.webAdmin("GET", "/tracking?recipient=" + marker + "1%40example.com", null).body()).doesNotContain(marker);
         assertThat(postino.webAdmin("GET", "/metrics", null).body()).containsPattern("postino_smtp_refusals_strangers_\\w+ (\\d+)");
+    }
+
+    /**
+     * Credentials where they do not belong: in clear after the 220 to STARTTLS (where TLS must
+     * come), in an AUTH line refused for a control character, and as AUTH's answers sent after
+     * AUTH was refused. None of them, nor its decoded password, nor its hex dump, may be logged.
+     */
+    @Test
+    @Order(12)
+    void credentialsSentInTheWrongPlaceNeverReachTheLog() throws Exception {
+        String password = "leaked-" + UUID.randomUUID();
+        String token = plain(USER, password);
+        int tlsFailures = count(postino.output(), "TLS with ");
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.submissionPort)) {
+            client.greetingAndEhlo();
+            SmtpClient.expect(client.command("STARTTLS"), 220);
+            client.sendRaw(("EHLO x\r\nAUTH PLAIN " + token + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            client.socket().getInputStream().readAllBytes();
+        }
+        try (SmtpClient client = SmtpClient.connectTls("127.0.0.1", postino.smtpsPort)) {
+            client.greetingAndEhlo();
+            assertThat(client.command("AUTH PLAIN " + token + "\t").text()).startsWith("501 5.5.2");
+            assertThat(client.command("NOOP").code()).isEqualTo(250);
+        }
+        try (SmtpClient client = SmtpClient.connectTls("127.0.0.1", postino.smtpsPort)) {
+            client.greetingAndEhlo();
+            assertThat(client.command("AUTH PLAIN\t" + token).text()).startsWith("501 5.5.2");
+        }
+        try (SmtpClient client = plaintext("submission")) {
+            client.greetingAndEhlo();
+            client.sendRaw(("AUTH LOGIN\r\n" + base64(USER) + "\r\n" + base64(password) + "\u0001\r\n").getBytes(StandardCharsets.US_ASCII));
+            assertThat(client.readReply().code()).isEqualTo(538);
+            assertThat(client.readReply().code()).as("the user name as a command").isEqualTo(500);
+            assertThat(client.readReply().code()).as("the password as a command").isEqualTo(501);
+        }
+        try (SmtpClient client = plaintext("submission")) {
+            client.greetingAndEhlo();
+            assertThat(client.command("AUTH LOGIN").code()).isEqualTo(538);
+            SmtpClient.Reply last = null;
+            for (int i = 0; i < 6 && (last == null || last.code() != 421); i++) {
+                last = client.command(base64(password));
+            }
+            assertThat(last.code()).as("too many unknown commands").isEqualTo(421);
+        }
+        for (int i = 0; i < 100 && count(postino.output(), "TLS with ") == tlsFailures; i++) {
+            Thread.sleep(100);
+        }
+        Thread.sleep(500);
+
+        String log = postino.output() + Files.readString(postino.dataDirectory.resolve("logs/postino.log"), StandardCharsets.UTF_8);
+        assertThat(count(log, "TLS with ")).as("the plaintext after STARTTLS was logged").isGreaterThan(tlsFailures);
+        assertThat(log).contains("refused AUTH PLAIN (").contains("after AUTH (not shown");
+        for (String secret : List.of(token, password, base64(password), java.util.HexFormat.of().formatHex(token.getBytes(StandardCharsets.US_ASCII)),
+            java.util.HexFormat.of().formatHex(password.getBytes(StandardCharsets.US_ASCII)))) {
+            assertThat(log.toLowerCase(java.util.Locale.ROOT)).as("the log").doesNotContain(secret.toLowerCase(java.util.Locale.ROOT));
+        }
+    }
+
+    private static int count(String text, String part) {
+        return text.split(java.util.regex.Pattern.quote(part), -1).length - 1;
     }
 
     @Test

@@ -19,8 +19,11 @@ import javax.net.ssl.SSLSocket;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * TLS as an admin runs it: certbot's PEM files used as they are and picked up again when renewed
@@ -28,6 +31,7 @@ import org.junit.jupiter.api.TestInstance;
  * renegotiation, no cipher without forward secrecy, and a generated certificate that names the host.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TlsIntegrationTest {
     private Path temporary;
     private Path live;
@@ -40,6 +44,8 @@ class TlsIntegrationTest {
         sink = SmtpSink.start();
         TestCertificates.write(temporary.resolve("archive/1"), "one.test");
         TestCertificates.write(temporary.resolve("archive/2"), "two.test");
+        TestCertificates.write(temporary.resolve("archive/3"), "three.test");
+        TestCertificates.write(temporary.resolve("unrelated"), "unrelated.test");
         live = temporary.resolve("live");
         Files.createDirectories(live);
         link("1");
@@ -58,11 +64,15 @@ class TlsIntegrationTest {
     /** Points live/fullchain.pem and live/privkey.pem at archive/{version}. */
     private void link(String version) throws IOException {
         for (String file : List.of("fullchain.pem", "privkey.pem")) {
-            Path next = live.resolve(file + ".next");
-            Files.deleteIfExists(next);
-            Files.createSymbolicLink(next, temporary.resolve("archive/" + version + "/" + file));
-            Files.move(next, live.resolve(file), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            repoint(file, temporary.resolve("archive/" + version + "/" + file));
         }
+    }
+
+    private void repoint(String file, Path target) throws IOException {
+        Path next = live.resolve(file + ".next");
+        Files.deleteIfExists(next);
+        Files.createSymbolicLink(next, target);
+        Files.move(next, live.resolve(file), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     private static String subjectOf(SSLSocket socket) throws IOException {
@@ -84,6 +94,7 @@ class TlsIntegrationTest {
     }
 
     @Test
+    @Order(1)
     void certbotsFilesAreUsedAndARenewedPairIsPickedUpWithoutRestart() throws Exception {
         assertThat(smtpsSubject()).isEqualTo("CN=one.test");
         assertThat(startTlsSubject()).isEqualTo("CN=one.test");
@@ -106,6 +117,42 @@ class TlsIntegrationTest {
             assertThat(open.command("NOOP").code()).as("open sessions go on").isEqualTo(250);
         }
         assertThat(postino.output()).contains("reloaded the TLS certificate");
+    }
+
+    /** After the renewal above (two.test): a key that is not the certificate's must not replace the pair in use. */
+    @Test
+    @Order(2)
+    void aRenewedKeyOfAnotherCertificateIsLoggedAndTheOldPairStays() throws Exception {
+        assertThat(smtpsSubject()).isEqualTo("CN=two.test");
+        int logged = postino.output().length();
+
+        repoint("privkey.pem", temporary.resolve("unrelated/privkey.pem"));
+
+        String problem = "privkey.pem is not the key of the first certificate in ";
+        Instant deadline = Instant.now().plusSeconds(30);
+        while (!postino.output().substring(logged).contains(problem) && Instant.now().isBefore(deadline)) {
+            Thread.sleep(200);
+        }
+        // A few more reload intervals (1 s here): every listener has looked, none swapped later.
+        Thread.sleep(3_000);
+        String since = postino.output().substring(logged);
+        assertThat(since).containsPattern("WARN .*keeping the previous certificate: \\S*" + java.util.regex.Pattern.quote(problem) + "\\S*fullchain.pem");
+        assertThat(since).doesNotContain("reloaded the TLS certificate");
+        assertThat(smtpsSubject()).as("handshakes still work, with the old pair").isEqualTo("CN=two.test");
+        assertThat(startTlsSubject()).isEqualTo("CN=two.test");
+
+        link("3");
+
+        deadline = Instant.now().plusSeconds(30);
+        String implicit = smtpsSubject();
+        String startTls = startTlsSubject();
+        while (!(implicit.equals("CN=three.test") && startTls.equals("CN=three.test")) && Instant.now().isBefore(deadline)) {
+            Thread.sleep(500);
+            implicit = smtpsSubject();
+            startTls = startTlsSubject();
+        }
+        assertThat(implicit).as("a correct pair is picked up").isEqualTo("CN=three.test");
+        assertThat(startTls).isEqualTo("CN=three.test");
     }
 
     /**

@@ -146,6 +146,79 @@ class WebAdminAccessIntegrationTest {
         assertThat(postino.webAdmin("HEAD", "/users/bob@beta.test", null).statusCode()).isEqualTo(404);
     }
 
+    /** Carol is Beta's; Acme's token must not reach her under any spelling of her login in the path. */
+    @Test
+    void anOrganisationsTokenCannotReachAnotherOrganisationsUserBehindPathTricks() throws Exception {
+        String carolsPassword = "carols-own-password";
+        assertThat(postino.webAdmin("PUT", "/users/carol@beta.test", "{\"password\":\"" + carolsPassword + "\"}").statusCode()).isEqualTo(204);
+        Map<String, String> acme = Map.of("Authorization", "Bearer " + acmeToken);
+        // Refused as paths (400): what Jetty strips or decodes before the route sees it.
+        List<String> ambiguous = List.of("carol@beta.test;x@acme.test", "carol@beta.test%3Bx@acme.test", "carol@beta.test%3bx@acme.test",
+            "x%2F..%2Fcarol@beta.test", "x%2f..%2fcarol@beta.test", "x@acme.test/../carol@beta.test", "x@acme.test/%2e%2e/carol@beta.test",
+            "carol@beta.test%5Cx@acme.test");
+        // Refused by the scope (403): another organisation's login, however encoded.
+        List<String> foreign = List.of("carol%40beta.test", "carol@BETA.TEST", "carol@beta.test%40acme.test", "carol%2540beta.test%40acme.test",
+            "carol@beta.test.");
+        for (String login : ambiguous) {
+            assertThat(postino.webAdminRaw("PUT", "/users/" + login + "?force", acme, "{\"password\":\"pwned\"}").status()).as("PUT " + login).isEqualTo(400);
+            assertThat(postino.webAdminRaw("DELETE", "/users/" + login, acme, null).status()).as("DELETE " + login).isEqualTo(400);
+            assertThat(postino.webAdminRaw("HEAD", "/users/" + login, acme, null).status()).as("HEAD " + login).isEqualTo(400);
+            assertThat(postino.webAdminRaw("GET", "/ratelimits/users/" + login, acme, null).status()).as("usage " + login).isEqualTo(400);
+        }
+        for (String login : foreign) {
+            assertThat(postino.webAdminRaw("PUT", "/users/" + login + "?force", acme, "{\"password\":\"pwned\"}").status()).as("PUT " + login).isEqualTo(403);
+            assertThat(postino.webAdminRaw("DELETE", "/users/" + login, acme, null).status()).as("DELETE " + login).isEqualTo(403);
+            assertThat(postino.webAdminRaw("HEAD", "/users/" + login, acme, null).status()).as("HEAD " + login).isEqualTo(403);
+            assertThat(postino.webAdminRaw("GET", "/ratelimits/users/" + login, acme, null).status()).as("usage " + login).isEqualTo(403);
+        }
+        PostinoProcess.RawAnswer refused = postino.webAdminRaw("PUT", "/users/carol@beta.test;x@acme.test?force", acme, "{\"password\":\"pwned\"}");
+        assertThat(refused.body()).contains("\"statusCode\":400").contains("path parameters");
+        assertThat(postino.webAdminRaw("DELETE", "/users/carol@beta.test;x@acme.test", Map.of("Authorization", "Bearer " + postino.operatorToken()), null)
+            .status()).as("the operator's token too").isEqualTo(400);
+
+        assertThat(postino.webAdmin("HEAD", "/users/carol@beta.test", null).statusCode()).as("carol is still there").isEqualTo(200);
+        try (SmtpClient smtp = SmtpClient.connectTls("127.0.0.1", postino.smtpsPort)) {
+            smtp.greetingAndEhlo();
+            assertThat(smtp.authPlain("carol@beta.test", carolsPassword).code()).as("carol's password is still hers").isEqualTo(235);
+        }
+        // What stays usable: an encoded '@' in its own logins, and the operator's encoded mail repository paths.
+        assertThat(postino.webAdminRaw("PUT", "/users/dave%40acme.test", acme, "{\"password\":\"a-long-password\"}").status()).isEqualTo(204);
+        assertThat(postino.webAdmin("GET", "/mailRepositories/var%2Fmail%2Ferror%2F", null).statusCode()).isNotEqualTo(400);
+    }
+
+    /**
+     * DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 is, to the
+     * browser, its own origin, so it sends its own name as Host and Origin (or no Origin at all).
+     */
+    @Test
+    void aPageWhoseNameWasReboundToThisMachineIsRefusedEvenWithTheOperatorsToken() throws Exception {
+        String operator = "Bearer " + postino.operatorToken();
+        String evil = "evil.example:" + postino.webAdminPort;
+        List<PostinoProcess.RawAnswer> refused = List.of(
+            postino.webAdminRaw("PUT", "/users/rebound@acme.test", Map.of("Host", evil, "Origin", "http://" + evil, "Authorization", operator),
+                "{\"password\":\"x\"}"),
+            postino.webAdminRaw("GET", "/domains", Map.of("Host", evil, "Sec-Fetch-Site", "same-origin", "Authorization", operator), null),
+            postino.webAdminRaw("GET", "/domains", Map.of("Host", "evil.example", "Authorization", operator), null),
+            postino.webAdminRaw("GET", "/domains", Map.of("Host", "localhost.evil.example:" + postino.webAdminPort, "Authorization", operator), null),
+            // Jetty would take the Host from these: they must not let the page name 127.0.0.1.
+            postino.webAdminRaw("GET", "/domains", Map.of("Host", evil, "X-Forwarded-Host", "127.0.0.1:" + postino.webAdminPort,
+                "Authorization", operator), null),
+            postino.webAdminRaw("GET", "/domains", Map.of("Host", evil, "Forwarded", "host=\"127.0.0.1:" + postino.webAdminPort + "\"",
+                "Authorization", operator), null));
+        for (PostinoProcess.RawAnswer answer : refused) {
+            assertThat(answer.status()).isEqualTo(403);
+            assertThat(answer.body()).contains("\"statusCode\":403");
+        }
+        assertThat(postino.webAdmin("HEAD", "/users/rebound@acme.test", null).statusCode()).as("not created").isEqualTo(404);
+
+        for (String own : List.of("127.0.0.1:", "localhost:", "[::1]:")) {
+            assertThat(postino.webAdminRaw("GET", "/domains", Map.of("Host", own + postino.webAdminPort, "Authorization", operator), null).status())
+                .as(own).isEqualTo(200);
+        }
+        assertThat(postino.webAdminRaw("GET", "/domains", Map.of("Host", "localhost:" + postino.webAdminPort,
+            "Origin", "http://localhost:" + postino.webAdminPort, "Authorization", operator), null).status()).as("its own page").isEqualTo(200);
+    }
+
     @Test
     void aRevokedTokenStopsWorkingAtOnce() throws Exception {
         HttpResponse<String> made = postino.webAdmin("POST", "/tokens", "{\"scope\":\"organisation:beta\"}");

@@ -173,7 +173,7 @@ final class ConfigurationCheck {
                 problems.add(file + ": host=" + host + " would expose WebAdmin beyond this machine without TLS: set https.enabled=true "
                     + "with https.keystore and https.password, or bind to 127.0.0.1");
             }
-            io.postino.server.webadmin.WebAdminOrigins.parse(properties.getString("postino.allowedOrigins", ""));
+            io.postino.server.webadmin.WebAdminOrigins.parse(properties.getString("postino.allowedOrigins", ""), host);
         } catch (ConfigurationException e) {
             problems.add(file + ": cannot be read: " + e.getMessage());
         } catch (IllegalArgumentException e) {

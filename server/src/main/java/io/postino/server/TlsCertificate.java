@@ -23,6 +23,7 @@ import java.time.Instant;
 import java.util.Collection;
 import java.util.Date;
 import java.util.List;
+import java.util.Optional;
 
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
@@ -48,7 +49,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * that trusts it can verify the name), valid for a year and made anew when the host name changes
  * or less than 30 days are left.
  */
-final class TlsCertificate {
+public final class TlsCertificate {
     static final String GENERATED_CERTIFICATE = "tls/postino.crt";
     static final String GENERATED_KEY = "tls/postino.key";
     private static final Duration VALIDITY = Duration.ofDays(365);
@@ -86,24 +87,60 @@ final class TlsCertificate {
     }
 
     static void check(Path certificateFile, Path keyFile) throws PostinoSettings.InvalidSettingException {
+        Optional<Problem> problem = problem(certificateFile, keyFile);
+        if (problem.isPresent()) {
+            String setting = problem.get().ofKey() ? "POSTINO_TLS_PRIVATE_KEY: " : "POSTINO_TLS_CERTIFICATE: ";
+            throw new PostinoSettings.InvalidSettingException(setting + problem.get().text());
+        }
+    }
+
+    /**
+     * Why a renewed pair cannot replace the one in use: as at start-up, and also when its first
+     * certificate is not valid at {@code now}.
+     *
+     * @return the reason, naming the file, or empty when the pair can be used
+     */
+    public static Optional<String> unusableRenewal(Path certificateFile, Path keyFile, Instant now) {
+        Optional<Problem> problem = problem(certificateFile, keyFile);
+        if (problem.isPresent()) {
+            return Optional.of(problem.get().text());
+        }
+        try {
+            X509Certificate first = certificates(certificateFile).get(0);
+            if (now.isBefore(first.getNotBefore().toInstant()) || now.isAfter(first.getNotAfter().toInstant())) {
+                return Optional.of(certificateFile + ": the first certificate is valid from " + first.getNotBefore().toInstant()
+                    + " to " + first.getNotAfter().toInstant() + ", not now");
+            }
+        } catch (IOException | GeneralSecurityException e) {
+            return Optional.of(certificateFile + ": not a readable PEM certificate chain: " + e.getMessage());
+        }
+        return Optional.empty();
+    }
+
+    /** What is wrong with a pair, and whether it is the key file's fault. */
+    private record Problem(boolean ofKey, String text) {
+    }
+
+    private static Optional<Problem> problem(Path certificateFile, Path keyFile) {
         List<X509Certificate> chain;
         try {
             chain = certificates(certificateFile);
         } catch (IOException | GeneralSecurityException e) {
-            throw new PostinoSettings.InvalidSettingException("POSTINO_TLS_CERTIFICATE: " + certificateFile + ": not a readable PEM certificate chain: " + e.getMessage());
+            return Optional.of(new Problem(false, certificateFile + ": not a readable PEM certificate chain: " + e.getMessage()));
         }
         if (chain.isEmpty()) {
-            throw new PostinoSettings.InvalidSettingException("POSTINO_TLS_CERTIFICATE: " + certificateFile + ": holds no certificate");
+            return Optional.of(new Problem(false, certificateFile + ": holds no certificate"));
         }
         PrivateKey key;
         try {
             key = privateKey(keyFile);
         } catch (IOException | RuntimeException e) {
-            throw new PostinoSettings.InvalidSettingException("POSTINO_TLS_PRIVATE_KEY: " + keyFile + ": not a readable, unencrypted PEM private key: " + e.getMessage());
+            return Optional.of(new Problem(true, keyFile + ": not a readable, unencrypted PEM private key: " + e.getMessage()));
         }
         if (!matches(key, chain.get(0))) {
-            throw new PostinoSettings.InvalidSettingException("POSTINO_TLS_PRIVATE_KEY: " + keyFile + " is not the key of the first certificate in " + certificateFile);
+            return Optional.of(new Problem(true, keyFile + " is not the key of the first certificate in " + certificateFile));
         }
+        return Optional.empty();
     }
 
     private static boolean stillFits(Path certificateFile, String hostname) {

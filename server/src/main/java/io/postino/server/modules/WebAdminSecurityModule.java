@@ -49,9 +49,10 @@ public class WebAdminSecurityModule extends AbstractModule {
     @Singleton
     WebAdminOrigins origins(PropertiesProvider properties) throws ConfigurationException {
         try {
-            return WebAdminOrigins.parse(properties.getConfiguration("webadmin").getString("postino.allowedOrigins", ""));
+            org.apache.commons.configuration2.Configuration webadmin = properties.getConfiguration("webadmin");
+            return WebAdminOrigins.parse(webadmin.getString("postino.allowedOrigins", ""), webadmin.getString("host", "localhost"));
         } catch (FileNotFoundException e) {
-            return new WebAdminOrigins(java.util.List.of());
+            return new WebAdminOrigins(java.util.List.of(), "localhost");
         } catch (IllegalArgumentException e) {
             throw new ConfigurationException("conf/webadmin.properties: " + e.getMessage());
         }

@@ -157,6 +157,11 @@ public final class CommandLine {
      * A refusal names the command only when it is one this server knows: the client's own octets
      * (8-bit, hundreds of them) would go back in the reply and into the log.
      */
+    /** Whether {@code verb} (upper case) is a command of SMTP or of an extension Postino offers. */
+    static boolean isKnownVerb(String verb) {
+        return KNOWN_VERBS.contains(verb);
+    }
+
     private static String shown(String verb) {
         return KNOWN_VERBS.contains(verb) ? "a " + verb + " command" : "a command";
     }

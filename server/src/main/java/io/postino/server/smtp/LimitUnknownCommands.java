@@ -62,7 +62,8 @@ public class LimitUnknownCommands implements UnknownHook {
             return HookResult.DECLINED;
         }
         SmtpConnection.of(session).ifPresent(connection ->
-            connection.noteAbuse(count + " unknown commands (the last " + LogSafe.of(command) + "): closing the connection"));
+            // Not the commands themselves: a client that sent AUTH's answers out of turn sent its credentials as "commands".
+            connection.noteAbuse(count + " unknown commands: closing the connection"));
         return CLOSE;
     }
 }

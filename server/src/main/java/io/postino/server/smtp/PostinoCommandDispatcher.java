@@ -29,6 +29,8 @@ public class PostinoCommandDispatcher extends CommandDispatcher<SMTPSession> {
     /** Protocol errors (syntax, sequence, unknown commands) that end a session, as Postfix's smtpd_hard_error_limit. */
     static final int ERROR_LIMIT = 20;
     private static final ProtocolSession.AttachmentKey<Integer> ERRORS = ProtocolSession.AttachmentKey.of("postino.protocolErrors", Integer.class);
+    /** Set from an AUTH line to the next known command: a line between may be a credential sent out of turn. */
+    private static final ProtocolSession.AttachmentKey<Boolean> AFTER_AUTH = ProtocolSession.AttachmentKey.of("postino.afterAuth", Boolean.class);
 
     private static final Response HANDLER_FAILED = new SMTPResponse("451", "4.3.0 Internal error while handling the command; try again later").immutable();
 
@@ -55,12 +57,13 @@ public class PostinoCommandDispatcher extends CommandDispatcher<SMTPSession> {
     }
 
     private Response answer(SMTPSession session, byte[] line) {
+        boolean mayBeCredential = followsAuth(session, line);
         boolean utf8Transaction = session.getAttachment(SMTPUTF8, ProtocolSession.State.Transaction).orElse(false);
         CommandLine.Checked checked = CommandLine.check(line, utf8Transaction, true,
             session.getConfiguration().getMaxMessageSize());
         if (checked.refusal() != null) {
-            SmtpConnection.of(session).ifPresent(connection ->
-                connection.noteAbuse("refused " + LogSafe.of(line) + ": " + LogSafe.of(checked.refusal().code() + " " + checked.refusal().text())));
+            SmtpConnection.of(session).ifPresent(connection -> connection.noteAbuse("refused " + LogSafe.command(line, mayBeCredential)
+                + ": " + LogSafe.of(checked.refusal().code() + " " + checked.refusal().text())));
             return new SMTPResponse(checked.refusal().code(), checked.refusal().text());
         }
         CommandLine command = checked.command();
@@ -73,6 +76,25 @@ public class PostinoCommandDispatcher extends CommandDispatcher<SMTPSession> {
         return handle(session, command);
     }
 
+    /**
+     * Whether the line may be a client's answer to an AUTH challenge that was not given (AUTH
+     * refused, or pipelined): it follows an AUTH line and is no known command. Remembers AUTH
+     * lines for the lines after them.
+     */
+    private static boolean followsAuth(SMTPSession session, byte[] line) {
+        String word = LogSafe.leadingWord(line);
+        boolean after = session.getAttachment(AFTER_AUTH, ProtocolSession.State.Connection).orElse(false);
+        if (word.startsWith("AUTH")) {
+            session.setAttachment(AFTER_AUTH, true, ProtocolSession.State.Connection);
+            return false;
+        }
+        if (CommandLine.isKnownVerb(word)) {
+            session.removeAttachment(AFTER_AUTH, ProtocolSession.State.Connection);
+            return false;
+        }
+        return after;
+    }
+
     private Response handle(SMTPSession session, CommandLine command) {
         try {
             Response response = dispatchCommandHandlers(session, new BaseRequest(command.verb(), command.argument()));
@@ -82,7 +104,8 @@ public class PostinoCommandDispatcher extends CommandDispatcher<SMTPSession> {
             }
             return response;
         } catch (RuntimeException e) {
-            LOGGER.error("Handling {} from {} failed", command.verb(), session.getRemoteAddress(), e);
+            LOGGER.error("Handling {} from {} failed", CommandLine.isKnownVerb(command.verb()) ? command.verb() : "an unknown command",
+                session.getRemoteAddress(), e);
             return HANDLER_FAILED;
         }
     }

@@ -1,7 +1,5 @@
 package io.postino.server.webadmin;
 
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -24,6 +22,12 @@ import io.postino.organisations.OrganisationsConfig;
  *   <tr><td>GET</td><td>{@code /ratelimits/organisations/<id>}, {@code /ratelimits/users/<login>} of its users</td></tr>
  *   <tr><td>GET</td><td>{@code /tracking?organisation=<id>&...} (the organisation parameter is required)</td></tr>
  * </table>
+ *
+ * <p>A login is one of its domains' only when it has exactly one {@code @}, something before it,
+ * and after it, in ASCII, one of the organisation's domains (case does not matter; a trailing dot
+ * or any other spelling of the domain does not match). A {@code %} left after decoding (a
+ * double-encoded {@code %2540}) is refused, so that nothing decoding once more reads another
+ * login than the one checked. A DKIM domain is checked the same way.</p>
  */
 final class OrganisationScope {
     private static final Pattern ORGANISATION = Pattern.compile("/organisations/([^/]+)(/users)?/?");
@@ -38,33 +42,33 @@ final class OrganisationScope {
     }
 
     /**
-     * @param path the request path, not decoded
+     * @param path the request path, decoded, as Spark's routes read it (the servlet path info of
+     *        a path {@link RequestPath} accepts)
      * @param organisationParameter the {@code organisation} query parameter, if any
      */
     static boolean allows(String id, OrganisationsConfig config, String method, String path, Optional<String> organisationParameter) {
         Optional<Organisation> organisation = config.byId(id);
-        if (organisation.isEmpty()) {
+        if (organisation.isEmpty() || ambiguous(path)) {
             return false;
         }
         Matcher matcher;
         if ((matcher = ORGANISATION.matcher(path)).matches()) {
-            return method.equals("GET") && id.equals(decode(matcher.group(1)));
+            return method.equals("GET") && id.equals(matcher.group(1));
         }
         if ((matcher = SUPPRESSIONS.matcher(path)).matches()) {
-            return is(method, "GET", "PUT", "DELETE") && id.equals(decode(matcher.group(1)));
+            return is(method, "GET", "PUT", "DELETE") && id.equals(matcher.group(1));
         }
         if ((matcher = USER.matcher(path)).matches()) {
-            return is(method, "PUT", "DELETE", "HEAD") && inDomains(organisation.get(), decode(matcher.group(1)));
+            return is(method, "PUT", "DELETE", "HEAD") && inDomains(organisation.get(), matcher.group(1));
         }
         if ((matcher = DKIM.matcher(path)).matches()) {
-            return is(method, "GET", "POST", "DELETE")
-                && organisation.get().domains().contains(decode(matcher.group(1)).toLowerCase(Locale.ROOT));
+            return is(method, "GET", "POST", "DELETE") && isDomainOf(organisation.get(), matcher.group(1));
         }
         if ((matcher = ORGANISATION_USAGE.matcher(path)).matches()) {
-            return method.equals("GET") && id.equals(decode(matcher.group(1)));
+            return method.equals("GET") && id.equals(matcher.group(1));
         }
         if ((matcher = USER_USAGE.matcher(path)).matches()) {
-            return method.equals("GET") && inDomains(organisation.get(), decode(matcher.group(1)));
+            return method.equals("GET") && inDomains(organisation.get(), matcher.group(1));
         }
         if (TRACKING.matcher(path).matches()) {
             return method.equals("GET") && organisationParameter.filter(id::equals).isPresent();
@@ -72,9 +76,21 @@ final class OrganisationScope {
         return false;
     }
 
+    /** What {@link RequestPath} refuses, should a path that has it come here all the same. */
+    private static boolean ambiguous(String path) {
+        return path.indexOf(';') >= 0 || path.indexOf('\\') >= 0 || path.contains("//") || path.contains("/./") || path.contains("/../")
+            || path.endsWith("/.") || path.endsWith("/..");
+    }
+
     private static boolean inDomains(Organisation organisation, String login) {
-        int at = login.lastIndexOf('@');
-        return at > 0 && organisation.domains().contains(login.substring(at + 1).toLowerCase(Locale.ROOT));
+        int at = login.indexOf('@');
+        return at > 0 && at == login.lastIndexOf('@') && login.indexOf('%') < 0 && isDomainOf(organisation, login.substring(at + 1));
+    }
+
+    private static boolean isDomainOf(Organisation organisation, String domain) {
+        // Only ASCII: another reader may fold other characters to ASCII (the Kelvin sign U+212A lower-cases to 'k').
+        boolean ascii = domain.chars().allMatch(c -> c > 0x20 && c < 0x7f && c != '%');
+        return ascii && organisation.domains().contains(domain.toLowerCase(Locale.ROOT));
     }
 
     private static boolean is(String method, String... allowed) {
@@ -84,9 +100,5 @@ final class OrganisationScope {
             }
         }
         return false;
-    }
-
-    private static String decode(String segment) {
-        return URLDecoder.decode(segment.replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 }

@@ -22,13 +22,20 @@ import spark.Response;
  * <ol>
  *   <li>No method override ({@code X-HTTP-Method-Override} makes Spark run another route than the
  *   method a check sees): 400.</li>
+ *   <li>WebAdmin's own name in {@code Host} ({@link WebAdminOrigins#isOwnHost}), one {@code Host}
+ *   only, and none of the forwarding headers Jetty would take another Host or scheme from: 403
+ *   (400 for a second {@code Host}). A page on another name that resolves to this machine (DNS
+ *   rebinding) is refused although the browser takes it for the same origin.</li>
+ *   <li>A path every reader reads the same ({@link RequestPath}): 400 otherwise.</li>
  *   <li>No cross-site request: a request a browser marks {@code Sec-Fetch-Site: cross-site} or
  *   {@code same-site}, or whose {@code Origin} is not WebAdmin's own, is refused with 403 unless
  *   the origin is in {@code postino.allowedOrigins} of {@code webadmin.properties}. So a web page
  *   open in a browser on the server's host cannot use the API.</li>
  *   <li>A token ({@code Authorization: Bearer <token>}): none or unknown, 401.</li>
  *   <li>Its scope: the operator may do everything; an organisation's token only what
- *   {@link OrganisationScope} allows, otherwise 403.</li>
+ *   {@link OrganisationScope} allows, otherwise 403. The scope is checked on the decoded path the
+ *   route is chosen by (the servlet path info), never on the raw URI; and an organisation's token
+ *   may not send {@code %2F} (400).</li>
  * </ol>
  */
 public class WebAdminAccess implements AuthenticationFilter {
@@ -52,6 +59,23 @@ public class WebAdminAccess implements AuthenticationFilter {
         stripCors(response);
         if (request.headers("X-HTTP-Method-Override") != null || request.headers("X-HTTP-Method") != null) {
             throw halt(HttpStatus.BAD_REQUEST_400, "WebAdmin does not accept method override headers");
+        }
+        for (String header : WebAdminOrigins.FORWARDING_HEADERS) {
+            if (request.headers(header) != null) {
+                throw halt(HttpStatus.FORBIDDEN_403, "WebAdmin does not accept forwarding headers (" + header + ")");
+            }
+        }
+        if (java.util.Collections.list(request.raw().getHeaders("Host")).size() > 1) {
+            throw halt(HttpStatus.BAD_REQUEST_400, "A request has one Host header");
+        }
+        if (!origins.isOwnHost(request)) {
+            throw halt(HttpStatus.FORBIDDEN_403, "WebAdmin is not reached by that name (Host: " + request.headers("Host")
+                + "): use 127.0.0.1, localhost, [::1] or the configured host, or list the name's origin in postino.allowedOrigins");
+        }
+        String rawPath = request.raw().getRequestURI();
+        Optional<String> pathProblem = RequestPath.problem(rawPath, true);
+        if (pathProblem.isPresent()) {
+            throw halt(HttpStatus.BAD_REQUEST_400, "Refused path: " + pathProblem.get());
         }
         Optional<String> origin = Optional.ofNullable(request.headers("Origin"));
         String fetchSite = Optional.ofNullable(request.headers("Sec-Fetch-Site")).map(value -> value.toLowerCase(Locale.ROOT)).orElse("");
@@ -89,9 +113,15 @@ public class WebAdminAccess implements AuthenticationFilter {
         // Query parameters only for GET: reading them would consume a form-encoded body.
         Optional<String> organisationParameter = request.requestMethod().equals("GET")
             ? Optional.ofNullable(request.queryParams("organisation")) : Optional.empty();
-        if (!OrganisationScope.allows(id, organisations.current(), request.requestMethod(), request.uri(), organisationParameter)) {
+        pathProblem = RequestPath.problem(rawPath, false);
+        if (pathProblem.isPresent()) {
+            throw halt(HttpStatus.BAD_REQUEST_400, "Refused path: " + pathProblem.get());
+        }
+        // The decoded path Spark chooses the route by, not the raw URI (which still has what Jetty strips or decodes).
+        String path = request.raw().getPathInfo();
+        if (path == null || !OrganisationScope.allows(id, organisations.current(), request.requestMethod(), path, organisationParameter)) {
             throw halt(HttpStatus.FORBIDDEN_403, "This token is for organisation '" + id + "': it may not " + request.requestMethod()
-                + " " + request.uri());
+                + " " + rawPath);
         }
     }
 

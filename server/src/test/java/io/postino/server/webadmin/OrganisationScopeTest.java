@@ -15,7 +15,7 @@ import io.postino.organisations.OrganisationsConfig;
 
 class OrganisationScopeTest {
     private static final OrganisationsConfig CONFIG = new OrganisationsConfig(List.of(
-        new Organisation("acme", "Acme", Set.of("acme.test", "acme.example"), List.of(), IdentityPolicy.EXACT, Map.of()),
+        new Organisation("acme", "Acme", Set.of("acme.test", "acme.example", "kilo.test"), List.of(), IdentityPolicy.EXACT, Map.of()),
         new Organisation("beta", "Beta", Set.of("beta.test"), List.of(), IdentityPolicy.EXACT, Map.of())));
 
     private static boolean acme(String method, String path) {
@@ -45,16 +45,46 @@ class OrganisationScopeTest {
     @Test
     void itsSuppressionsUsersDkimUsageAndTracking() {
         assertThat(acme("GET", "/organisations/acme/suppressions")).isTrue();
-        assertThat(acme("PUT", "/organisations/acme/suppressions/x%40y.test")).isTrue();
+        assertThat(acme("PUT", "/organisations/acme/suppressions/x+tag@y.test")).isTrue();
         assertThat(acme("DELETE", "/organisations/acme/suppressions/x@y.test")).isTrue();
         assertThat(acme("PUT", "/users/alice@acme.test")).isTrue();
-        assertThat(acme("PUT", "/users/alice%40acme.example")).isTrue();
+        assertThat(acme("PUT", "/users/alice@acme.example")).isTrue();
         assertThat(acme("DELETE", "/users/alice@acme.test")).isTrue();
         assertThat(acme("GET", "/dkim/domains/acme.test")).isTrue();
         assertThat(acme("POST", "/dkim/domains/acme.test/keys")).isTrue();
         assertThat(acme("GET", "/ratelimits/organisations/acme")).isTrue();
         assertThat(acme("GET", "/ratelimits/users/alice@acme.test")).isTrue();
         assertThat(OrganisationScope.allows("acme", CONFIG, "GET", "/tracking", Optional.of("acme"))).isTrue();
+    }
+
+    /** The path comes decoded: what Jetty decoded, strips or resolves is gone, and nothing is decoded again. */
+    @Test
+    void anotherOrganisationsUserUnderAnySpellingIsRefused() {
+        for (String method : List.of("PUT", "DELETE", "HEAD")) {
+            for (String login : List.of("carol@beta.test;x@acme.test", "carol@beta.test@acme.test", "carol@beta.test%40acme.test",
+                "carol%40beta.test@acme.test", "carol@beta.test\\@acme.test", "carol@beta.test/x@acme.test", "carol@BETA.TEST",
+                "carol@beta.test+acme.test", "@acme.test", "carol", "carol@")) {
+                assertThat(acme(method, "/users/" + login)).as(method + " " + login).isFalse();
+                assertThat(acme("GET", "/ratelimits/users/" + login)).as("usage of " + login).isFalse();
+            }
+        }
+        assertThat(acme("PUT", "/users/carol@beta.test/../alice@acme.test")).isFalse();
+        assertThat(acme("PUT", "/users/./alice@acme.test")).isFalse();
+        assertThat(acme("PUT", "/users//alice@acme.test")).isFalse();
+    }
+
+    @Test
+    void itsOwnDomainsMatchInAnyCaseButOnlyAsTheyAreSpelt() {
+        assertThat(acme("PUT", "/users/alice@ACME.Test")).isTrue();
+        assertThat(acme("PUT", "/users/alice+tag@acme.test")).isTrue();
+        assertThat(acme("GET", "/dkim/domains/ACME.TEST")).isTrue();
+        assertThat(acme("PUT", "/users/alice@acme.test.")).as("trailing dot").isFalse();
+        assertThat(acme("GET", "/dkim/domains/acme.test.")).as("trailing dot").isFalse();
+        assertThat(acme("GET", "/dkim/domains/acme.test;x")).isFalse();
+        // The Kelvin sign lower-cases to 'k': only ASCII is compared.
+        assertThat(acme("PUT", "/users/alice@\u212Ailo.test")).isFalse();
+        assertThat(acme("GET", "/dkim/domains/\u212Ailo.test")).isFalse();
+        assertThat(acme("PUT", "/users/alice@kilo.test")).isTrue();
     }
 
     @Test

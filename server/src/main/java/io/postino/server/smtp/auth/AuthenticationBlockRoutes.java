@@ -15,6 +15,7 @@ import org.apache.james.webadmin.utils.JsonTransformer;
 import org.eclipse.jetty.http.HttpStatus;
 
 import io.postino.server.WebAdminErrors;
+import io.postino.server.smtp.ClientAddress;
 import io.postino.server.ratelimit.CounterStoreUnavailable;
 import spark.Service;
 
@@ -25,10 +26,12 @@ import spark.Service;
  *   pairs whose next attempt waits, each with {@code client}, {@code login}, {@code failures},
  *   {@code until} and {@code reason};</li>
  *   <li>{@code DELETE /authentication/blocks?client=203.0.113.7[&login=alice@acme.test]}: forgets
- *   the client's block and failures (all its logins), or those of one login; 204, or 404 when
- *   nothing was known.</li>
+ *   the client's block and failures (all its logins), or those of one login; 204, 404 when
+ *   nothing was known, 400 when the client is no address.</li>
  * </ul>
- * A client is an IPv4 address or an IPv6 network written {@code 2001:0db8:0000:0001::/64}.
+ * A client is an IPv4 address or an IPv6 /64, listed as {@code 2001:0db8:0000:0001::/64}; to
+ * clear one, an IPv6 address in any spelling ({@code 2001:db8:0:1::7}, counted in its /64) or the
+ * network ({@code 2001:db8:0:1::/64}) will do ({@link ClientAddress#parse}).
  * 503 when the counters cannot be reached.
  */
 public class AuthenticationBlockRoutes implements Routes {
@@ -58,10 +61,14 @@ public class AuthenticationBlockRoutes implements Routes {
             if (client == null || client.isBlank()) {
                 throw WebAdminErrors.badRequest("Give the client to clear: ?client=<address>[&login=<login>]");
             }
+            Optional<String> counted = ClientAddress.parse(client);
+            if (counted.isEmpty()) {
+                throw WebAdminErrors.badRequest("client=" + client + " is no IPv4 address, IPv6 address or IPv6 /64 network");
+            }
             Optional<String> login = Optional.ofNullable(request.queryParams("login")).map(value -> value.toLowerCase(Locale.ROOT));
-            boolean known = available(() -> store.clear(client.trim(), login));
+            boolean known = available(() -> store.clear(counted.get(), login));
             if (!known) {
-                throw WebAdminErrors.notFound("Nothing is known of " + client + login.map(value -> " / " + value).orElse(""));
+                throw WebAdminErrors.notFound("Nothing is known of " + counted.get() + login.map(value -> " / " + value).orElse(""));
             }
             response.status(HttpStatus.NO_CONTENT_204);
             return "";

@@ -8,6 +8,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -21,8 +22,9 @@ import org.slf4j.LoggerFactory;
  * {@code fullchain.pem} and {@code privkey.pem}): their content is compared every
  * {@link #INTERVAL}, and a change, once both files are readable and stable for one interval, makes
  * the listener build its TLS context again. New connections get the new certificate; open ones
- * keep theirs. A renewed pair that cannot be used (half written, key of another certificate) is
- * logged and the old certificate stays.
+ * keep theirs. A renewed pair that cannot be used (half written, key of another certificate,
+ * expired) is checked before anything is swapped, logged at WARN with the file and why, and the
+ * old certificate stays until the files change again.
  */
 final class CertificateWatcher {
     private static final Logger LOGGER = LoggerFactory.getLogger(CertificateWatcher.class);
@@ -37,16 +39,23 @@ final class CertificateWatcher {
         void reload() throws Exception;
     }
 
+    /** Why the files as they are now cannot be loaded, or empty. */
+    interface Check {
+        Optional<String> problem();
+    }
+
     private final String listener;
     private final List<Path> files;
+    private final Check check;
     private final Reload reload;
     private byte[] loaded;
     private byte[] seen;
     private ScheduledFuture<?> task;
 
-    CertificateWatcher(String listener, List<Path> files, Reload reload) {
+    CertificateWatcher(String listener, List<Path> files, Check check, Reload reload) {
         this.listener = listener;
         this.files = files;
+        this.check = check;
         this.reload = reload;
         this.loaded = digest();
         this.seen = loaded;
@@ -73,13 +82,23 @@ final class CertificateWatcher {
             seen = now;
             return;
         }
+        // Tried once per content: a pair that cannot be used is logged once, not every interval.
+        loaded = now;
+        Optional<String> problem;
+        try {
+            problem = check.problem();
+        } catch (RuntimeException e) {
+            problem = Optional.of(e.toString());
+        }
+        if (problem.isPresent()) {
+            LOGGER.warn("{}: the changed TLS files cannot be used, keeping the previous certificate: {}", listener, problem.get());
+            return;
+        }
         try {
             reload.reload();
-            loaded = now;
             LOGGER.info("{}: reloaded the TLS certificate from {}", listener, files);
         } catch (Exception e) {
-            loaded = now;
-            LOGGER.error("{}: the changed TLS files {} cannot be used, keeping the previous certificate: {}", listener, files, e.toString());
+            LOGGER.warn("{}: the changed TLS files {} cannot be used, keeping the previous certificate: {}", listener, files, e.toString());
         }
     }
 

@@ -22,6 +22,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.ssl.NotSslRecordException;
+import io.postino.server.smtp.LogSafe;
 
 /**
  * James' SMTP session handler with Postino's connection: sessions get a {@link SmtpConnection},
@@ -91,9 +92,14 @@ final class PostinoChannelHandler extends SMTPChannelInboundHandler {
         if (root instanceof CommandInjectionDetectedException) {
             metrics.clientError("starttls_injection");
             LOGGER.warn("{} sent more input after STARTTLS before the TLS handshake (command injection); closing the connection", client);
-        } else if (root instanceof SSLException || root instanceof NotSslRecordException) {
+        } else if (notTls(cause)) {
+            // Netty's message hex-dumps all the client sent, which after STARTTLS may be an AUTH in clear.
             metrics.clientError("tls_handshake");
-            LOGGER.info("TLS with {} failed: {}", client, root.getMessage());
+            LOGGER.info("TLS with {} failed: {} (the client sent something that is no TLS record; not shown)", client,
+                NotSslRecordException.class.getSimpleName());
+        } else if (root instanceof SSLException) {
+            metrics.clientError("tls_handshake");
+            LOGGER.info("TLS with {} failed: {}", client, LogSafe.of(root.getMessage()));
         } else if (root instanceof IOException) {
             metrics.clientError("connection_reset");
             LOGGER.info("Connection of {} lost: {}", client, root.getMessage());
@@ -102,6 +108,17 @@ final class PostinoChannelHandler extends SMTPChannelInboundHandler {
             return;
         }
         ctx.close();
+    }
+
+    private static boolean notTls(Throwable cause) {
+        Throwable one = cause;
+        for (int depth = 0; one != null && depth < 10; depth++) {
+            if (one instanceof NotSslRecordException) {
+                return true;
+            }
+            one = one.getCause();
+        }
+        return false;
     }
 
     private static Optional<SmtpConnection> connection(ProtocolSession session) {

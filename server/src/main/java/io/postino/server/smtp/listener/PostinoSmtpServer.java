@@ -3,7 +3,9 @@ package io.postino.server.smtp.listener;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.time.Instant;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.stream.Stream;
 import java.util.List;
 
@@ -29,6 +31,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
+import io.postino.server.TlsCertificate;
 import io.postino.server.smtp.PostinoCoreHandlers;
 
 /**
@@ -69,6 +72,8 @@ public class PostinoSmtpServer extends SMTPServer {
 
     private final FileSystem fileSystem;
     private List<String> tlsFiles = List.of();
+    private String certificatesUrl;
+    private String privateKeyUrl;
     private CertificateWatcher certificateWatcher;
 
     public PostinoSmtpServer(SmtpMetrics smtpMetrics, MetricFactory metricFactory, FileSystem fileSystem) {
@@ -95,6 +100,8 @@ public class PostinoSmtpServer extends SMTPServer {
                 }
             }
             processConnectionLimit = limit("", () -> ConnectionLimits.processLimit(System.getProperty(ConnectionLimits.PROCESS_PROPERTY)));
+            certificatesUrl = configuration.getString("tls.certificates", null);
+            privateKeyUrl = configuration.getString("tls.privateKey", null);
             tlsFiles = Stream.of("tls.certificates", "tls.privateKey", "tls.keystore")
                 .map(key -> configuration.getString(key, null))
                 .filter(Objects::nonNull)
@@ -127,9 +134,23 @@ public class PostinoSmtpServer extends SMTPServer {
             for (String url : tlsFiles) {
                 files.add(fileSystem.getFile(url).toPath());
             }
-            certificateWatcher = new CertificateWatcher(jmxName, files, this::reloadSSLCertificate);
+            certificateWatcher = new CertificateWatcher(jmxName, files, renewalCheck(), this::reloadSSLCertificate);
             certificateWatcher.start();
         }
+    }
+
+    /**
+     * James' reload takes a PEM pair whose key belongs to another certificate, and then every
+     * handshake fails: the pair is checked first, as at start-up. A keystore holds its pairs
+     * together and James refuses one it cannot open.
+     */
+    private CertificateWatcher.Check renewalCheck() throws Exception {
+        if (certificatesUrl == null || privateKeyUrl == null) {
+            return Optional::empty;
+        }
+        Path certificates = fileSystem.getFile(certificatesUrl).toPath();
+        Path privateKey = fileSystem.getFile(privateKeyUrl).toPath();
+        return () -> TlsCertificate.unusableRenewal(certificates, privateKey, Instant.now());
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.postino.server.webadmin;
 
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -65,7 +66,7 @@ public class WebAdminAccess implements AuthenticationFilter {
                 throw halt(HttpStatus.FORBIDDEN_403, "WebAdmin does not accept forwarding headers (" + header + ")");
             }
         }
-        if (java.util.Collections.list(request.raw().getHeaders("Host")).size() > 1) {
+        if (Collections.list(request.raw().getHeaders("Host")).size() > 1) {
             throw halt(HttpStatus.BAD_REQUEST_400, "A request has one Host header");
         }
         if (!origins.isOwnHost(request)) {
@@ -117,7 +118,8 @@ public class WebAdminAccess implements AuthenticationFilter {
         if (pathProblem.isPresent()) {
             throw halt(HttpStatus.BAD_REQUEST_400, "Refused path: " + pathProblem.get());
         }
-        // The decoded path Spark chooses the route by, not the raw URI (which still has what Jetty strips or decodes).
+        // Not the raw URI, which still has what Jetty strips or decodes: the path decoded as the route reads its
+        // parameters. RequestPath let through only paths whose segments are those Spark matched, each decoded once.
         String path = request.raw().getPathInfo();
         if (path == null || !OrganisationScope.allows(id, organisations.current(), request.requestMethod(), path, organisationParameter)) {
             throw halt(HttpStatus.FORBIDDEN_403, "This token is for organisation '" + id + "': it may not " + request.requestMethod()

@@ -63,7 +63,7 @@ if [[ $CLIENT == smtp-source && ( -n $AUTH || $STARTTLS == 1 ) ]]; then
 LABEL=${LABEL:-$TARGET}
 DIRECT=0; [[ $T_PORT == "$SINK_PORT" ]] && DIRECT=1
 
-TMP=$(mktemp -d /tmp/relay-bench.XXXXXX)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/relay-bench.XXXXXX")
 SINK_PID= PROC_PID=
 cleanup() {
   [[ -n $PROC_PID ]] && kill -TERM "$PROC_PID" 2>/dev/null || true

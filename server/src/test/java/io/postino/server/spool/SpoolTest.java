@@ -337,6 +337,9 @@ class SpoolTest {
                 while (writing.get()) {
                     spool.store().reopen();
                     reopens.incrementAndGet();
+                    // reopening back to back starves the writers of the lock on a busy machine
+                    // (the test then times out): leave them room between two reopens
+                    Thread.sleep(5);
                 }
                 return null;
             });

@@ -104,6 +104,12 @@ public class PostinoCommandDispatcher extends CommandDispatcher<SMTPSession> {
             }
             return response;
         } catch (RuntimeException e) {
+            if (SmtpConnection.of(session).map(connection -> !connection.isOpen()).orElse(false)) {
+                // The client left while its MAIL or RCPT was being checked on the lookup pool and
+                // the session was torn down under the handler: nobody waits for this answer.
+                LOGGER.debug("Handling {} from {} failed after the client disconnected", command.verb(), session.getRemoteAddress(), e);
+                return HANDLER_FAILED;
+            }
             LOGGER.error("Handling {} from {} failed", CommandLine.isKnownVerb(command.verb()) ? command.verb() : "an unknown command",
                 session.getRemoteAddress(), e);
             return HANDLER_FAILED;

@@ -95,6 +95,11 @@ public final class SmtpConnection {
         session.setAttachment(ConnectionGuard.TRANSACTION_START, System.nanoTime(), ProtocolSession.State.Transaction);
     }
 
+    /** Whether the client is still connected. */
+    public boolean isOpen() {
+        return core.channel().isActive();
+    }
+
     /**
      * Answers the command being handled after {@code delay}, with what {@code answer} gives then,
      * on the session's own thread; reading stops meanwhile, so pipelined commands wait their turn.

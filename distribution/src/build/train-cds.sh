@@ -69,7 +69,7 @@ read_reply() {
 # Greeting, EHLO, MAIL, RCPT, DATA, RSET, NOOP and QUIT on the relay port: the SMTP session
 # classes. Without an organisation in conf/ the sender is refused, the path of most strangers.
 converse() {
-    exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
+    { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
     local command status=0
     read_reply || status=1
     for command in "EHLO cds-training.invalid" "MAIL FROM:<training@cds-training.invalid>" \

@@ -15,6 +15,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -121,6 +125,64 @@ class ConnectionFloodIntegrationTest {
             }
             Thread.sleep(500);
         }
+    }
+
+    /**
+     * Four clients pipeline commands as fast as loopback takes them and never read a reply. The
+     * server must stop reading from them (TCP holds them back) instead of buffering what they
+     * send until it runs out of memory, and serve a newcomer meanwhile.
+     */
+    @Test
+    void clientsPipeliningWithoutReadingTheirRepliesAreHeldBackAndCostOthersNothing() throws Exception {
+        int logStart = postino.output().length();
+        int flooders = 4;
+        Duration run = Duration.ofSeconds(8);
+        byte[] block = "MAIL FROM:<app@acme.test>\r\nRSET\r\n".repeat(2048).getBytes(StandardCharsets.US_ASCII);
+        ExecutorService threads = Executors.newFixedThreadPool(flooders);
+        List<Socket> sockets = new ArrayList<>();
+        List<Future<Long>> written = new ArrayList<>();
+        Instant deadline = Instant.now().plus(run);
+        Duration took;
+        try {
+            for (int i = 1; i <= flooders; i++) {
+                Socket socket = new Socket();
+                socket.bind(new InetSocketAddress("127.0.3." + i, 0));
+                socket.connect(new InetSocketAddress("127.0.0.1", postino.smtpPort), 5_000);
+                sockets.add(socket);
+                written.add(threads.submit(() -> {
+                    long octets = 0;
+                    try {
+                        OutputStream out = socket.getOutputStream();
+                        while (Instant.now().isBefore(deadline)) {
+                            out.write(block);
+                            octets += block.length;
+                        }
+                    } catch (IOException e) {
+                        // closed by us at the deadline (a blocked write), or by the server
+                    }
+                    return octets;
+                }));
+            }
+            Thread.sleep(3_000);
+            took = newcomerSends("127.0.4.1");
+            Thread.sleep(Math.max(0, Duration.between(Instant.now(), deadline).toMillis()));
+        } finally {
+            for (Socket socket : sockets) {
+                socket.close();
+            }
+            threads.shutdown();
+            assertThat(threads.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+        }
+        long most = 0;
+        for (Future<Long> one : written) {
+            most = Math.max(most, one.get());
+        }
+        System.out.printf("flood (4 clients pipelining for %d s without reading): at most %d KiB taken from one; banner for a newcomer after %d ms%n",
+            run.toSeconds(), most / 1024, took.toMillis());
+        assertThat(most).as("octets one client could send that the server had not read back in replies").isLessThan(64L << 20);
+        newcomerSends("127.0.4.2");
+        String log = postino.output().substring(logStart);
+        assertThat(log.lines().filter(line -> line.contains(" ERROR ") || line.contains("OutOfMemory")).toList()).as("ERROR lines").isEmpty();
     }
 
     @Test

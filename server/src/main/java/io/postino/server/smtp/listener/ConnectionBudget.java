@@ -15,7 +15,9 @@ import io.postino.server.smtp.ClientAddress;
  * further network of the flood takes at most a third of what is still free (k networks leave at
  * least (2/3)^k of the places) for new clients; and the listener's fill shortens every connection's
  * idle timeout (see {@link #idleTimeoutSeconds}). Against a flood from very many networks (a
- * botnet) only the global cap and the idle timeout help.
+ * botnet) that holds every place, a newcomer takes the place of the connection that has gone
+ * longest without progress (see {@link ConnectionGuard}), if that is at least
+ * {@link #EVICTION_MIN_AGE}; the newcomer's own address and network shares still apply.
  *
  * <p>A process-wide cap counts the connections of every listener, to keep the file descriptors
  * of the process for its queue, database and deliveries.</p>
@@ -35,6 +37,23 @@ final class ConnectionBudget {
         }
     }
 
+    /** What the budget knows of a connection that holds a place ({@link ConnectionGuard}). */
+    interface Place {
+        /** Since when it has made no progress ({@link System#nanoTime}). */
+        long lastProgress();
+
+        /** Whether it waits for an answer of ours: then it is not the one stalling. */
+        boolean answerPending();
+
+        boolean evicted();
+
+        /** Closes it to give its place to a newcomer; its {@link #release} follows. */
+        void evict();
+    }
+
+    /** A connection younger than this in progress is never evicted to make room. */
+    static final java.time.Duration EVICTION_MIN_AGE = java.time.Duration.ofSeconds(5);
+
     /** Connections of every listener of this process. */
     static final AtomicInteger PROCESS_CONNECTIONS = new AtomicInteger();
 
@@ -45,6 +64,9 @@ final class ConnectionBudget {
     private final AtomicInteger connections = new AtomicInteger();
     private final ConcurrentHashMap<String, AtomicInteger> perAddress = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, AtomicInteger> perNetwork = new ConcurrentHashMap<>();
+    private final java.util.Set<Place> members = ConcurrentHashMap.newKeySet();
+    /** Places of evicted connections not yet given back: they are free for admission. */
+    private int evicting;
 
     /**
      * @param listenerLimit {@code connectionLimit}, 0 for none
@@ -64,14 +86,21 @@ final class ConnectionBudget {
         this.idleTimeoutSeconds = idleTimeoutSeconds;
     }
 
-    /** Takes a place for {@code address}, or says why there is none. */
-    synchronized Refusal admit(InetAddress address) {
-        int total = connections.get();
-        if (listenerLimit > 0 && total >= listenerLimit) {
-            return Refusal.LISTENER_FULL;
-        }
-        if (PROCESS_CONNECTIONS.get() >= processLimit) {
-            return Refusal.PROCESS_FULL;
+    /**
+     * Takes a place for {@code address}, evicting the stalest connection if there is none and one
+     * has stalled long enough, or says why there is none.
+     */
+    synchronized Refusal admit(InetAddress address, Place guard) {
+        int total = connections.get() - evicting;
+        Refusal full = listenerLimit > 0 && total >= listenerLimit ? Refusal.LISTENER_FULL
+            : PROCESS_CONNECTIONS.get() - evicting >= processLimit ? Refusal.PROCESS_FULL : null;
+        Place victim = null;
+        if (full != null) {
+            victim = stalest();
+            if (victim == null) {
+                return full;
+            }
+            total--;
         }
         String client = ClientAddress.of(address);
         int held = perAddress.getOrDefault(client, new AtomicInteger()).get();
@@ -86,6 +115,11 @@ final class ConnectionBudget {
         if (listenerLimit > 0 && heldByNetwork >= Math.max(1, (listenerLimit - total) / 2)) {
             return Refusal.NETWORK_FULL;
         }
+        if (victim != null) {
+            victim.evict();
+            evicting++;
+        }
+        members.add(guard);
         connections.incrementAndGet();
         PROCESS_CONNECTIONS.incrementAndGet();
         perAddress.computeIfAbsent(client, any -> new AtomicInteger()).incrementAndGet();
@@ -93,8 +127,25 @@ final class ConnectionBudget {
         return null;
     }
 
+    private Place stalest() {
+        long now = System.nanoTime();
+        Place stalest = null;
+        long oldest = now - EVICTION_MIN_AGE.toNanos();
+        for (Place member : members) {
+            long progress = member.lastProgress();
+            if (progress <= oldest && !member.evicted() && !member.answerPending()) {
+                stalest = member;
+                oldest = progress;
+            }
+        }
+        return stalest;
+    }
+
     /** Gives back the place {@link #admit} took. */
-    synchronized void release(InetAddress address) {
+    synchronized void release(InetAddress address, Place guard) {
+        if (members.remove(guard) && guard.evicted()) {
+            evicting--;
+        }
         connections.decrementAndGet();
         PROCESS_CONNECTIONS.decrementAndGet();
         perAddress.computeIfPresent(ClientAddress.of(address), (client, count) -> count.decrementAndGet() <= 0 ? null : count);
@@ -103,6 +154,11 @@ final class ConnectionBudget {
 
     int connections() {
         return connections.get();
+    }
+
+    /** At least half of the places are taken: connections that make no progress are closed sooner. */
+    boolean shortOfPlaces() {
+        return listenerLimit > 0 && connections.get() * 2 >= listenerLimit;
     }
 
     /**

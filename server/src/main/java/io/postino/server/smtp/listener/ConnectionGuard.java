@@ -12,12 +12,14 @@ import org.apache.james.protocols.netty.BasicChannelInboundHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelPromise;
 import io.netty.util.AttributeKey;
+import io.netty.util.ReferenceCountUtil;
 
 /**
  * Guards one connection: takes its place in the listener's {@link ConnectionBudget} (or refuses
@@ -26,12 +28,24 @@ import io.netty.util.AttributeKey;
  * to LAST) lasts longer than the transaction timeout, so that a client trickling a message one
  * octet a second cannot hold its place for ever. Idle means no complete line or chunk: octets
  * that never finish a line do not count.
+ *
+ * <p>Keeping a connection busy is not enough to keep it, either. More than {@link #JUNK_LIMIT}
+ * commands that send no mail (NOOP, RSET, HELO, EHLO, HELP, VRFY, EXPN, ETRN) since the session's
+ * last progress ({@link FramerControl#progress}: a message line or chunk, a message accepted,
+ * TLS, AUTH) close it with {@code 421 4.7.0}, as Postfix's {@code smtpd_junk_command_limit}. While the listener is at least half
+ * full, a connection without progress for twice the current idle timeout is closed, and when it
+ * is full a newcomer takes the place of the connection that has gone longest without progress
+ * (at least {@link ConnectionBudget#EVICTION_MIN_AGE}), which is told {@code 421 4.7.0}: a flood
+ * of connections kept alive with NOOPs, from however many networks, cannot lock honest clients
+ * out.</p>
  */
-final class ConnectionGuard extends ChannelDuplexHandler {
+final class ConnectionGuard extends ChannelDuplexHandler implements ConnectionBudget.Place {
     /** Set while a command's answer is being worked out off the connection's thread: the client is waiting for us, not idle. */
     static final AttributeKey<Boolean> ANSWER_PENDING = AttributeKey.valueOf("postino.answerPending");
     private static final Logger LOGGER = LoggerFactory.getLogger(ConnectionGuard.class);
     private static final Duration CHECK_INTERVAL = Duration.ofSeconds(1);
+    /** Commands that send no mail allowed in a row, as Postfix's default {@code smtpd_junk_command_limit}. */
+    static final int JUNK_LIMIT = 100;
 
     private final ConnectionBudget budget;
     private final Duration transactionTimeout;
@@ -44,6 +58,8 @@ final class ConnectionGuard extends ChannelDuplexHandler {
     private InetAddress client;
     private ScheduledFuture<?> checks;
     private boolean closing;
+    private volatile ChannelHandlerContext context;
+    private volatile boolean evicted;
 
     ConnectionGuard(ConnectionBudget budget, Duration transactionTimeout, boolean implicitTls, ListenerMetrics metrics) {
         this.budget = budget;
@@ -55,7 +71,8 @@ final class ConnectionGuard extends ChannelDuplexHandler {
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
         client = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
-        ConnectionBudget.Refusal refusal = budget.admit(client);
+        context = ctx;
+        ConnectionBudget.Refusal refusal = budget.admit(client, this);
         if (refusal != null) {
             client = null;
             metrics.connectionRefused(refusal, ctx.channel().remoteAddress());
@@ -74,7 +91,64 @@ final class ConnectionGuard extends ChannelDuplexHandler {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
         lastActivity = System.nanoTime();
+        if (closing) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof ByteBuf && isJunk((ByteBuf) msg) && framer(ctx).junkCommand() > JUNK_LIMIT) {
+            ReferenceCountUtil.release(msg);
+            close(ctx, "421 4.7.0 More than " + JUNK_LIMIT + " commands in a row that send no mail; closing the connection", "junk commands");
+            return;
+        }
         super.channelRead(ctx, msg);
+    }
+
+    private static FramerControl framer(ChannelHandlerContext ctx) {
+        return ctx.channel().attr(FramerControl.KEY).get();
+    }
+
+    /** A command line that sends no mail (not a line of a message: DATA lines are read here too). */
+    private boolean isJunk(ByteBuf line) {
+        FramerControl framer = framer(context);
+        if (framer.inData() || line.readableBytes() < 4) {
+            return false;
+        }
+        int at = line.readerIndex();
+        String verb = line.toString(at, Math.min(5, line.readableBytes()), StandardCharsets.US_ASCII).toUpperCase(java.util.Locale.ROOT);
+        String word = verb.length() == 5 && (verb.charAt(4) == ' ' || verb.charAt(4) == '\r' || verb.charAt(4) == '\n') ? verb.substring(0, 4) : verb.length() == 4 ? verb : null;
+        return word != null && JUNK.contains(word);
+    }
+
+    private static final java.util.Set<String> JUNK = java.util.Set.of("NOOP", "RSET", "HELO", "EHLO", "HELP", "VRFY", "EXPN", "ETRN");
+
+    @Override
+    public long lastProgress() {
+        ChannelHandlerContext ctx = context;
+        FramerControl framer = ctx == null ? null : framer(ctx);
+        return framer == null ? System.nanoTime() : framer.lastProgress();
+    }
+
+    @Override
+    public boolean answerPending() {
+        ChannelHandlerContext ctx = context;
+        return ctx != null && Boolean.TRUE.equals(ctx.channel().attr(ANSWER_PENDING).get());
+    }
+
+    /** Gives this connection's place to a newcomer: closed with {@code 421 4.7.0} on its own thread. */
+    @Override
+    public void evict() {
+        evicted = true;
+        ChannelHandlerContext ctx = context;
+        ctx.executor().execute(() -> {
+            if (!closing) {
+                close(ctx, "421 4.7.0 Too many connections; closing this one, which sent no mail lately, to make room", "evicted");
+            }
+        });
+    }
+
+    @Override
+    public boolean evicted() {
+        return evicted;
     }
 
     /** A reply is activity too: the idle time of a client that waited for a slow answer starts after it. */
@@ -90,7 +164,7 @@ final class ConnectionGuard extends ChannelDuplexHandler {
             checks.cancel(false);
         }
         if (client != null) {
-            budget.release(client);
+            budget.release(client, this);
             client = null;
             super.channelInactive(ctx);
         }
@@ -114,6 +188,8 @@ final class ConnectionGuard extends ChannelDuplexHandler {
         }
         if (now - lastActivity > TimeUnit.SECONDS.toNanos(idle)) {
             close(ctx, "421 4.4.2 Idle for " + idle + " seconds; closing the connection", "idle timeout");
+        } else if (budget.shortOfPlaces() && now - lastProgress() > TimeUnit.SECONDS.toNanos(2L * idle)) {
+            close(ctx, "421 4.4.2 No mail sent for " + 2 * idle + " seconds while the server is busy; closing the connection", "no progress");
         }
     }
 

@@ -225,6 +225,7 @@ public class PostinoSmtpServer extends SMTPServer {
                 if (implicitTls) {
                     pipeline.addFirst(HandlerConstants.SSL_HANDLER, encryption.sslHandler());
                 }
+                pipeline.addLast(InputMeter.NAME, new InputMeter());
                 // Framer, guard and session on one executor thread per connection, in this order.
                 pipeline.addLast(getExecutorGroup(), HandlerConstants.FRAMER, getFrameHandlerFactory().create(pipeline));
                 pipeline.addLast(getExecutorGroup(), "postinoGuard",

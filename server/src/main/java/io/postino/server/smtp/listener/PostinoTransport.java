@@ -17,7 +17,9 @@ import io.netty.channel.Channel;
  * {@code 220} leaves (the handler lets that one write through in clear), so no octet the client
  * sends after reading it can reach the session unencrypted. And every reply tells the framer and
  * the session's timers what the session is doing (and the EHLO before STARTTLS is forgotten, so
- * the client must greet again inside TLS): {@code 354} starts DATA, the next reply ends it.
+ * the client must greet again inside TLS): {@code 354} starts DATA, the next reply ends it; a
+ * {@code 2xx} that ends DATA, a {@code 235} (AUTH) and STARTTLS are progress
+ * ({@link FramerControl#progress}).
  */
 final class PostinoTransport extends NettyProtocolTransport {
     private final Channel channel;
@@ -75,6 +77,9 @@ final class PostinoTransport extends NettyProtocolTransport {
             framer.startTlsRefused();
         }
         boolean dataReady = reply.length >= 4 && reply[0] == '3' && reply[1] == '5' && reply[2] == '4';
+        if (startTLS || reply.length >= 3 && (reply[0] == '2' && framer.inData() || reply[0] == '2' && reply[1] == '3' && reply[2] == '5')) {
+            framer.progress();
+        }
         if (dataReady) {
             framer.dataStarted();
             session.setAttachment(ConnectionGuard.TRANSACTION_START, System.nanoTime(), ProtocolSession.State.Transaction);

@@ -102,12 +102,12 @@ public final class SmtpConnection {
 
     /**
      * Answers the command being handled after {@code delay}, with what {@code answer} gives then,
-     * on the session's own thread; reading stops meanwhile, so pipelined commands wait their turn.
+     * on the session's own thread; framing stops meanwhile, so pipelined commands wait their turn
+     * (and reading stops once they reach {@link FramerControl#INPUT_LIMIT}).
      * The caller returns {@code null} as its own response.
      */
     public void answerLater(SMTPSession session, Duration delay, Supplier<Response> answer) {
         framer.pause();
-        core.channel().config().setAutoRead(false);
         core.executor().schedule(() -> {
             try {
                 Response response = answer.get();
@@ -117,7 +117,6 @@ public final class SmtpConnection {
                 core.close();
             } finally {
                 framer.resume();
-                core.channel().config().setAutoRead(true);
                 core.channel().pipeline().fireUserEventTriggered(FramerControl.RESUME);
             }
         }, delay.toNanos(), TimeUnit.NANOSECONDS);
@@ -127,12 +126,11 @@ public final class SmtpConnection {
      * Answers the command being handled with what {@code answer} gives, computed on a pool of its
      * own ({@link #LOOKUPS}) rather than on the thread that serves this and other connections: a
      * hook that waits for a database, DNS or Redis (MAIL FROM, RCPT TO) then delays only its own
-     * client, never another client's greeting. Reading stops meanwhile, so pipelined commands wait
-     * their turn. The caller returns {@code null} as its own response.
+     * client, never another client's greeting. Framing stops meanwhile, so pipelined commands wait
+     * their turn (and reading stops once they reach {@link FramerControl#INPUT_LIMIT}). The caller returns {@code null} as its own response.
      */
     public void answerAsync(SMTPSession session, Supplier<Response> answer) {
         framer.pause();
-        core.channel().config().setAutoRead(false);
         core.channel().attr(ConnectionGuard.ANSWER_PENDING).set(true);
         try {
             LOOKUPS.execute(() -> {
@@ -162,7 +160,6 @@ public final class SmtpConnection {
             core.close();
         } finally {
             framer.resume();
-            core.channel().config().setAutoRead(true);
             core.channel().pipeline().fireUserEventTriggered(FramerControl.RESUME);
         }
     }

@@ -20,6 +20,13 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
  * reported as a {@link TooLongFrameException}: the session answers it (or, inside DATA, refuses
  * the message at its end) and stays usable. Pipelined input after STARTTLS is refused (see
  * {@link FramerControl#lineFramed}).</p>
+ *
+ * <p>It frames nothing while a command's answer is pending ({@link FramerControl#pause}) or while
+ * the client does not read its replies (the channel is not writable: netty's outbound buffer
+ * is above its high-water mark), and tells {@link FramerControl} what it consumed, which stops
+ * and restarts reading from the socket. After {@link FramerControl#FRAMES_PER_TURN} frames in a
+ * row it lets the thread serve the other connections it has before going on. What a client sent
+ * before it left is dropped unread: there is no one to answer.</p>
  */
 final class SmtpFramer extends ByteToMessageDecoder {
     private static final byte LF = '\n';
@@ -27,6 +34,8 @@ final class SmtpFramer extends ByteToMessageDecoder {
     private final FramerControl control;
     private boolean discarding;
     private long discardedLength;
+    private int framesThisTurn;
+    private boolean turnYielded;
 
     SmtpFramer(FramerControl control) {
         this.control = control;
@@ -45,16 +54,89 @@ final class SmtpFramer extends ByteToMessageDecoder {
     }
 
     @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        framesThisTurn = 0;
+        try {
+            super.channelRead(ctx, msg);
+        } finally {
+            control.readIfCaughtUp(ctx.channel());
+        }
+    }
+
+    /**
+     * Unlike {@link ByteToMessageDecoder}'s, asks for no further read when nothing was framed:
+     * while paused that would read on, one buffer at a time, past {@link FramerControl#INPUT_LIMIT}.
+     */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        discardSomeReadBytes();
+        ctx.fireChannelReadComplete();
+    }
+
+    /** The client read its replies: framing goes on. */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        if (ctx.channel().isWritable()) {
+            channelRead(ctx, Unpooled.EMPTY_BUFFER);
+        }
+        super.channelWritabilityChanged(ctx);
+    }
+
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        skipUnread(in);
+    }
+
+    private void skipUnread(ByteBuf in) {
+        control.framed(in.readableBytes());
+        in.skipBytes(in.readableBytes());
+    }
+
+    @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
-        if (!in.isReadable() || control.paused()) {
+        if (!in.isReadable() || control.paused() || !ctx.channel().isWritable()) {
             return;
         }
+        if (!ctx.channel().isActive()) {
+            skipUnread(in);
+            return;
+        }
+        if (framesThisTurn >= FramerControl.FRAMES_PER_TURN) {
+            yieldTurn(ctx);
+            return;
+        }
+        int before = in.readerIndex();
+        try {
+            frame(ctx, in, out);
+        } finally {
+            control.framed(in.readerIndex() - before);
+        }
+    }
+
+    private void yieldTurn(ChannelHandlerContext ctx) {
+        if (turnYielded) {
+            return;
+        }
+        turnYielded = true;
+        ctx.executor().execute(() -> {
+            turnYielded = false;
+            try {
+                channelRead(ctx, Unpooled.EMPTY_BUFFER);
+            } catch (Exception e) {
+                ctx.fireExceptionCaught(e);
+            }
+        });
+    }
+
+    private void frame(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         control.checkNoInputDuringStartTls(in.readableBytes());
         long raw = control.rawRemaining();
         if (raw > 0) {
             int length = (int) Math.min(raw, in.readableBytes());
             out.add(new RawChunk(in.readRetainedSlice(length)));
             control.rawConsumed(length);
+            control.progress();
+            framesThisTurn++;
             return;
         }
         int limit = control.lineLimit();
@@ -87,7 +169,16 @@ final class SmtpFramer extends ByteToMessageDecoder {
             return;
         }
         ByteBuf line = in.readRetainedSlice(length);
-        control.lineFramed(line, in.isReadable());
+        try {
+            control.lineFramed(line, in.isReadable());
+        } catch (RuntimeException e) {
+            line.release();
+            throw e;
+        }
+        framesThisTurn++;
+        if (control.inData()) {
+            control.progress();
+        }
         out.add(line);
     }
 }

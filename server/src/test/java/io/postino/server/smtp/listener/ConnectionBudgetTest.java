@@ -18,13 +18,74 @@ class ConnectionBudgetTest {
         releases.forEach(Runnable::run);
     }
 
+    /** A connection whose progress the test sets. */
+    private static final class Place implements ConnectionBudget.Place {
+        volatile long lastProgress = System.nanoTime();
+        boolean evicted;
+
+        @Override
+        public long lastProgress() {
+            return lastProgress;
+        }
+
+        @Override
+        public boolean answerPending() {
+            return false;
+        }
+
+        @Override
+        public boolean evicted() {
+            return evicted;
+        }
+
+        @Override
+        public void evict() {
+            evicted = true;
+        }
+    }
+
     private ConnectionBudget.Refusal admit(ConnectionBudget budget, String address) throws Exception {
+        return admit(budget, address, new Place());
+    }
+
+    private ConnectionBudget.Refusal admit(ConnectionBudget budget, String address, Place place) throws Exception {
         InetAddress client = InetAddress.getByName(address);
-        ConnectionBudget.Refusal refusal = budget.admit(client);
+        ConnectionBudget.Refusal refusal = budget.admit(client, place);
         if (refusal == null) {
-            releases.add(() -> budget.release(client));
+            releases.add(() -> budget.release(client, place));
         }
         return refusal;
+    }
+
+    @Test
+    void whenFullANewcomerTakesThePlaceOfTheConnectionStalledLongest() throws Exception {
+        ConnectionBudget budget = new ConnectionBudget(4, 0, 10_000, 300);
+        long now = System.nanoTime();
+        List<Place> places = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            Place place = new Place();
+            place.lastProgress = now - (i == 2 ? 60 : 6 + i) * 1_000_000_000L;
+            places.add(place);
+            assertThat(admit(budget, "192.0." + (i + 2) + ".1", place)).isNull();
+        }
+
+        assertThat(admit(budget, "192.0.10.1")).isNull();
+        assertThat(places).extracting(place -> place.evicted).containsExactly(false, false, true, false);
+    }
+
+    @Test
+    void noConnectionIsEvictedThatProgressedLately() throws Exception {
+        ConnectionBudget budget = new ConnectionBudget(2, 0, 10_000, 300);
+        Place recent = new Place();
+        Place stalled = new Place();
+        stalled.lastProgress = System.nanoTime() - ConnectionBudget.EVICTION_MIN_AGE.toNanos() - 1_000_000_000L;
+        assertThat(admit(budget, "192.0.2.1", recent)).isNull();
+        assertThat(admit(budget, "192.0.3.1", stalled)).isNull();
+
+        assertThat(admit(budget, "192.0.4.1")).isNull();
+        assertThat(stalled.evicted).isTrue();
+        assertThat(admit(budget, "192.0.5.1")).as("the only one left progressed lately").isEqualTo(ConnectionBudget.Refusal.LISTENER_FULL);
+        assertThat(recent.evicted).isFalse();
     }
 
     @Test
@@ -105,9 +166,10 @@ class ConnectionBudgetTest {
     void releasingGivesThePlaceBack() throws Exception {
         ConnectionBudget budget = new ConnectionBudget(1, 0, 10_000, 300);
         InetAddress client = InetAddress.getByName("192.0.2.1");
-        assertThat(budget.admit(client)).isNull();
+        Place place = new Place();
+        assertThat(budget.admit(client, place)).isNull();
         assertThat(admit(budget, "192.0.3.2")).isNotNull();
-        budget.release(client);
+        budget.release(client, place);
         assertThat(admit(budget, "192.0.3.2")).isNull();
     }
 

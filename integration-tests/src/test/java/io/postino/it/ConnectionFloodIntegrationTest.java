@@ -185,6 +185,116 @@ class ConnectionFloodIntegrationTest {
         assertThat(log.lines().filter(line -> line.contains(" ERROR ") || line.contains("OutOfMemory")).toList()).as("ERROR lines").isEmpty();
     }
 
+    /**
+     * Every place of the listener taken by connections from more than ten networks (17 here), each kept busy
+     * with a NOOP every two seconds, none sending mail: a newcomer still gets in, in the place of
+     * one of them (ConnectionBudget: the connection without progress the longest).
+     */
+    @Test
+    void connectionsKeptAliveWithNoopsFromManyNetworksCannotLockANewcomerOut() throws Exception {
+        List<Socket> flood = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger closedByServer = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean keepingAlive = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread keepAlive = new Thread(() -> {
+            byte[] noop = "NOOP\r\n".getBytes(StandardCharsets.US_ASCII);
+            java.util.Set<Socket> gone = new java.util.HashSet<>();
+            Instant end = Instant.now().plusSeconds(120);
+            while (keepingAlive.get() && Instant.now().isBefore(end)) {
+                List<Socket> now;
+                synchronized (flood) {
+                    now = new ArrayList<>(flood);
+                }
+                for (Socket socket : now) {
+                    if (gone.contains(socket)) {
+                        continue;
+                    }
+                    try {
+                        InputStream in = socket.getInputStream();
+                        byte[] answers = in.readNBytes(in.available());
+                        if (new String(answers, StandardCharsets.US_ASCII).contains("421")) {
+                            throw new IOException("closed with 421");
+                        }
+                        socket.getOutputStream().write(noop);
+                    } catch (IOException e) {
+                        gone.add(socket);
+                        closedByServer.incrementAndGet();
+                    }
+                }
+                try {
+                    Thread.sleep(2_000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "noop-keepalive");
+        int networks = 0;
+        try {
+            keepAlive.start();
+            boolean full = false;
+            for (int network = 1; network <= 60 && !full; network++) {
+                boolean networkFull = false;
+                for (int address = 1; address <= 250 && !networkFull && !full; address++) {
+                    for (int i = 0; i < 50; i++) {
+                        Socket socket = new Socket();
+                        socket.bind(new InetSocketAddress("127.5." + network + "." + address, 0));
+                        socket.connect(new InetSocketAddress("127.0.0.1", postino.smtpPort), 5_000);
+                        socket.setSoTimeout(5_000);
+                        String banner = SmtpLines.readLine(socket.getInputStream());
+                        if (banner != null && banner.startsWith("220")) {
+                            synchronized (flood) {
+                                flood.add(socket);
+                            }
+                            continue;
+                        }
+                        socket.close();
+                        full = banner == null || banner.contains("Too many connections; try again later");
+                        networkFull = !full && banner.contains("network");
+                        break;
+                    }
+                }
+                networks = network;
+            }
+            assertThat(full).as("the flood filled the listener").isTrue();
+            // ConnectionBudget.EVICTION_MIN_AGE (5 s) and a second more.
+            Thread.sleep(6_000);
+            int closedBefore = closedByServer.get();
+
+            Duration took = newcomerSends("127.6.0.1");
+            System.out.printf("flood (%d connections from %d networks kept alive with NOOPs): %d closed by the server before a newcomer came; banner for it after %d ms%n",
+                flood.size(), networks, closedBefore, took.toMillis());
+            assertThat(networks).as("networks the flood came from").isGreaterThan(10);
+            assertThat(closedBefore).as("flood connections closed before the newcomer: it got in by eviction, not because the flood timed out").isLessThan(50);
+        } finally {
+            keepingAlive.set(false);
+            keepAlive.interrupt();
+            keepAlive.join(10_000);
+            synchronized (flood) {
+                for (Socket socket : flood) {
+                    socket.close();
+                }
+            }
+            Thread.sleep(1_000);
+        }
+    }
+
+    @Test
+    void moreThanAHundredCommandsInARowThatSendNoMailCloseTheSession() throws Exception {
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {
+            client.greetingAndEhlo();
+            for (int i = 0; i < 90; i++) {
+                SmtpClient.expect(client.command("NOOP"), 250);
+            }
+            SmtpClient.expect(client.send("app@acme.test", List.of("bob@example.com"), "From: app@acme.test\r\n\r\nhi"), 250);
+            for (int i = 0; i < 100; i++) {
+                SmtpClient.expect(client.command(i % 2 == 0 ? "RSET" : "NOOP"), 250);
+            }
+            SmtpClient.Reply reply = client.command("NOOP");
+            assertThat(reply.code()).as(reply.text()).isEqualTo(421);
+            assertThat(reply.text()).contains("4.7.0");
+            assertThat(client.socket().getInputStream().read()).as("closed").isEqualTo(-1);
+        }
+    }
+
     @Test
     void aClientTricklingItsMessageIsCutOffAtTheTransactionTimeout() throws Exception {
         try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {

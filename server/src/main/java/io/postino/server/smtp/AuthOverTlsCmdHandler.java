@@ -302,10 +302,15 @@ public class AuthOverTlsCmdHandler implements CommandHandler<SMTPSession>, EhloE
             }
         }
         Optional<SmtpConnection> connection = SmtpConnection.of(session);
-        if (delay.isZero() || connection.isEmpty()) {
+        if (connection.isEmpty()) {
             return check(session, username.get(), password);
         }
-        connection.get().answerLater(session, delay, () -> check(session, username.get(), password));
+        // The password check asks the users' database: not on the thread that serves other connections.
+        if (delay.isZero()) {
+            connection.get().answerAsync(session, () -> check(session, username.get(), password));
+        } else {
+            connection.get().answerLater(session, delay, () -> check(session, username.get(), password));
+        }
         return null;
     }
 

@@ -126,6 +126,9 @@ public class BdatCmdHandler extends JamesDataCmdHandler implements EhloExtension
             transfer.refusal = firstChunkRefusal(session);
             if (transfer.refusal == null) {
                 start(session);
+            } else {
+                // Its octets are read and dropped, but within the transaction's time like any other.
+                SmtpConnection.messageStarted(session);
             }
             session.setAttachment(TRANSFER, transfer, ProtocolSession.State.Transaction);
         }

@@ -192,7 +192,9 @@ public final class CommandLine {
         }
         String rest = argument.substring(prefix.length()).stripLeading();
         if (!rest.startsWith("<")) {
-            return Optional.empty();
+            // James reads the parameters of an address without brackets too (addressBracketsEnforcement=false).
+            int space = rest.indexOf(' ');
+            return space < 0 ? Optional.empty() : checkParameters(verb, rest.substring(space), maxMessageSize, smtpUtf8Offered, parameters);
         }
         // James ends the path at the first '>' (MAIL) or the last one (RCPT), whatever quotes say:
         // the parameters it will read are those after that one.
@@ -245,6 +247,11 @@ public final class CommandLine {
                 return Optional.of(new Refusal("501", code + " Syntax error: " + e.getMessage()));
             }
         }
+        return checkParameters(verb, options, maxMessageSize, smtpUtf8Offered, parameters);
+    }
+
+    private static Optional<Refusal> checkParameters(String verb, String options, long maxMessageSize, boolean smtpUtf8Offered,
+                                                     Set<String> parameters) {
         for (String option : options.trim().split(" +")) {
             if (option.isEmpty()) {
                 continue;

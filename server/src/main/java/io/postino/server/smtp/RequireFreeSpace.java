@@ -24,7 +24,10 @@ import io.postino.server.spool.Spool;
  * {@code queue_minfree}): when the spool's file system has less than {@code minFree} free, or less
  * than {@code minFree} plus one and a half times the size a client declares with {@code SIZE=},
  * MAIL FROM, DATA and BDAT get {@code 452 4.3.1 Insufficient system storage}. Mail
- * already queued keeps the room it needs to move on and be delivered.
+ * already queued keeps the room it needs to move on and be delivered. The same holds for the
+ * temporary directory ({@code java.io.tmpdir}) where James keeps a message larger than 100 KiB
+ * while it arrives: it needs {@value #TEMPORARY_FLOOR_MIB} MiB plus one and a half times the
+ * declared size free.
  *
  * <pre>{@code
  * <handler class="io.postino.server.smtp.RequireFreeSpace">
@@ -42,7 +45,10 @@ public class RequireFreeSpace implements MailHook, MessageGate {
     private static final ProtocolSession.AttachmentKey<Integer> DECLARED = ProtocolSession.AttachmentKey.of("MESG_SIZE", Integer.class);
     private static final Pattern SIZE = Pattern.compile("([0-9]+)([KMGkmg]?)");
 
+    static final long TEMPORARY_FLOOR_MIB = 32;
+
     private final Spool spool;
+    private final java.io.File temporary = new java.io.File(System.getProperty("java.io.tmpdir"));
     private long minFree = 200L << 20;
 
     @Inject
@@ -119,11 +125,17 @@ public class RequireFreeSpace implements MailHook, MessageGate {
     private boolean room(long declared) {
         long needed = minFree + declared + declared / 2;
         // A floor near Long.MAX_VALUE plus a declared size wraps around: then there is no room.
-        return needed >= minFree && spool.usableSpace() >= needed;
+        return needed >= minFree && spool.usableSpace() >= needed && temporaryRoom(declared);
+    }
+
+    private boolean temporaryRoom(long declared) {
+        return temporary.getUsableSpace() >= (TEMPORARY_FLOOR_MIB << 20) + declared + declared / 2;
     }
 
     private String insufficient(long declared) {
-        return "4.3.1 Insufficient system storage: the spool has " + (spool.usableSpace() >> 20) + " MiB free"
+        String where = temporaryRoom(declared) ? "the spool has " + (spool.usableSpace() >> 20) + " MiB free"
+            : "the temporary directory has " + (temporary.getUsableSpace() >> 20) + " MiB free";
+        return "4.3.1 Insufficient system storage: " + where
             + (declared > 0 ? " for a message of " + (declared >> 10) + " KiB" : "") + "; try again later";
     }
 }

@@ -58,6 +58,9 @@ class CommandLineTest {
         assertThat(refusal("MAIL FROM:<> SIZE=")).startsWith("501 5.5.4");
         assertThat(refusal("MAIL FROM:<> SIZE")).startsWith("501 5.5.4");
         accepted("MAIL FROM:<> SIZE=0");
+        // An address without brackets, which James reads when addressBracketsEnforcement is false.
+        assertThat(refusal("MAIL FROM:app@x.test> SIZE=-1")).isEqualTo("501 5.5.4 SIZE must be a non-negative number of octets (RFC 1870)");
+        assertThat(refusal("MAIL FROM:app@x.test SIZE=-1")).startsWith("501 5.5.4");
     }
 
     @Test

@@ -1,7 +1,10 @@
 package io.postino.server.smtp.listener;
 
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -16,6 +19,7 @@ import org.slf4j.LoggerFactory;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
+import io.postino.server.smtp.ClientAddress;
 
 /**
  * What Postino's command handlers may do with the connection of an SMTP session beyond James'
@@ -47,6 +51,7 @@ public final class SmtpConnection {
     private final ChannelHandlerContext core;
     private final FramerControl framer;
     private final ListenerMetrics metrics;
+    private final String network;
     private ChunkReceiver receiver;
     private boolean abuseLogged;
 
@@ -54,6 +59,9 @@ public final class SmtpConnection {
         this.core = core;
         this.framer = framer;
         this.metrics = metrics;
+        SocketAddress remote = core.channel().remoteAddress();
+        this.network = remote instanceof InetSocketAddress && ((InetSocketAddress) remote).getAddress() != null
+            ? ClientAddress.networkOf(((InetSocketAddress) remote).getAddress()) : "unknown";
     }
 
     /** The connection of a session of a Postino listener; empty for other sessions (tests, other servers). */
@@ -101,39 +109,28 @@ public final class SmtpConnection {
     }
 
     /**
-     * Answers the command being handled after {@code delay}, with what {@code answer} gives then,
-     * on the session's own thread; framing stops meanwhile, so pipelined commands wait their turn
-     * (and reading stops once they reach {@link FramerControl#INPUT_LIMIT}).
+     * Answers the command being handled after {@code delay}, with what {@code answer} gives then
+     * (worked out as with {@link #answerAsync}); framing stops meanwhile, so pipelined commands
+     * wait their turn (and reading stops once they reach {@link FramerControl#INPUT_LIMIT}).
      * The caller returns {@code null} as its own response.
      */
     public void answerLater(SMTPSession session, Duration delay, Supplier<Response> answer) {
         framer.pause();
-        core.executor().schedule(() -> {
-            try {
-                Response response = answer.get();
-                ((ProtocolSessionImpl) session).getProtocolTransport().writeResponse(response, session);
-            } catch (RuntimeException e) {
-                LOGGER.error("Could not answer a delayed command", e);
-                core.close();
-            } finally {
-                framer.resume();
-                core.channel().pipeline().fireUserEventTriggered(FramerControl.RESUME);
-            }
-        }, delay.toNanos(), TimeUnit.NANOSECONDS);
+        core.executor().schedule(() -> answerAsync(session, answer), delay.toNanos(), TimeUnit.NANOSECONDS);
     }
 
     /**
      * Answers the command being handled with what {@code answer} gives, computed on a pool of its
-     * own ({@link #LOOKUPS}) rather than on the thread that serves this and other connections: a
-     * hook that waits for a database, DNS or Redis (MAIL FROM, RCPT TO) then delays only its own
-     * client, never another client's greeting. Framing stops meanwhile, so pipelined commands wait
+     * own ({@link FairLookups}, shared fairly between client networks) rather than on the thread that
+     * serves this and other connections: a hook that waits for a database, DNS or Redis (MAIL FROM,
+     * RCPT TO, AUTH) then delays only its own client, never another client's greeting. Framing stops meanwhile, so pipelined commands wait
      * their turn (and reading stops once they reach {@link FramerControl#INPUT_LIMIT}). The caller returns {@code null} as its own response.
      */
     public void answerAsync(SMTPSession session, Supplier<Response> answer) {
         framer.pause();
         core.channel().attr(ConnectionGuard.ANSWER_PENDING).set(true);
         try {
-            LOOKUPS.execute(() -> {
+            LOOKUPS.execute(network, () -> {
                 Response response;
                 try {
                     response = answer.get();
@@ -144,7 +141,7 @@ public final class SmtpConnection {
                 Response reply = response;
                 core.executor().execute(() -> write(session, reply));
             });
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             write(session, new SMTPResponse("451", "4.3.2 Too busy to answer just now; try again later"));
         }
     }
@@ -164,23 +161,8 @@ public final class SmtpConnection {
         }
     }
 
-    /**
-     * Where commands wait for stores and DNS. Bounded: beyond 64 lookups at once they queue (their
-     * clients wait, the server's threads do not); beyond 10,000 queued, {@code 451 4.3.2}.
-     */
-    private static final java.util.concurrent.ThreadPoolExecutor LOOKUPS = lookups();
-
-    private static java.util.concurrent.ThreadPoolExecutor lookups() {
-        java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
-        java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(64, 64, 30, TimeUnit.SECONDS,
-            new java.util.concurrent.LinkedBlockingQueue<>(10_000), runnable -> {
-                Thread thread = new Thread(runnable, "postino-smtp-lookups-" + count.incrementAndGet());
-                thread.setDaemon(true);
-                return thread;
-            });
-        pool.allowCoreThreadTimeOut(true);
-        return pool;
-    }
+    /** Where commands wait for stores and DNS, shared fairly between client networks. */
+    private static final FairLookups LOOKUPS = new FairLookups(FairLookups.THREADS, FairLookups.PER_NETWORK, FairLookups.MAX_WAITING);
 
     /**
      * Logs what a client did wrong once per session at WARN (later times at DEBUG), so that a

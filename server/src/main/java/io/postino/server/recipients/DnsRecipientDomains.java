@@ -3,6 +3,7 @@ package io.postino.server.recipients;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -26,8 +27,10 @@ import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
+import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
+import com.google.common.net.InternetDomainName;
 
 import io.postino.recipients.DomainVerdict;
 import io.postino.recipients.RecipientDomains;
@@ -44,7 +47,12 @@ import io.postino.server.smtp.LogSafe;
  * Answers are cached for their DNS TTL (that of the SOA for negative answers) bounded by
  * {@code dns.minTtl}/{@code dns.maxTtl}; a timeout or a failure (SERVFAIL, REFUSED) for
  * {@code dns.failureTtl}, so that a flood of RCPTs to a domain whose DNS hangs is answered at once
- * instead of each starting a lookup of its own. Concurrent checks of one domain share one lookup.</p>
+ * instead of each starting a lookup of its own. Concurrent checks of one domain share one lookup.
+ * And when {@value #ZONE_FAILURES} different subdomains of one zone (the registrable domain by the
+ * public suffix list, else the parent domain) failed within {@code dns.failureTtl}, further
+ * subdomains of it fail at once for that long: RCPTs to random names under a zone whose DNS
+ * hangs ({@code x1.slow.example}, {@code x2.slow.example}, ...) cannot each hold a lookup for the
+ * whole timeout.</p>
  */
 public final class DnsRecipientDomains implements RecipientDomains {
     private static final Logger LOGGER = LoggerFactory.getLogger(DnsRecipientDomains.class);
@@ -64,6 +72,9 @@ public final class DnsRecipientDomains implements RecipientDomains {
     private final Duration maxTtl;
     private final Duration failureTtl;
     private final AsyncCache<String, Answer> cache;
+    /** Zones with the subdomains of theirs that failed lately (at most {@link #ZONE_FAILURES} kept). */
+    private final Cache<String, Set<String>> failingZones;
+    static final int ZONE_FAILURES = 3;
 
     public DnsRecipientDomains(RecipientSettings settings) {
         this.timeout = settings.dnsTimeout();
@@ -71,6 +82,7 @@ public final class DnsRecipientDomains implements RecipientDomains {
         this.maxTtl = settings.dnsMaxTtl();
         this.failureTtl = settings.dnsFailureTtl();
         this.resolver = resolver(settings);
+        this.failingZones = Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(failureTtl).build();
         this.cache = Caffeine.newBuilder()
             .maximumSize(100_000)
             .expireAfter(new Expiry<String, Answer>() {
@@ -112,6 +124,13 @@ public final class DnsRecipientDomains implements RecipientDomains {
         String key = domain.toLowerCase(java.util.Locale.ROOT);
         if (key.startsWith("[")) {
             return DomainVerdict.DELIVERABLE; // an address literal: nothing to look up
+        }
+        String zone = zoneOf(key);
+        if (zone != null && cache.getIfPresent(key) == null) {
+            Set<String> failed = failingZones.getIfPresent(zone);
+            if (failed != null && failed.size() >= ZONE_FAILURES) {
+                return DomainVerdict.TEMPORARY_FAILURE;
+            }
         }
         CompletableFuture<Answer> answer = cache.get(key, (name, executor) -> lookUp(name));
         try {
@@ -158,6 +177,28 @@ public final class DnsRecipientDomains implements RecipientDomains {
             String why = cause instanceof TimeoutException ? "no answer within " + timeout.toMillis() + " ms" : String.valueOf(cause.getMessage());
             return failure(domain, why);
         });
+    }
+
+    /**
+     * The zone a subdomain's failure counts for: the registrable domain (public suffix list),
+     * else the parent domain if it has two labels or more; null for a registrable domain itself,
+     * which its own cache entry covers.
+     */
+    static String zoneOf(String domain) {
+        try {
+            InternetDomainName name = InternetDomainName.from(domain);
+            String zone;
+            if (name.isUnderPublicSuffix()) {
+                zone = name.topPrivateDomain().toString();
+            } else if (name.parts().size() >= 3) {
+                zone = name.parent().toString();
+            } else {
+                return null;
+            }
+            return zone.equals(domain) ? null : zone;
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            return null;
+        }
     }
 
     /** The TTL of the records of this type, or empty when there are none. */
@@ -214,6 +255,20 @@ public final class DnsRecipientDomains implements RecipientDomains {
     /** Logged once per domain and {@code dns.failureTtl}: the checks meanwhile get it from the cache. */
     private Answer failure(String domain, String why) {
         LOGGER.info("DNS lookup of {} failed: {} (remembered for {} s)", LogSafe.of(domain), why, failureTtl.toSeconds());
+        String zone = zoneOf(domain);
+        if (zone != null && !failureTtl.isZero()) {
+            failingZones.asMap().compute(zone, (any, failed) -> {
+                Set<String> now = new java.util.HashSet<>(failed == null ? Set.of() : failed);
+                if (now.size() < ZONE_FAILURES) {
+                    now.add(domain);
+                }
+                if (now.size() >= ZONE_FAILURES && (failed == null || failed.size() < ZONE_FAILURES)) {
+                    LOGGER.info("DNS lookups of {} subdomains of {} failed: its further subdomains fail at once for {} s",
+                        ZONE_FAILURES, LogSafe.of(zone), failureTtl.toSeconds());
+                }
+                return now;
+            });
+        }
         return new Answer(DomainVerdict.TEMPORARY_FAILURE, failureTtl);
     }
 }

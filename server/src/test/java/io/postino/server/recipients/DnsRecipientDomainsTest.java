@@ -31,6 +31,7 @@ class DnsRecipientDomainsTest {
             .nxdomain("nxdomain.test")
             .exists("nomail.test")
             .silent("slow.test")
+            .silent("a1.hang.test").silent("a2.hang.test").silent("a3.hang.test").silent("a4.hang.test")
             .servfail("broken.test");
         domains = new DnsRecipientDomains(settings(Map.of("dns.servers", dns.address(), "dns.timeout", "500ms")));
     }
@@ -58,6 +59,27 @@ class DnsRecipientDomainsTest {
         assertThat(domains.check("slow.test")).isEqualTo(DomainVerdict.TEMPORARY_FAILURE);
         assertThat(domains.check("broken.test")).as("SERVFAIL").isEqualTo(DomainVerdict.TEMPORARY_FAILURE);
         assertThat(domains.check("[192.0.2.1]")).as("address literal").isEqualTo(DomainVerdict.DELIVERABLE);
+    }
+
+    @Test
+    void afterThreeSubdomainsOfAZoneFailedFurtherOnesFailAtOnce() {
+        for (int i = 1; i <= DnsRecipientDomains.ZONE_FAILURES; i++) {
+            assertThat(domains.check("a" + i + ".hang.test")).isEqualTo(DomainVerdict.TEMPORARY_FAILURE);
+        }
+        java.time.Instant start = java.time.Instant.now();
+
+        assertThat(domains.check("a4.hang.test")).isEqualTo(DomainVerdict.TEMPORARY_FAILURE);
+        assertThat(java.time.Duration.between(start, java.time.Instant.now())).isLessThan(java.time.Duration.ofMillis(200));
+        assertThat(dns.queries("a4.hang.test")).as("not asked").isZero();
+        assertThat(domains.check("mx.test")).as("another zone").isEqualTo(DomainVerdict.DELIVERABLE);
+    }
+
+    @Test
+    void theZoneOfADomainIsItsRegistrableDomainOrItsParent() {
+        assertThat(DnsRecipientDomains.zoneOf("x1.mail.example.co.uk")).isEqualTo("example.co.uk");
+        assertThat(DnsRecipientDomains.zoneOf("example.co.uk")).isNull();
+        assertThat(DnsRecipientDomains.zoneOf("x1.slow.test")).isEqualTo("slow.test");
+        assertThat(DnsRecipientDomains.zoneOf("slow.test")).isNull();
     }
 
     @Test

@@ -33,12 +33,13 @@ public final class LogSafe {
             return "a line of " + line.length + " octets after AUTH (not shown: it may be a credential)";
         }
         String verb = leadingWord(line);
-        if (!verb.startsWith("AUTH")) {
-            return of(line);
-        }
         int length = line.length;
         while (length > 0 && (line[length - 1] == '\n' || line[length - 1] == '\r')) {
             length--;
+        }
+        if (!verb.startsWith("AUTH")) {
+            // The line end is no part of what the client got wrong.
+            return of(java.util.Arrays.copyOf(line, length));
         }
         if (verb.equals("AUTH")) {
             int start = skipBlanks(line, skipBlanks(line, 0) + verb.length());

@@ -128,31 +128,36 @@ class ConnectionFloodIntegrationTest {
     }
 
     /**
-     * Four clients pipeline commands as fast as loopback takes them and never read a reply. The
+     * Four clients, each in an accepted transaction, pipeline BDAT chunks (each answered with a
+     * 250 longer than the chunk) as fast as loopback takes them and never read a reply. The
      * server must stop reading from them (TCP holds them back) instead of buffering what they
-     * send until it runs out of memory, and serve a newcomer meanwhile.
+     * send or what it answers until it runs out of memory, keep them connected (nothing they do
+     * is wrong), and serve a newcomer meanwhile.
      */
     @Test
     void clientsPipeliningWithoutReadingTheirRepliesAreHeldBackAndCostOthersNothing() throws Exception {
         int logStart = postino.output().length();
         int flooders = 4;
         Duration run = Duration.ofSeconds(8);
-        byte[] block = "MAIL FROM:<app@acme.test>\r\nRSET\r\n".repeat(2048).getBytes(StandardCharsets.US_ASCII);
+        byte[] block = "BDAT 4\r\nabc\n".repeat(4096).getBytes(StandardCharsets.US_ASCII);
         ExecutorService threads = Executors.newFixedThreadPool(flooders);
-        List<Socket> sockets = new ArrayList<>();
+        List<SmtpClient> clients = new ArrayList<>();
         List<Future<Long>> written = new ArrayList<>();
-        Instant deadline = Instant.now().plus(run);
         Duration took;
         try {
             for (int i = 1; i <= flooders; i++) {
-                Socket socket = new Socket();
-                socket.bind(new InetSocketAddress("127.0.3." + i, 0));
-                socket.connect(new InetSocketAddress("127.0.0.1", postino.smtpPort), 5_000);
-                sockets.add(socket);
+                SmtpClient client = SmtpClient.connectFrom("127.0.3." + i, "127.0.0.1", postino.smtpPort);
+                client.greetingAndEhlo();
+                SmtpClient.expect(client.command("MAIL FROM:<app@acme.test>"), 250);
+                SmtpClient.expect(client.command("RCPT TO:<bob@example.com>"), 250);
+                clients.add(client);
+            }
+            Instant deadline = Instant.now().plus(run);
+            for (SmtpClient client : clients) {
                 written.add(threads.submit(() -> {
                     long octets = 0;
                     try {
-                        OutputStream out = socket.getOutputStream();
+                        OutputStream out = client.socket().getOutputStream();
                         while (Instant.now().isBefore(deadline)) {
                             out.write(block);
                             octets += block.length;
@@ -165,21 +170,38 @@ class ConnectionFloodIntegrationTest {
             }
             Thread.sleep(3_000);
             took = newcomerSends("127.0.4.1");
-            Thread.sleep(Math.max(0, Duration.between(Instant.now(), deadline).toMillis()));
-        } finally {
-            for (Socket socket : sockets) {
-                socket.close();
+            for (Future<Long> one : written) {
+                assertThat(one.isDone()).as("the flooders' writes are held back (blocked), not refused").isFalse();
             }
-            threads.shutdown();
+            Thread.sleep(Math.max(0, Duration.between(Instant.now(), deadline).toMillis()));
+            Thread.sleep(500);
+            long most = 0;
+            for (Future<Long> one : written) {
+                assertThat(one.isDone()).as("still blocked at the deadline: the server reads nothing more").isFalse();
+            }
+            // What the server sent back meanwhile: only 250s, and the connection still open.
+            SmtpClient first = clients.get(0);
+            first.socket().setSoTimeout(2_000);
+            byte[] replies = first.socket().getInputStream().readNBytes(64 * 1024);
+            String answered = new String(replies, StandardCharsets.US_ASCII);
+            assertThat(answered.substring(0, answered.lastIndexOf('\n')).lines().filter(line -> !line.matches("250 2\\.0\\.0 [0-9]+ octets received")).toList())
+                .as("replies other than a chunk's 250").isEmpty();
+            for (SmtpClient client : clients) {
+                client.socket().close();
+            }
+            for (Future<Long> one : written) {
+                most = Math.max(most, one.get(30, TimeUnit.SECONDS));
+            }
+            System.out.printf("flood (4 clients pipelining BDAT for %d s without reading): at most %d KiB taken from one; banner for a newcomer after %d ms%n",
+                run.toSeconds(), most / 1024, took.toMillis());
+            assertThat(most).as("octets one client could send (the kernel's socket buffers included)").isLessThan(32L << 20);
+        } finally {
+            for (SmtpClient client : clients) {
+                client.socket().close();
+            }
+            threads.shutdownNow();
             assertThat(threads.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
         }
-        long most = 0;
-        for (Future<Long> one : written) {
-            most = Math.max(most, one.get());
-        }
-        System.out.printf("flood (4 clients pipelining for %d s without reading): at most %d KiB taken from one; banner for a newcomer after %d ms%n",
-            run.toSeconds(), most / 1024, took.toMillis());
-        assertThat(most).as("octets one client could send that the server had not read back in replies").isLessThan(64L << 20);
         newcomerSends("127.0.4.2");
         String log = postino.output().substring(logStart);
         assertThat(log.lines().filter(line -> line.contains(" ERROR ") || line.contains("OutOfMemory")).toList()).as("ERROR lines").isEmpty();
@@ -292,6 +314,26 @@ class ConnectionFloodIntegrationTest {
             assertThat(reply.code()).as(reply.text()).isEqualTo(421);
             assertThat(reply.text()).contains("4.7.0");
             assertThat(client.socket().getInputStream().read()).as("closed").isEqualTo(-1);
+        }
+    }
+
+    /** A refused BDAT sends no mail: it counts towards the junk limit and makes no progress. */
+    @Test
+    void refusedBdatChunksCountAsCommandsThatSendNoMail() throws Exception {
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {
+            client.greetingAndEhlo();
+            int refused = 0;
+            SmtpClient.Reply reply = null;
+            for (int i = 0; i < 150; i++) {
+                client.sendRaw("BDAT 1 LAST\r\nx".getBytes(StandardCharsets.US_ASCII));
+                reply = client.readReply();
+                if (reply.code() != 503) {
+                    break;
+                }
+                refused++;
+            }
+            assertThat(reply.code()).as(reply.text()).isEqualTo(421);
+            assertThat(refused).isLessThanOrEqualTo(100);
         }
     }
 

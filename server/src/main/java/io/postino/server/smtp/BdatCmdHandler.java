@@ -143,6 +143,7 @@ public class BdatCmdHandler extends JamesDataCmdHandler implements EhloExtension
         }
         connection.get().expectChunk(octets, (s, data, complete) -> {
             if (current.refusal == null) {
+                connection.get().progress();
                 feed(s, current, data);
             }
             return complete ? Optional.of(chunkDone(s, current, last)) : Optional.empty();

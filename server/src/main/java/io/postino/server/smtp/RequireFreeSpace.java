@@ -26,8 +26,8 @@ import io.postino.server.spool.Spool;
  * MAIL FROM, DATA and BDAT get {@code 452 4.3.1 Insufficient system storage}. Mail
  * already queued keeps the room it needs to move on and be delivered. The same holds for the
  * temporary directory ({@code java.io.tmpdir}) where James keeps a message larger than 100 KiB
- * while it arrives: it needs {@value #TEMPORARY_FLOOR_MIB} MiB plus one and a half times the
- * declared size free.
+ * while it arrives: it needs {@value #TEMPORARY_FLOOR_MIB} MiB (or {@code minFree} if that is
+ * less) plus one and a half times the declared size free.
  *
  * <pre>{@code
  * <handler class="io.postino.server.smtp.RequireFreeSpace">
@@ -129,7 +129,7 @@ public class RequireFreeSpace implements MailHook, MessageGate {
     }
 
     private boolean temporaryRoom(long declared) {
-        return temporary.getUsableSpace() >= (TEMPORARY_FLOOR_MIB << 20) + declared + declared / 2;
+        return temporary.getUsableSpace() >= Math.min(TEMPORARY_FLOOR_MIB << 20, minFree) + declared + declared / 2;
     }
 
     private String insufficient(long declared) {

@@ -42,8 +42,8 @@ final class ConnectionBudget {
         /** Since when it has made no progress ({@link System#nanoTime}). */
         long lastProgress();
 
-        /** Whether it waits for an answer of ours: then it is not the one stalling. */
-        boolean answerPending();
+        /** Whether it waits for an answer of ours, or is in its first transaction since its last progress: then it is not the one stalling. */
+        boolean shielded();
 
         boolean evicted();
 
@@ -133,7 +133,7 @@ final class ConnectionBudget {
         long oldest = now - EVICTION_MIN_AGE.toNanos();
         for (Place member : members) {
             long progress = member.lastProgress();
-            if (progress <= oldest && !member.evicted() && !member.answerPending()) {
+            if (progress <= oldest && !member.evicted() && !member.shielded()) {
                 stalest = member;
                 oldest = progress;
             }

@@ -30,14 +30,17 @@ import io.netty.util.ReferenceCountUtil;
  * that never finish a line do not count.
  *
  * <p>Keeping a connection busy is not enough to keep it, either. More than {@link #JUNK_LIMIT}
- * commands that send no mail (NOOP, RSET, HELO, EHLO, HELP, VRFY, EXPN, ETRN) since the session's
- * last progress ({@link FramerControl#progress}: a message line or chunk, a message accepted,
- * TLS, AUTH) close it with {@code 421 4.7.0}, as Postfix's {@code smtpd_junk_command_limit}. While the listener is at least half
- * full, a connection without progress for twice the current idle timeout is closed, and when it
- * is full a newcomer takes the place of the connection that has gone longest without progress
- * (at least {@link ConnectionBudget#EVICTION_MIN_AGE}), which is told {@code 421 4.7.0}: a flood
- * of connections kept alive with NOOPs, from however many networks, cannot lock honest clients
- * out.</p>
+ * commands that send no mail (NOOP, RSET, HELO, EHLO, HELP, VRFY, EXPN, ETRN, and any command
+ * refused with 4xx or 5xx) since the session's last progress ({@link FramerControl#progress}: a
+ * line of a message, an accepted BDAT chunk, a message accepted, TLS, AUTH) close it with
+ * {@code 421 4.7.0}, as Postfix's {@code smtpd_junk_command_limit}. While the listener is at
+ * least half full, a connection without progress for twice the current idle timeout is closed,
+ * and when it is full a newcomer takes the place of the connection that has gone longest without
+ * progress (at least {@link ConnectionBudget#EVICTION_MIN_AGE}), which is told {@code 421 4.7.0}:
+ * a flood of connections kept alive with NOOPs, from however many networks, cannot lock honest
+ * clients out. Neither befalls a connection waiting for our answer, nor one in its first
+ * transaction since its last progress (30 s at most, {@link FramerControl#senderAccepted}). A
+ * closing connection whose client does not read its last reply is closed without it after 5 s.</p>
  */
 final class ConnectionGuard extends ChannelDuplexHandler implements ConnectionBudget.Place {
     /** Set while a command's answer is being worked out off the connection's thread: the client is waiting for us, not idle. */
@@ -46,6 +49,8 @@ final class ConnectionGuard extends ChannelDuplexHandler implements ConnectionBu
     private static final Duration CHECK_INTERVAL = Duration.ofSeconds(1);
     /** Commands that send no mail allowed in a row, as Postfix's default {@code smtpd_junk_command_limit}. */
     static final int JUNK_LIMIT = 100;
+    /** How long a closing connection's last reply may take to leave before the connection is closed without it. */
+    private static final Duration CLOSE_GRACE = Duration.ofSeconds(5);
 
     private final ConnectionBudget budget;
     private final Duration transactionTimeout;
@@ -95,7 +100,7 @@ final class ConnectionGuard extends ChannelDuplexHandler implements ConnectionBu
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (msg instanceof ByteBuf && isJunk((ByteBuf) msg) && framer(ctx).junkCommand() > JUNK_LIMIT) {
+        if (msg instanceof ByteBuf && !framer(ctx).inData() && (isJunk((ByteBuf) msg) ? framer(ctx).junkCommand() : framer(ctx).junkCommands()) > JUNK_LIMIT) {
             ReferenceCountUtil.release(msg);
             close(ctx, "421 4.7.0 More than " + JUNK_LIMIT + " commands in a row that send no mail; closing the connection", "junk commands");
             return;
@@ -129,9 +134,9 @@ final class ConnectionGuard extends ChannelDuplexHandler implements ConnectionBu
     }
 
     @Override
-    public boolean answerPending() {
+    public boolean shielded() {
         ChannelHandlerContext ctx = context;
-        return ctx != null && Boolean.TRUE.equals(ctx.channel().attr(ANSWER_PENDING).get());
+        return ctx != null && (Boolean.TRUE.equals(ctx.channel().attr(ANSWER_PENDING).get()) || framer(ctx).firstTransactionUnderWay());
     }
 
     /** Gives this connection's place to a newcomer: closed with {@code 421 4.7.0} on its own thread. */
@@ -188,7 +193,7 @@ final class ConnectionGuard extends ChannelDuplexHandler implements ConnectionBu
         }
         if (now - lastActivity > TimeUnit.SECONDS.toNanos(idle)) {
             close(ctx, "421 4.4.2 Idle for " + idle + " seconds; closing the connection", "idle timeout");
-        } else if (budget.shortOfPlaces() && now - lastProgress() > TimeUnit.SECONDS.toNanos(2L * idle)) {
+        } else if (budget.shortOfPlaces() && now - lastProgress() > TimeUnit.SECONDS.toNanos(2L * idle) && !framer(ctx).firstTransactionUnderWay()) {
             close(ctx, "421 4.4.2 No mail sent for " + 2 * idle + " seconds while the server is busy; closing the connection", "no progress");
         }
     }
@@ -199,5 +204,7 @@ final class ConnectionGuard extends ChannelDuplexHandler implements ConnectionBu
         LOGGER.info("Closing the connection of {}: {}", ListenerMetrics.describe(ctx.channel().remoteAddress()), reason);
         ctx.writeAndFlush(Unpooled.wrappedBuffer((reply + "\r\n").getBytes(StandardCharsets.US_ASCII)))
             .addListener(ChannelFutureListener.CLOSE);
+        // A client that reads nothing never lets the reply leave: closed anyway, reply or not.
+        ctx.executor().schedule(() -> ctx.channel().close(), CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
     }
 }

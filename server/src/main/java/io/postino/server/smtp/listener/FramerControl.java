@@ -51,6 +51,11 @@ final class FramerControl {
     private final AtomicLong unframed = new AtomicLong();
     private volatile long lastProgress = System.nanoTime();
     private int junkCommands;
+    private int transactionsSinceProgress;
+    private volatile long shieldedUntil;
+    private volatile boolean shielded;
+    /** How long the first transaction after a progress is spared eviction and the no-progress timeout. */
+    static final long FIRST_TRANSACTION_GRACE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
 
     /** Frames nothing until {@link #resume}: a command is being answered later. */
     void pause() {
@@ -100,13 +105,40 @@ final class FramerControl {
     void progress() {
         lastProgress = System.nanoTime();
         junkCommands = 0;
+        transactionsSinceProgress = 0;
+        shielded = false;
+    }
+
+    /**
+     * MAIL FROM was accepted. The first transaction after a progress (or the connection's start)
+     * is spared eviction and the no-progress timeout for {@link #FIRST_TRANSACTION_GRACE_NANOS}:
+     * an honest client between its MAIL and the end of its message is not the one to close.
+     * Later ones are not: a client that starts transactions and abandons them does not send mail.
+     */
+    void senderAccepted() {
+        if (transactionsSinceProgress++ == 0) {
+            shieldedUntil = System.nanoTime() + FIRST_TRANSACTION_GRACE_NANOS;
+            shielded = true;
+        }
+    }
+
+    /** Whether the session is in its first transaction since its last progress, within the grace. */
+    boolean firstTransactionUnderWay() {
+        return shielded && System.nanoTime() - shieldedUntil < 0;
+    }
+
+    int junkCommands() {
+        return junkCommands;
     }
 
     long lastProgress() {
         return lastProgress;
     }
 
-    /** Counts a command that sends no mail (NOOP, RSET, HELO...); returns how many came since the last progress. */
+    /**
+     * Counts a command that sends no mail (NOOP, RSET, HELO..., or any command refused with 4xx or
+     * 5xx); returns how many came since the last progress.
+     */
     int junkCommand() {
         return ++junkCommands;
     }

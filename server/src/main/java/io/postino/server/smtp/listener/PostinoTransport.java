@@ -3,6 +3,7 @@ package io.postino.server.smtp.listener;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
 
 import org.apache.james.protocols.api.ProtocolSession;
 import org.apache.james.protocols.netty.HandlerConstants;
@@ -19,7 +20,9 @@ import io.netty.channel.Channel;
  * the session's timers what the session is doing (and the EHLO before STARTTLS is forgotten, so
  * the client must greet again inside TLS): {@code 354} starts DATA, the next reply ends it; a
  * {@code 2xx} that ends DATA, a {@code 235} (AUTH) and STARTTLS are progress
- * ({@link FramerControl#progress}).
+ * ({@link FramerControl#progress}), a {@code 250 2.1.0} starts a transaction
+ * ({@link FramerControl#senderAccepted}), and any other {@code 4xx} or {@code 5xx} counts as a
+ * command that sends no mail ({@link FramerControl#junkCommand}).
  */
 final class PostinoTransport extends NettyProtocolTransport {
     private final Channel channel;
@@ -79,6 +82,11 @@ final class PostinoTransport extends NettyProtocolTransport {
         boolean dataReady = reply.length >= 4 && reply[0] == '3' && reply[1] == '5' && reply[2] == '4';
         if (startTLS || reply.length >= 3 && (reply[0] == '2' && framer.inData() || reply[0] == '2' && reply[1] == '3' && reply[2] == '5')) {
             framer.progress();
+        } else if (reply.length >= 9 && new String(reply, 0, 9, StandardCharsets.US_ASCII).equals("250 2.1.0")) {
+            framer.senderAccepted();
+        } else if (reply.length >= 3 && (reply[0] == '4' || reply[0] == '5') && !(reply[1] == '2' && reply[2] == '1')) {
+            // A refused command sends no mail either (421 ends the session anyway).
+            framer.junkCommand();
         }
         if (dataReady) {
             framer.dataStarted();

@@ -103,6 +103,11 @@ public final class SmtpConnection {
         session.setAttachment(ConnectionGuard.TRANSACTION_START, System.nanoTime(), ProtocolSession.State.Transaction);
     }
 
+    /** The session moved towards delivering mail (an accepted BDAT chunk arrived): see {@code ConnectionGuard}. */
+    public void progress() {
+        framer.progress();
+    }
+
     /** Whether the client is still connected. */
     public boolean isOpen() {
         return core.channel().isActive();

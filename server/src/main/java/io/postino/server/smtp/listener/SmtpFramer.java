@@ -135,7 +135,6 @@ final class SmtpFramer extends ByteToMessageDecoder {
             int length = (int) Math.min(raw, in.readableBytes());
             out.add(new RawChunk(in.readRetainedSlice(length)));
             control.rawConsumed(length);
-            control.progress();
             framesThisTurn++;
             return;
         }

@@ -29,7 +29,7 @@ class ConnectionBudgetTest {
         }
 
         @Override
-        public boolean answerPending() {
+        public boolean shielded() {
             return false;
         }
 

@@ -200,6 +200,7 @@ final class ConnectionGuard extends ChannelDuplexHandler implements ConnectionBu
 
     private void close(ChannelHandlerContext ctx, String reply, String reason) {
         closing = true;
+        framer(ctx).sessionEnded();
         metrics.timedOut(reason);
         LOGGER.info("Closing the connection of {}: {}", ListenerMetrics.describe(ctx.channel().remoteAddress()), reason);
         ctx.writeAndFlush(Unpooled.wrappedBuffer((reply + "\r\n").getBytes(StandardCharsets.US_ASCII)))

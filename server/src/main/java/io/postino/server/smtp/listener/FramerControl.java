@@ -49,6 +49,7 @@ final class FramerControl {
     private volatile boolean startTlsPending;
     private volatile boolean tlsActive;
     private final AtomicLong unframed = new AtomicLong();
+    private volatile boolean ended;
     private volatile long lastProgress = System.nanoTime();
     private int junkCommands;
     private int transactionsSinceProgress;
@@ -95,6 +96,15 @@ final class FramerControl {
 
     long unframed() {
         return unframed.get();
+    }
+
+    /** The session ended (a 221 or 421 was sent): what the client sent after it is not read. */
+    void sessionEnded() {
+        ended = true;
+    }
+
+    boolean ended() {
+        return ended;
     }
 
     /**

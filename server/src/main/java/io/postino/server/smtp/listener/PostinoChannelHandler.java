@@ -78,6 +78,9 @@ final class PostinoChannelHandler extends SMTPChannelInboundHandler {
         Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         if (root instanceof TooLongFrameException && session != null) {
             FramerControl framer = ctx.channel().attr(FramerControl.KEY).get();
+            if (framer.ended()) {
+                return;
+            }
             Optional<SmtpConnection> connection = connection(session);
             if (framer.inData() && connection.isPresent()) {
                 connection.get().lineTooLong((SMTPSession) session, root.getMessage());

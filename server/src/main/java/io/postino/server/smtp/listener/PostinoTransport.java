@@ -79,6 +79,9 @@ final class PostinoTransport extends NettyProtocolTransport {
         if (!startTLS && framer.startTlsPending()) {
             framer.startTlsRefused();
         }
+        if (reply.length >= 3 && (reply[0] == '4' || reply[0] == '2') && reply[1] == '2' && reply[2] == '1') {
+            framer.sessionEnded();
+        }
         boolean dataReady = reply.length >= 4 && reply[0] == '3' && reply[1] == '5' && reply[2] == '4';
         if (startTLS || reply.length >= 3 && (reply[0] == '2' && framer.inData() || reply[0] == '2' && reply[1] == '3' && reply[2] == '5')) {
             framer.progress();

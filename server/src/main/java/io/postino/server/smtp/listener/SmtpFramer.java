@@ -97,7 +97,7 @@ final class SmtpFramer extends ByteToMessageDecoder {
         if (!in.isReadable() || control.paused() || !ctx.channel().isWritable()) {
             return;
         }
-        if (!ctx.channel().isActive()) {
+        if (!ctx.channel().isActive() || control.ended()) {
             skipUnread(in);
             return;
         }

@@ -21,7 +21,11 @@
 #     20 sessions, 4,000 x 5 KiB, 1 recipient, a new connection per message, then 200 messages
 #     at concurrency 1 for the submission latency; prints medians [min-max] and the ratios
 #     Postino/Postfix (harness/summarize.py);
-#  4. stops everything it started, by PID, and removes its files. Loopback only; every wait is
+#  4. with --submission, the same rounds again on Postino alone, both with the python client
+#     (harness/smtp_load.py; smtp-source cannot STARTTLS or AUTH): plain SMTP on port 25 against
+#     submission on 587 with STARTTLS and AUTH PLAIN (a user sender@bench.test made over
+#     WebAdmin), a warm-up of each first; prints the ratios 587/25;
+#  5. stops everything it started, by PID, and removes its files. Loopback only; every wait is
 #     bounded.
 #
 # Usage: bench/side_by_side.sh [options]      (as root: apt-get, Postfix's queue permissions)
@@ -36,6 +40,8 @@
 #   --no-dkim           no DKIM key: Postino's mail leaves unsigned
 #   --no-tracking       tracking off (conf/tracking.properties enabled=false): events not indexed
 #   --no-warmup         skip the warm-up round
+#   --submission        also compare Postino's port 587 (STARTTLS + AUTH) with its port 25 (plain),
+#                       same python client on both; raw JSON lines in <log>-submission.jsonl
 #   --log FILE          also write everything printed to FILE (default
 #                       bench/results/side-by-side-<UTC time>.txt); raw JSON lines go beside it
 #                       (.jsonl)
@@ -50,7 +56,7 @@ H=$BENCH/harness
 DIST=${POSTINO_DIST:-$REPO/distribution/target/postino-0.1.0-SNAPSHOT/postino-0.1.0-SNAPSHOT}
 
 ROUNDS=3 COUNT=4000 CONC=20 SIZE=5120 RCPTS=1 PER_CONN=1 LAT_N=200 TIMEOUT=300
-DKIM=1 TRACKING=1 WARMUP=1 LOG= KEEP=0
+DKIM=1 TRACKING=1 WARMUP=1 LOG= KEEP=0 SUBMISSION=0
 ARGS=("$@")
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 int() { [[ $2 =~ ^[0-9]+$ && $2 -ge ${3:-1} ]] || { echo "$1 needs a whole number >= ${3:-1}, not '$2'" >&2; exit 2; }; }
@@ -67,6 +73,7 @@ while [[ $# -gt 0 ]]; do
     --no-dkim) DKIM=0; shift;;
     --no-tracking) TRACKING=0; shift;;
     --no-warmup) WARMUP=0; shift;;
+    --submission) SUBMISSION=1; shift;;
     --log) LOG=${2:?--log needs a file}; shift 2;;
     --keep) KEEP=1; shift;;
     -h|--help) usage;;
@@ -170,7 +177,7 @@ echo "command     : bench/side_by_side.sh ${ARGS[*]}"
 echo "workload    : smtp-source, $CONC sessions, $COUNT x $SIZE B, $RCPTS rcpt, $PER_CONN msg/connection; latency $LAT_N msgs at c=1; warm-up $([[ $WARMUP == 1 ]] && echo 1 round, discarded || echo none); $ROUNDS interleaved rounds"
 echo "postino     : $DIST (server jar built $(date -u -r "$DIST"/lib/postino-server-*.jar +%FT%TZ 2>/dev/null || echo '?'))"
 echo "repository  : $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?') ($(git -C "$REPO" status --porcelain 2>/dev/null | wc -l) paths changed in the work tree)"
-echo "postino conf: organisation bench (bench.test), limits never reached, tracking $([[ $TRACKING == 1 ]] && echo on || echo off), DKIM $([[ $DKIM == 1 ]] && echo 'RSA 2048 active' || echo off), dns.check=false, JAVA_OPTS=-Xms256m -Xmx1g"
+echo "postino conf: organisation bench (bench.test), limits never reached, tracking $([[ $TRACKING == 1 ]] && echo on || echo off), DKIM $([[ $DKIM == 1 ]] && echo 'RSA 2048 active' || echo off), dns.check=false, JAVA_OPTS=${POSTINO_JAVA_OPTS:--Xms256m -Xmx1g}"
 echo "postfix     : $(postconf -d -h mail_version 2>/dev/null) (harness/peers/postfix.sh)"
 echo "java        : $("${JAVA_HOME:+$JAVA_HOME/bin/}java" -version 2>&1 | head -1)"
 echo "machine     : $(nproc) CPUs, $(free -m | awk '/^Mem/ {print $2}') MiB, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -323,5 +330,40 @@ for r in bad:
 print(f"\n{len(rows)} runs, {len(rows) - len(bad)} clean. CPU s/1k msg = ms of CPU per message (process tree);"
       " lat = submission latency at concurrency 1, new session per message.")
 PY
+
+# ---- 4. submission (587, STARTTLS + AUTH) against plain SMTP (25), Postino alone ---------------
+if [[ $SUBMISSION == 1 ]]; then
+  SUB_JSONL=${JSONL%.jsonl}-submission.jsonl
+  SUB_PASS=bench-$RANDOM$RANDOM
+  wa PUT /domains/bench.test >/dev/null 2>&1 || true   # already there when the organisation declares it
+  curl -sS -f -m 60 -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"password\":\"$SUB_PASS\"}" "http://127.0.0.1:$PO_WA/users/sender@bench.test" >/dev/null \
+    || { echo "submission: could not create the user sender@bench.test"; exit 1; }
+  SUB_COMMON=(--client python "${COMMON[@]}" --sink-port "$PO_SINK" --pidfile "$WORK/postino.pid")
+  sub_run() { # label out: one run on 25 (postino-25) or 587 (postino-587)
+    if [[ $1 == postino-587 ]]; then
+      "$H/run-relay-bench.sh" --label "$1" --target "127.0.0.1:$PO_SUB" --starttls --auth "sender@bench.test:$SUB_PASS" \
+        "${SUB_COMMON[@]}" --json-out "$2" >/dev/null
+    else
+      "$H/run-relay-bench.sh" --label "$1" --target "127.0.0.1:$PO_PORT" "${SUB_COMMON[@]}" --json-out "$2" >/dev/null
+    fi
+  }
+  if [[ $WARMUP == 1 ]]; then
+    say "submission: warm-up of 25 and 587 (discarded)"
+    for l in postino-25 postino-587; do sub_run "$l" "$WORK/sub-warmup.jsonl" || echo "warning: the $l warm-up was incomplete"; done
+  fi
+  say "submission: $ROUNDS interleaved rounds, port 25 plain against 587 STARTTLS + AUTH PLAIN -> $SUB_JSONL"
+  : >"$SUB_JSONL"
+  SUB_FAILS=0
+  for ((r = 0; r < ROUNDS; r++)); do
+    for l in $( ((r % 2)) && echo postino-587 postino-25 || echo postino-25 postino-587); do
+      echo "--- submission round $((r + 1))/$ROUNDS: $l" >&2
+      sub_run "$l" "$SUB_JSONL" || SUB_FAILS=$((SUB_FAILS + 1))
+    done
+  done
+  echo
+  python3 "$H/summarize.py" "$SUB_JSONL" --baseline postino-25
+  [[ $SUB_FAILS -eq 0 ]] || { echo "submission: $SUB_FAILS run(s) incomplete or failed"; CMP_RC=1; }
+fi
 echo "postino log : $(grep -c ' ERROR ' "$PO_DATA/logs/postino.log" 2>/dev/null || true) ERROR lines in Postino's log (<data>/logs/postino.log)"
 exit "$CMP_RC"

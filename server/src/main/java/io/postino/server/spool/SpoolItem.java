@@ -1,7 +1,10 @@
 package io.postino.server.spool;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Date;
 import java.util.Iterator;
 import java.util.List;
@@ -22,9 +25,13 @@ import org.apache.mailet.PerRecipientHeaders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
@@ -32,10 +39,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * failed, the message it refers to ({@link MessageRef}) and its envelope (sender, recipients,
  * state, error message, remote client, attributes and per-recipient headers, as James' own JMS
  * queue keeps them: attributes in their JSON form, those without one are not kept).
+ *
+ * <p>The envelope stays the JSON octets of the record on disk, decoded only when the mail is
+ * handed out or looked at: a queue of 100,000 deferred mails then holds 100,000 small arrays
+ * instead of trees of Jackson nodes and addresses, and a restart only slices each record.</p>
  */
-record SpoolItem(long id, String queue, long due, int failures, MessageRef message, JsonNode envelope) {
+record SpoolItem(long id, String queue, long due, int failures, MessageRef message, byte[] envelope) {
     private static final Logger LOGGER = LoggerFactory.getLogger(SpoolItem.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final byte[] NO_ENVELOPE = "{}".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] ENVELOPE_FIELD = ",\"envelope\":".getBytes(StandardCharsets.US_ASCII);
 
     SpoolItem withQueueAndDue(String queue, long due) {
         return new SpoolItem(id, queue, due, failures, message, envelope);
@@ -46,46 +59,98 @@ record SpoolItem(long id, String queue, long due, int failures, MessageRef messa
     }
 
     String name() {
-        return envelope.path("name").asText();
+        return tree().path("name").asText();
     }
 
     String sender() {
-        return envelope.path("sender").asText("");
+        return tree().path("sender").asText("");
     }
 
     List<String> recipients() {
         List<String> recipients = new ArrayList<>();
-        envelope.path("recipients").forEach(recipient -> recipients.add(recipient.asText()));
+        tree().path("recipients").forEach(recipient -> recipients.add(recipient.asText()));
         return recipients;
     }
 
-    byte[] encode() {
-        ObjectNode node = JSON.createObjectNode();
-        node.put("queue", queue);
-        node.put("due", due);
-        node.put("failures", failures);
-        node.put("body", message.bodyId());
-        node.put("offset", message.bodyOffset());
-        if (message.headers() != null) {
-            node.put("headers", message.headers());
-        }
-        node.set("envelope", envelope);
+    /** The envelope decoded; an unreadable one is empty (no name, no recipients). */
+    private JsonNode tree() {
         try {
-            return JSON.writeValueAsBytes(node);
+            return readEnvelope();
+        } catch (IOException e) {
+            return MissingNode.getInstance();
+        }
+    }
+
+    private JsonNode readEnvelope() throws IOException {
+        return JSON.readTree(envelope);
+    }
+
+    /**
+     * The record on disk: {@code {"queue":..,"due":..,"failures":..,"body":..,"offset":..,
+     * "headers":..,"envelope":{..}}}, the envelope's octets appended as they are.
+     */
+    byte[] encode() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(envelope.length + 128 + (message.headers() == null ? 0 : message.headers().length * 4 / 3));
+        try (JsonGenerator generator = JSON.getFactory().createGenerator(out)) {
+            generator.writeStartObject();
+            generator.writeStringField("queue", queue);
+            generator.writeNumberField("due", due);
+            generator.writeNumberField("failures", failures);
+            generator.writeNumberField("body", message.bodyId());
+            generator.writeNumberField("offset", message.bodyOffset());
+            if (message.headers() != null) {
+                generator.writeBinaryField("headers", message.headers());
+            }
+            generator.writeEndObject();
         } catch (IOException e) {
             throw new IllegalStateException("Cannot encode a spool item", e);
         }
+        byte[] fields = out.toByteArray();
+        byte[] record = new byte[fields.length - 1 + ENVELOPE_FIELD.length + envelope.length + 1];
+        System.arraycopy(fields, 0, record, 0, fields.length - 1);
+        System.arraycopy(ENVELOPE_FIELD, 0, record, fields.length - 1, ENVELOPE_FIELD.length);
+        System.arraycopy(envelope, 0, record, fields.length - 1 + ENVELOPE_FIELD.length, envelope.length);
+        record[record.length - 1] = '}';
+        return record;
     }
 
+    /** Reads a record field by field; the envelope is copied out as it is, not parsed. */
     static SpoolItem decode(long id, byte[] octets) throws IOException {
-        JsonNode node = JSON.readTree(octets);
-        byte[] headers = node.has("headers") ? node.get("headers").binaryValue() : null;
-        return new SpoolItem(id, node.path("queue").asText(), node.path("due").asLong(), node.path("failures").asInt(),
-            new MessageRef(node.path("body").asLong(), node.path("offset").asInt(), headers), node.path("envelope"));
+        String queue = "";
+        long due = 0;
+        int failures = 0;
+        long body = 0;
+        int offset = 0;
+        byte[] headers = null;
+        byte[] envelope = NO_ENVELOPE;
+        try (JsonParser parser = JSON.getFactory().createParser(octets)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                throw new IOException("A spool item is a JSON object");
+            }
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String field = parser.getCurrentName();
+                JsonToken value = parser.nextToken();
+                switch (field) {
+                    case "queue" -> queue = parser.getValueAsString("").intern();
+                    case "due" -> due = parser.getValueAsLong();
+                    case "failures" -> failures = parser.getValueAsInt();
+                    case "body" -> body = parser.getValueAsLong();
+                    case "offset" -> offset = parser.getValueAsInt();
+                    case "headers" -> headers = value == JsonToken.VALUE_NULL ? null : parser.getBinaryValue();
+                    case "envelope" -> {
+                        int start = (int) parser.getTokenLocation().getByteOffset();
+                        parser.skipChildren();
+                        envelope = Arrays.copyOfRange(octets, start, (int) parser.getCurrentLocation().getByteOffset());
+                    }
+                    default -> parser.skipChildren();
+                }
+            }
+        }
+        return new SpoolItem(id, queue, due, failures, new MessageRef(body, offset, headers), envelope);
     }
 
-    /** The envelope of {@code mail}. */
-    static JsonNode envelopeOf(Mail mail) throws MessagingException {
+    /** The envelope of {@code mail}, as JSON octets. */
+    static byte[] envelopeOf(Mail mail) throws MessagingException {
         ObjectNode envelope = JSON.createObjectNode();
         envelope.put("name", mail.getName());
         envelope.put("sender", mail.getMaybeSender().asString(""));
@@ -107,7 +172,11 @@ record SpoolItem(long id, String queue, long due, int failures, MessageRef messa
             ArrayNode lines = perRecipient.putArray(recipient.asString());
             headers.forEach(header -> lines.add(header.asString()));
         });
-        return envelope;
+        try {
+            return JSON.writeValueAsBytes(envelope);
+        } catch (IOException e) {
+            throw new MessagingException("Cannot encode the envelope of " + mail.getName(), e);
+        }
     }
 
     private static void putIfPresent(ObjectNode node, String field, String value) {
@@ -118,29 +187,37 @@ record SpoolItem(long id, String queue, long due, int failures, MessageRef messa
 
     /** A James mail with this item's envelope and {@code message}. */
     MailImpl toMail(SpooledMessage message) throws MessagingException {
+        JsonNode envelope;
+        try {
+            envelope = readEnvelope();
+        } catch (IOException e) {
+            throw new MessagingException("The envelope of spool item " + id + " cannot be read", e);
+        }
+        String name = envelope.path("name").asText();
         MailImpl.Builder builder = MailImpl.builder()
-            .name(name())
-            .sender(MaybeSender.getMailSender(sender()));
-        for (String recipient : recipients()) {
+            .name(name)
+            .sender(MaybeSender.getMailSender(envelope.path("sender").asText("")));
+        for (JsonNode address : envelope.path("recipients")) {
+            String recipient = address.asText();
             try {
                 builder.addRecipient(new MailAddress(recipient));
             } catch (AddressException e) {
-                LOGGER.error("Spooled mail {} has a recipient that no longer parses: {}", name(), recipient);
+                LOGGER.error("Spooled mail {} has a recipient that no longer parses: {}", name, recipient);
             }
         }
-        Optional.ofNullable(text("state")).ifPresent(builder::state);
-        Optional.ofNullable(text("errorMessage")).ifPresent(builder::errorMessage);
+        Optional.ofNullable(text(envelope, "state")).ifPresent(builder::state);
+        Optional.ofNullable(text(envelope, "errorMessage")).ifPresent(builder::errorMessage);
         if (envelope.has("lastUpdated")) {
             builder.lastUpdated(new Date(envelope.get("lastUpdated").asLong()));
         }
-        Optional.ofNullable(text("remoteHost")).ifPresent(builder::remoteHost);
-        Optional.ofNullable(text("remoteAddr")).ifPresent(builder::remoteAddr);
+        Optional.ofNullable(text(envelope, "remoteHost")).ifPresent(builder::remoteHost);
+        Optional.ofNullable(text(envelope, "remoteAddr")).ifPresent(builder::remoteAddr);
         for (Iterator<Map.Entry<String, JsonNode>> fields = envelope.path("attributes").fields(); fields.hasNext(); ) {
             Map.Entry<String, JsonNode> field = fields.next();
             try {
                 builder.addAttribute(new Attribute(AttributeName.of(field.getKey()), AttributeValue.fromJson(field.getValue())));
             } catch (RuntimeException e) {
-                LOGGER.warn("Attribute {} of spooled mail {} cannot be read back: {}", field.getKey(), name(), e.toString());
+                LOGGER.warn("Attribute {} of spooled mail {} cannot be read back: {}", field.getKey(), name, e.toString());
             }
         }
         PerRecipientHeaders headers = new PerRecipientHeaders();
@@ -150,7 +227,7 @@ record SpoolItem(long id, String queue, long due, int failures, MessageRef messa
                 MailAddress recipient = new MailAddress(field.getKey());
                 field.getValue().forEach(line -> headers.addHeaderForRecipient(PerRecipientHeaders.Header.fromString(line.asText()), recipient));
             } catch (AddressException e) {
-                LOGGER.warn("Per-recipient headers of {} for {} dropped: the address no longer parses", name(), field.getKey());
+                LOGGER.warn("Per-recipient headers of {} for {} dropped: the address no longer parses", name, field.getKey());
             }
         }
         builder.addAllHeadersForRecipients(headers);
@@ -159,7 +236,7 @@ record SpoolItem(long id, String queue, long due, int failures, MessageRef messa
         return mail;
     }
 
-    private String text(String field) {
+    private static String text(JsonNode envelope, String field) {
         JsonNode value = envelope.get(field);
         return value == null || value.isNull() ? null : value.asText();
     }

@@ -383,4 +383,62 @@ class SpoolTest {
 
         assertThat(spool.queue("outgoing").getSize()).as("a move writes no new body: the reserve is for it").isEqualTo(1);
     }
+
+    /** A record as the spool wrote it before it kept envelopes as octets (Jackson's tree of the same fields). */
+    private static final String RECORD = "{\"queue\":\"outgoing.acme\",\"due\":1700000000000,\"failures\":2,\"body\":7,\"offset\":120,"
+        + "\"headers\":\"U3ViamVjdDogaGkNCg0K\",\"envelope\":{\"name\":\"m1\",\"sender\":\"jose@acme.test\","
+        + "\"recipients\":[\"bob@example.com\",\"ann@example.com\"],\"state\":\"root\",\"lastUpdated\":1700000000000,"
+        + "\"remoteHost\":\"client.test\",\"remoteAddr\":\"127.0.0.1\","
+        + "\"attributes\":{\"postino.organisation\":{\"serializer\":\"StringSerializer\",\"value\":\"acme\"}},"
+        + "\"perRecipientHeaders\":{\"bob@example.com\":[\"X-Bob: yes\"]}}}";
+
+    @Test
+    void aRecordOnDiskIsReadAndWrittenBackOctetForOctet() throws Exception {
+        SpoolItem item = SpoolItem.decode(42, RECORD.getBytes(StandardCharsets.UTF_8));
+
+        assertThat(new String(item.encode(), StandardCharsets.UTF_8)).isEqualTo(RECORD);
+        assertThat(item.withQueueAndDue("outgoing.acme", 1700000000001L).encode())
+            .isEqualTo(RECORD.replace("1700000000000,\"failures", "1700000000001,\"failures").getBytes(StandardCharsets.UTF_8));
+        assertThat(item.queue()).isEqualTo("outgoing.acme");
+        assertThat(item.message()).extracting(MessageRef::bodyId, MessageRef::bodyOffset).containsExactly(7L, 120);
+        assertThat(item.message().headers()).isEqualTo("Subject: hi\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        assertThat(item.name()).isEqualTo("m1");
+        assertThat(item.recipients()).containsExactly("bob@example.com", "ann@example.com");
+    }
+
+    @Test
+    void aRecordWrittenNowIsTheJsonTreeTheSpoolAlwaysWrote() throws Exception {
+        Mail mail = smtpMail("m1");
+        mail.setErrorMessage("451 4.3.0 try later\nsecond line");
+        SpoolItem item = new SpoolItem(3, "spool", 1700000000000L, 0, new MessageRef(5, 77, new byte[] {1, 2, 3}), SpoolItem.envelopeOf(mail));
+
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode tree = json.createObjectNode();
+        tree.put("queue", "spool");
+        tree.put("due", 1700000000000L);
+        tree.put("failures", 0);
+        tree.put("body", 5L);
+        tree.put("offset", 77);
+        tree.put("headers", new byte[] {1, 2, 3});
+        tree.set("envelope", json.readTree(item.envelope()));
+        assertThat(item.encode()).isEqualTo(json.writeValueAsBytes(tree));
+    }
+
+    @Test
+    void aMailReadBackFromAnOldRecordHasItsWholeEnvelope() throws Exception {
+        SpoolItem item = SpoolItem.decode(42, RECORD.getBytes(StandardCharsets.UTF_8));
+        SpoolItem stored = spool.queue("outgoing.acme").add(smtpMail("m2"), Duration.ZERO);
+
+        Mail mail = new SpoolItem(item.id(), item.queue(), item.due(), item.failures(), stored.message(), item.envelope())
+            .toMail(spool.message(stored));
+
+        assertThat(mail.getName()).isEqualTo("m1");
+        assertThat(mail.getMaybeSender().asString()).isEqualTo("jose@acme.test");
+        assertThat(mail.getRecipients()).containsExactly(new MailAddress("bob@example.com"), new MailAddress("ann@example.com"));
+        assertThat(mail.getState()).isEqualTo("root");
+        assertThat(mail.getRemoteAddr()).isEqualTo("127.0.0.1");
+        assertThat(mail.getAttribute(AttributeName.of("postino.organisation")).get().getValue().value()).isEqualTo("acme");
+        assertThat(mail.getPerRecipientSpecificHeaders().getHeadersForRecipient(new MailAddress("bob@example.com")))
+            .extracting(org.apache.mailet.PerRecipientHeaders.Header::asString).containsExactly("X-Bob: yes");
+    }
 }

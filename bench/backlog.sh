@@ -13,7 +13,8 @@
 #  2. starts two private copies of the packaged Postino side by side on free loopback ports,
 #     configured like bench/side_by_side.sh's (organisation "bench" owning bench.test, limits
 #     checked but never reached, tracking on, an active RSA-2048 DKIM key, dns.check=false,
-#     POSTINO_SMARTHOST = its own sink, JAVA_OPTS -Xms256m -Xmx1g), plus a smarthost route
+#     POSTINO_SMARTHOST = its own sink, JAVA_OPTS -Xms64m -Xmx1g -XX:+UseSerialGC, bin/postino's
+#     default), plus a smarthost route
 #     "deferred" (organisations.xml <routes>, <override domain="deferred.test">) to a sink that
 #     answers every RCPT with 451, and RemoteDelivery's delayTime of the outgoing queue set to
 #     "37 * 1 day" so that no deferred mail is retried during the run (the shipped first retry is
@@ -57,7 +58,7 @@
 #                       bench/results/backlog-<UTC time>.txt); raw JSON lines go beside it (.jsonl)
 #   --keep              keep the private installations, data and logs (path printed at the end)
 # Environment: POSTINO_DIST to benchmark another unpacked distribution directory; POSTINO_JAVA_OPTS
-# to run the JVMs with other options (default -Xms256m -Xmx1g).
+# to run the JVMs with other options (default -Xms64m -Xmx1g -XX:+UseSerialGC).
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -197,7 +198,7 @@ echo "backlog     : $BACKLOG x $FILL_SIZE B to rcpt@deferred.test (smtp-source, 
 echo "workload    : smtp-source, $CONC sessions, $COUNT x $SIZE B, 1 rcpt, a new connection per message; latency $LAT_N msgs at c=1; warm-up $([[ $WARMUP == 1 ]] && echo 1 round, discarded || echo none); $ROUNDS interleaved rounds on each"
 echo "postino     : $DIST (server jar built $(date -u -r "$DIST"/lib/postino-server-*.jar +%FT%TZ 2>/dev/null || echo '?'))"
 echo "repository  : $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?') ($(git -C "$REPO" status --porcelain 2>/dev/null | wc -l) paths changed in the work tree)"
-echo "postino conf: organisation bench (bench.test), route deferred.test -> 127.0.0.1:$DEF_PORT, limits never reached, tracking on, DKIM $([[ $DKIM == 1 ]] && echo 'RSA 2048 active' || echo off), dns.check=false, JAVA_OPTS=${POSTINO_JAVA_OPTS:--Xms256m -Xmx1g}"
+echo "postino conf: organisation bench (bench.test), route deferred.test -> 127.0.0.1:$DEF_PORT, limits never reached, tracking on, DKIM $([[ $DKIM == 1 ]] && echo 'RSA 2048 active' || echo off), dns.check=false, JAVA_OPTS=${POSTINO_JAVA_OPTS:--Xms64m -Xmx1g -XX:+UseSerialGC}"
 echo "java        : $("${JAVA_HOME:+$JAVA_HOME/bin/}java" -version 2>&1 | head -1)"
 echo "machine     : $(nproc) CPUs, $(free -m | awk '/^Mem/ {print $2}') MiB, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for n in "${INSTANCES[@]}"; do
@@ -262,7 +263,7 @@ PY
 start() { # name: starts the JVM, sets PID; prints nothing
   local n=$1 k jopts
   k=$(( ${STARTS[$n]} + 1 )); STARTS[$n]=$k
-  jopts=${POSTINO_JAVA_OPTS:--Xms256m -Xmx1g}
+  jopts=${POSTINO_JAVA_OPTS:--Xms64m -Xmx1g -XX:+UseSerialGC}
   [[ $JFR == 1 ]] && jopts="$jopts -XX:StartFlightRecording=filename=${LOG%.txt}-$n-$k.jfr,dumponexit=true,settings=profile"
   T_LAUNCH=$(now)
   env POSTINO_BIND=127.0.0.1 POSTINO_SMTP_PORT="${SMTP[$n]}" POSTINO_SUBMISSION_PORT="${SUB[$n]}" \
@@ -430,8 +431,9 @@ live_heap() { # pid: heap in use after a full GC (jcmd), MiB
   local jcmd=${JAVA_HOME:+$JAVA_HOME/bin/}jcmd
   command -v "$jcmd" >/dev/null || { echo '?'; return; }
   timeout 60 "$jcmd" "$1" GC.run >/dev/null 2>&1 || true
-  timeout 60 "$jcmd" "$1" GC.heap_info 2>/dev/null | sed -n 's/.*heap.*total [0-9]*K, used \([0-9]*\)K.*/\1/p' | head -1 \
-    | awk '{printf "%d", $1/1024} END {if (NR == 0) printf "?"}'
+  # G1 prints one "heap total ..., used ...K" line, the serial and parallel collectors one per generation
+  timeout 60 "$jcmd" "$1" GC.heap_info 2>/dev/null | sed -n 's/.*\(heap\|generation\|Gen\) *total [0-9]*K, used \([0-9]*\)K.*/\2/p' \
+    | awk '{k += $1} END {if (NR == 0) printf "?"; else printf "%d", k/1024}'
 }
 HEAP_B=$(live_heap "${PID[backlog]}") HEAP_E=$(live_heap "${PID[empty]}")
 HEAP_PER=$(python3 -c "import sys

@@ -107,7 +107,7 @@ def main():
     parser.add_argument("--probe-interval", type=float, default=0.5)
     parser.add_argument("--same-destination", action="store_true", help="B sends to A's destination domain too")
     parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--java-opts", default="-Xms256m -Xmx1g")
+    parser.add_argument("--java-opts", default="-Xms64m -Xmx1g -XX:+UseSerialGC")
     parser.add_argument("--extra-organisations-xml", default="", help=argparse.SUPPRESS)
     parser.add_argument("--distribution", default=os.path.join(ROOT, "distribution/target/postino-0.1.0-SNAPSHOT/postino-0.1.0-SNAPSHOT"))
     args = parser.parse_args()

@@ -333,7 +333,7 @@ def main():
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--size", type=int, default=5120, help="body size in bytes")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--java-opts", default="-Xms256m -Xmx1g")
+    parser.add_argument("--java-opts", default="-Xms64m -Xmx1g -XX:+UseSerialGC")
     parser.add_argument("--limits", choices=("none", "memory", "redis"), default="none",
                         help="rate limits checked on every message (never reached) with counters in memory or Redis")
     parser.add_argument("--events", choices=("off", "tracking", "webhook"), default="tracking",

@@ -95,7 +95,7 @@ for attempt in 1 2 3; do
     pick_ports
     rm -rf "$work/data"
     offset=$(wc -c <"$log")
-    JAVA_OPTS="-Xms256m -Xmx1g -XX:ArchiveClassesAtExit=$work/postino.jsa $crash_report" \
+    JAVA_OPTS="-Xms64m -Xmx1g -XX:+UseSerialGC -XX:ArchiveClassesAtExit=$work/postino.jsa $crash_report" \
         POSTINO_DATA_DIR="$work/data" POSTINO_BIND=127.0.0.1 \
         POSTINO_SMTP_PORT="${ports[0]}" POSTINO_SUBMISSION_PORT="${ports[1]}" \
         POSTINO_SMTPS_PORT="${ports[2]}" POSTINO_WEBADMIN_PORT="${ports[3]}" \

@@ -132,7 +132,7 @@ public final class PostinoMain {
             "",
             "Environment variables (override the shipped XML without editing it):",
             PostinoSettings.describeVariables(),
-            "JAVA_OPTS is passed to the JVM (default: -Xms256m -Xmx1g).",
+            "JAVA_OPTS is passed to the JVM (default: -Xms64m -Xmx1g -XX:+UseSerialGC).",
             "",
             "Exit status: 0 stopped normally, 1 start-up failed, 2 invalid configuration or setting.");
     }

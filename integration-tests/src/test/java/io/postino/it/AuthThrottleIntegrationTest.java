@@ -118,6 +118,38 @@ class AuthThrottleIntegrationTest {
     }
 
     @Test
+    void anApplicationsPoolOfTwentyConnectionsLogsInAtOnce() throws Exception {
+        int sessions = 20;
+        List<SmtpClient> pool = new ArrayList<>();
+        ExecutorService logins = Executors.newFixedThreadPool(sessions);
+        try {
+            for (int i = 0; i < sessions; i++) {
+                pool.add(session("127.0.0.11"));
+            }
+            java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(sessions);
+            List<Future<Attempt>> answers = new ArrayList<>();
+            for (SmtpClient smtp : pool) {
+                answers.add(logins.submit(() -> {
+                    together.await(10, TimeUnit.SECONDS);
+                    Instant start = Instant.now();
+                    int code = smtp.authPlain("alice@acme.test", "pw-alice@acme.test").code();
+                    return new Attempt(code, Duration.between(start, Instant.now()));
+                }));
+            }
+            for (Future<Attempt> answer : answers) {
+                Attempt attempt = answer.get(30, TimeUnit.SECONDS);
+                assertThat(attempt.code()).as("a right password in parallel (no turn of 1, 3, 7 s, no 454)").isEqualTo(235);
+                assertThat(attempt.took()).isLessThan(Duration.ofSeconds(1));
+            }
+        } finally {
+            logins.shutdownNow();
+            for (SmtpClient smtp : pool) {
+                smtp.close();
+            }
+        }
+    }
+
+    @Test
     void guessingOneLoginIsBoundedToAFewAttemptsPerMinuteEvenInParallel() throws Exception {
         Instant start = Instant.now();
         Instant end = start.plusSeconds(30);

@@ -41,7 +41,11 @@ import io.postino.server.smtp.auth.ThrottlePolicy;
  *   owner who then types the right password is let in after {@code maxDelay} at worst. Attempts of
  *   one pair take turns across sessions and nodes; one that would wait longer than
  *   {@code maxDelay} is refused at once with {@code 454 4.7.0}. So one login is guessed at most
- *   once every {@code maxDelay} from one client.</li>
+ *   once every {@code maxDelay} from one client. While a pair has no failure in the window, up to
+ *   {@code parallelLogins} of its attempts are checked at once (an application's pool of
+ *   connections logging in together); beyond that, and from its first failure, every attempt
+ *   admitted but not yet checked counts as a failure in advance, so parallel guesses are spaced as
+ *   if they came one after the other.</li>
  *   <li>After {@code failuresPerSession} failures the session is closed ({@code 421 4.7.0}).</li>
  *   <li>A client is blocked ({@code 454 4.7.0}, every login, for {@code block}) only when, within
  *   {@code window}, its failures span {@code sprayLogins} different logins (password spraying) or
@@ -63,6 +67,7 @@ import io.postino.server.smtp.auth.ThrottlePolicy;
  *         <sprayLogins>10</sprayLogins>
  *         <clientFailures>100</clientFailures>
  *         <block>15m</block>
+ *         <parallelLogins>20</parallelLogins>
  *     </handler>
  * </handlerchain>
  * }</pre>
@@ -75,6 +80,8 @@ import io.postino.server.smtp.auth.ThrottlePolicy;
  *   <li>{@code sprayLogins}: different failing logins that block a client, at least 2. Default 10.</li>
  *   <li>{@code clientFailures}: failures that block a client, at least 2. Default 100.</li>
  *   <li>{@code block}: how long a blocked client is refused, at most 24h. Default 15m.</li>
+ *   <li>{@code parallelLogins}: attempts of one login from one client checked at once while it
+ *   has not failed, from 1 (every attempt takes its turn) to 1000. Default 20.</li>
  * </ul>
  */
 public class ThrottleAuthentication implements PacedAuthHook {
@@ -134,7 +141,11 @@ public class ThrottleAuthentication implements PacedAuthHook {
         int sprayLogins = atLeast(config, "sprayLogins", policy.sprayLogins(), 2);
         int clientFailures = atLeast(config, "clientFailures", policy.clientFailures(), 2);
         failuresPerSession = atLeast(config, "failuresPerSession", failuresPerSession, 1);
-        policy = new ThrottlePolicy(maxDelay, window, sprayLogins, clientFailures, block);
+        int parallelLogins = atLeast(config, "parallelLogins", policy.parallelLogins(), 1);
+        if (parallelLogins > 1000) {
+            throw new ConfigurationException("ThrottleAuthentication: <parallelLogins> may be at most 1000, got " + parallelLogins);
+        }
+        policy = new ThrottlePolicy(maxDelay, window, sprayLogins, clientFailures, block, parallelLogins);
     }
 
     ThrottlePolicy policy() {

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.postino.server.smtp.auth.MemoryAuthThrottleStore;
+import io.postino.server.smtp.auth.ThrottlePolicy;
 import io.postino.testing.TestClock;
 
 class ThrottleAuthenticationTest {
@@ -127,12 +128,15 @@ class ThrottleAuthenticationTest {
     }
 
     @Test
-    void parallelFirstAttemptsAreSpacedAsIfTheyCameOneAfterTheOther() {
-        Duration[] expected = {Duration.ZERO, Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofSeconds(7)};
+    void parallelFirstAttemptsAreCheckedAtOnceUpToParallelLoginsThenSpaced() {
+        for (int i = 0; i < ThrottlePolicy.DEFAULTS.parallelLogins(); i++) {
+            assertThat(hook.admit(FakeSmtpSession.client("192.0.2.1", false), ALICE).delay()).as("attempt %d", i + 1).isZero();
+        }
+        Duration[] expected = {Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofSeconds(7)};
         for (Duration wait : expected) {
             assertThat(hook.admit(FakeSmtpSession.client("192.0.2.1", false), ALICE).delay()).isEqualTo(wait);
         }
-        assertThat(hook.admit(FakeSmtpSession.client("192.0.2.1", false), ALICE).refusal()).as("a fifth would wait 15 s").isPresent();
+        assertThat(hook.admit(FakeSmtpSession.client("192.0.2.1", false), ALICE).refusal()).as("the next would wait 15 s").isPresent();
     }
 
     @Test
@@ -191,5 +195,11 @@ class ThrottleAuthenticationTest {
         BaseHierarchicalConfiguration window = new BaseHierarchicalConfiguration();
         window.addProperty("window", "soon");
         assertThatThrownBy(() -> hook.init(window)).hasMessageContaining("<window> must be a positive duration");
+        BaseHierarchicalConfiguration parallel = new BaseHierarchicalConfiguration();
+        parallel.addProperty("parallelLogins", 1001);
+        assertThatThrownBy(() -> hook.init(parallel)).hasMessageContaining("<parallelLogins> may be at most 1000");
+        BaseHierarchicalConfiguration none = new BaseHierarchicalConfiguration();
+        none.addProperty("parallelLogins", 0);
+        assertThatThrownBy(() -> hook.init(none)).hasMessageContaining("<parallelLogins> must be at least 1");
     }
 }

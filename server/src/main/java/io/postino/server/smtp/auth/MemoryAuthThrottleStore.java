@@ -55,7 +55,7 @@ public class MemoryAuthThrottleStore implements AuthThrottleStore {
         Duration wait = Duration.between(now, turn);
         if (wait.compareTo(policy.maxDelay()) <= 0) {
             pair.pending++;
-            pair.nextTurn = turn.plus(policy.delayAfter(pair.failures + pair.pending));
+            pair.nextTurn = turn.plus(policy.delayAfter(policy.countedInAdvance(pair.failures, pair.pending)));
         }
         return Reservation.after(wait);
     }

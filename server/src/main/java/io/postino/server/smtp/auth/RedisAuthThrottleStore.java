@@ -39,7 +39,7 @@ public class RedisAuthThrottleStore implements AuthThrottleStore, AutoCloseable 
     private static final String DELAY = "local function delay(f, cap) if f <= 0 then return 0 end "
         + "return math.min(1000 * 2 ^ math.min(f - 1, 30), cap) end ";
 
-    /** KEYS: block, pair. ARGV: now, window, maxDelay, ttl. Returns {wait, blockedUntil}. */
+    /** KEYS: block, pair. ARGV: now, window, maxDelay, ttl, parallelLogins. Returns {wait, blockedUntil}. */
     private static final String RESERVE = DELAY
         + "local now = tonumber(ARGV[1]) "
         + "local blocked = tonumber(redis.call('HGET', KEYS[1], 'until') or '0') "
@@ -52,7 +52,9 @@ public class RedisAuthThrottleStore implements AuthThrottleStore, AutoCloseable 
         + "local wait = turn - now "
         + "if wait <= tonumber(ARGV[3]) then "
         + "  p = p + 1 "
-        + "  redis.call('HSET', KEYS[2], 'n', turn + delay(f + p, tonumber(ARGV[3])), 'p', p) "
+        + "  local counted = f + p "
+        + "  if f == 0 then counted = math.max(0, p - tonumber(ARGV[5]) + 1) end "
+        + "  redis.call('HSET', KEYS[2], 'n', turn + delay(counted, tonumber(ARGV[3])), 'p', p) "
         + "  redis.call('PEXPIRE', KEYS[2], ARGV[4]) "
         + "end "
         + "return {wait, 0}";
@@ -152,7 +154,7 @@ public class RedisAuthThrottleStore implements AuthThrottleStore, AutoCloseable 
     public Reservation reserve(String client, String login, Instant now, ThrottlePolicy policy) {
         List<Long> result = call(redis -> redis.eval(RESERVE, ScriptOutputType.MULTI, new String[]{block(client), pair(client, login)},
             String.valueOf(now.toEpochMilli()), String.valueOf(policy.window().toMillis()), String.valueOf(policy.maxDelay().toMillis()),
-            String.valueOf(policy.window().toMillis())));
+            String.valueOf(policy.window().toMillis()), String.valueOf(policy.parallelLogins())));
         if (result.get(1) > 0) {
             return Reservation.blocked(Instant.ofEpochMilli(result.get(1)));
         }

@@ -11,10 +11,23 @@ import java.time.Duration;
  * @param sprayLogins distinct logins failing from one client within the window that block it
  * @param clientFailures failures from one client within the window that block it
  * @param block how long a blocked client is refused
+ * @param parallelLogins attempts of one (client, login) without a failure in the window that are
+ *                       checked at once; beyond them, and as soon as there is a failure, every
+ *                       attempt admitted but not yet checked counts as a failure in advance
  */
-public record ThrottlePolicy(Duration maxDelay, Duration window, int sprayLogins, int clientFailures, Duration block) {
+public record ThrottlePolicy(Duration maxDelay, Duration window, int sprayLogins, int clientFailures, Duration block,
+                             int parallelLogins) {
     public static final ThrottlePolicy DEFAULTS = new ThrottlePolicy(Duration.ofSeconds(8), Duration.ofMinutes(15), 10, 100,
-        Duration.ofMinutes(15));
+        Duration.ofMinutes(15), 20);
+
+    /**
+     * The failures to count in advance once {@code pending} attempts (this one included) are
+     * admitted and not yet checked: honest parallel logins of a pair that has not failed are not
+     * spaced, up to {@code parallelLogins} of them.
+     */
+    public long countedInAdvance(long failures, long pending) {
+        return failures > 0 ? failures + pending : Math.max(0, pending - parallelLogins + 1);
+    }
 
     /** The wait after {@code failures} failures of one (client, login). */
     public Duration delayAfter(long failures) {

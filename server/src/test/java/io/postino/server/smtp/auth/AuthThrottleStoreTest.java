@@ -19,7 +19,9 @@ import io.lettuce.core.RedisURI;
  */
 class AuthThrottleStoreTest {
     private static final ThrottlePolicy POLICY = new ThrottlePolicy(Duration.ofSeconds(8), Duration.ofMinutes(15), 3, 100,
-        Duration.ofMinutes(15));
+        Duration.ofMinutes(15), 1);
+    private static final ThrottlePolicy FOUR_AT_ONCE = new ThrottlePolicy(Duration.ofSeconds(8), Duration.ofMinutes(15), 3, 100,
+        Duration.ofMinutes(15), 4);
     private static final Instant NOW = Instant.parse("2026-12-01T10:00:00Z");
 
     static Stream<AuthThrottleStore> stores() {
@@ -38,6 +40,34 @@ class AuthThrottleStoreTest {
         assertThat(store.reserve(client, "alice", NOW, POLICY).waitFor()).isEqualTo(Duration.ofSeconds(1));
         assertThat(store.reserve(client, "alice", NOW, POLICY).waitFor()).isEqualTo(Duration.ofSeconds(3));
         assertThat(store.reserve(client, "bob", NOW, POLICY).waitFor()).as("another login").isZero();
+    }
+
+    @ParameterizedTest
+    @MethodSource("stores")
+    void parallelLoginsOfAPairThatHasNotFailedAreCheckedAtOnceUpToTheLimit(AuthThrottleStore store) {
+        String client = client();
+        for (int i = 0; i < 4; i++) {
+            assertThat(store.reserve(client, "alice", NOW, FOUR_AT_ONCE).waitFor()).as("attempt %d", i + 1).isZero();
+        }
+        assertThat(store.reserve(client, "alice", NOW, FOUR_AT_ONCE).waitFor()).as("the fifth").isEqualTo(Duration.ofSeconds(1));
+        assertThat(store.reserve(client, "alice", NOW, FOUR_AT_ONCE).waitFor()).as("the sixth").isEqualTo(Duration.ofSeconds(3));
+
+        store.succeeded(client, "alice");
+
+        assertThat(store.reserve(client, "alice", NOW, FOUR_AT_ONCE).waitFor()).as("after a success").isZero();
+    }
+
+    @ParameterizedTest
+    @MethodSource("stores")
+    void onceAPairHasFailedEveryPendingAttemptCountsAgain(AuthThrottleStore store) {
+        String client = client();
+        store.reserve(client, "alice", NOW, FOUR_AT_ONCE);
+        store.failed(client, "alice", NOW, FOUR_AT_ONCE);
+        Instant later = NOW.plusSeconds(1);
+
+        assertThat(store.reserve(client, "alice", later, FOUR_AT_ONCE).waitFor()).isZero();
+        assertThat(store.reserve(client, "alice", later, FOUR_AT_ONCE).waitFor())
+            .as("one failure and one pending: no free parallel attempts any more").isEqualTo(Duration.ofSeconds(2));
     }
 
     @ParameterizedTest

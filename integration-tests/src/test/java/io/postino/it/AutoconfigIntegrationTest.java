@@ -14,6 +14,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
@@ -66,6 +67,7 @@ class AutoconfigIntegrationTest {
     private static final Pattern UUID = Pattern.compile("[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}");
 
     private Path temporary;
+    private Path installation;
     private SmtpSink sink;
     private PostinoProcess postino;
     private SSLContext trustingPostino;
@@ -76,11 +78,14 @@ class AutoconfigIntegrationTest {
         sink = SmtpSink.start();
         Path tls = temporary.resolve("tls");
         TestCertificates.write(tls, "postino.test", "autoconfig.acme.test", "autodiscover.acme.test");
-        Path installation = Installations.copyWithOrganisations(temporary.resolve("postino"), ORGANISATIONS);
+        // The renewal of aRenewedCertificateIsServedWithoutRestart, trusted from the start.
+        TestCertificates.write(temporary.resolve("renewed"), "postino.test", "autoconfig.acme.test", "autodiscover.acme.test");
+        installation = Installations.copyWithOrganisations(temporary.resolve("postino"), ORGANISATIONS);
         postino = PostinoProcess.start(installation, temporary.resolve("data"), "127.0.0.1", sink.port(), Map.of(
             "POSTINO_TLS_CERTIFICATE", tls.resolve("fullchain.pem").toString(),
-            "POSTINO_TLS_PRIVATE_KEY", tls.resolve("privkey.pem").toString()));
-        trustingPostino = trusting(tls.resolve("fullchain.pem"));
+            "POSTINO_TLS_PRIVATE_KEY", tls.resolve("privkey.pem").toString(),
+            "JAVA_OPTS", "-Xms128m -Xmx512m -Dpostino.tls.watchSeconds=1"));
+        trustingPostino = trusting(tls.resolve("fullchain.pem"), temporary.resolve("renewed/fullchain.pem"));
     }
 
     @AfterAll
@@ -363,6 +368,54 @@ class AutoconfigIntegrationTest {
             .isInstanceOf(javax.net.ssl.SSLHandshakeException.class);
     }
 
+    @Test
+    void aRenewedCertificateIsServedWithoutRestart() throws Exception {
+        X509Certificate renewed = certificate(temporary.resolve("renewed/fullchain.pem"));
+        assertThat(servedCertificate()).isNotEqualTo(renewed);
+        for (String file : List.of("privkey.pem", "fullchain.pem")) {
+            Path next = temporary.resolve("tls/" + file + ".next");
+            Files.copy(temporary.resolve("renewed/" + file), next);
+            Files.move(next, temporary.resolve("tls/" + file), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!servedCertificate().equals(renewed) && System.nanoTime() < deadline) {
+            Thread.sleep(500);
+        }
+        assertThat(servedCertificate()).as("the certificate served 60 s after the renewal").isEqualTo(renewed);
+        assertThat(postino.output()).contains("autoconfiguration (HTTPS): reloaded the TLS certificate");
+        assertThat(https("autoconfig.acme.test", "GET", "/mail/config-v1.1.xml", null).status()).isEqualTo(200);
+    }
+
+    @Test
+    void aPortInUseStopsStartUpWithItsNameAndOffOpensNoListener() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            Map.Entry<Integer, String> result = PostinoProcess.runExpectingFailure(installation, temporary.resolve("data-taken"), sink.port(),
+                Map.of("POSTINO_AUTOCONFIG_PORT", String.valueOf(taken.getLocalPort())));
+            assertThat(result.getKey()).isEqualTo(2);
+            assertThat(result.getValue())
+                .contains("Cannot listen for mail client autoconfiguration (HTTPS) on 127.0.0.1:" + taken.getLocalPort())
+                .contains("Set POSTINO_AUTOCONFIG_PORT to another port (or off)");
+        }
+        try (PostinoProcess off = PostinoProcess.start(installation, temporary.resolve("data-off"), "127.0.0.1", sink.port(),
+            Map.of("POSTINO_AUTOCONFIG_PORT", "off"))) {
+            assertThat(off.output()).contains("Mail client autoconfiguration is off").contains("autoconfiguration off");
+            try (Socket socket = new Socket()) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> socket.connect(new InetSocketAddress("127.0.0.1", off.autoconfigPort), 2000))
+                    .isInstanceOf(IOException.class);
+            }
+        }
+    }
+
+    private X509Certificate servedCertificate() throws IOException {
+        Socket tcp = new Socket();
+        tcp.connect(new InetSocketAddress("127.0.0.1", postino.autoconfigPort), 10_000);
+        try (SSLSocket socket = (SSLSocket) trustingPostino.getSocketFactory().createSocket(tcp, "postino.test", postino.autoconfigPort, true)) {
+            socket.setSoTimeout(10_000);
+            socket.startHandshake();
+            return (X509Certificate) socket.getSession().getPeerCertificates()[0];
+        }
+    }
+
     // ---- HTTPS as a mail client does it: trust the server's certificate, check the name asked for
 
     record Answer(int status, Map<String, String> headers, byte[] body) {
@@ -375,11 +428,17 @@ class AutoconfigIntegrationTest {
         }
     }
 
-    private static SSLContext trusting(Path certificate) throws Exception {
+    private static X509Certificate certificate(Path file) throws Exception {
+        try (InputStream in = Files.newInputStream(file)) {
+            return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+        }
+    }
+
+    private static SSLContext trusting(Path... certificates) throws Exception {
         KeyStore store = KeyStore.getInstance("PKCS12");
         store.load(null, null);
-        try (InputStream in = Files.newInputStream(certificate)) {
-            store.setCertificateEntry("postino", (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in));
+        for (int i = 0; i < certificates.length; i++) {
+            store.setCertificateEntry("postino-" + i, certificate(certificates[i]));
         }
         TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         trust.init(store);

@@ -10,6 +10,7 @@ import javax.inject.Inject;
 import javax.servlet.http.HttpServletRequest;
 import javax.servlet.http.HttpServletResponse;
 
+import org.eclipse.jetty.server.ConnectionLimit;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
@@ -38,6 +39,7 @@ import io.postino.server.smtp.listener.CertificateWatcher;
 public class AutoconfigServer implements org.apache.james.lifecycle.api.Startable {
     private static final Logger LOGGER = LoggerFactory.getLogger(AutoconfigServer.class);
     private static final char[] KEY_STORE_PASSWORD = "postino".toCharArray();
+    static final int MAX_CONNECTIONS = 256;
 
     private final AutoconfigRequests requests;
     private Server server;
@@ -75,6 +77,8 @@ public class AutoconfigServer implements org.apache.james.lifecycle.api.Startabl
         connector.setPort(Integer.parseInt(port));
         connector.setIdleTimeout(20_000);
         server.addConnector(connector);
+        // Clients keep no connection open between documents: a few hundred is plenty, and a flood of idle ones stops here.
+        server.addBean(new ConnectionLimit(MAX_CONNECTIONS, connector));
         server.setHandler(new Handler());
         server.setStopTimeout(2_000);
         server.start();

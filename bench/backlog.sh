@@ -268,7 +268,7 @@ start() { # name: starts the JVM, sets PID; prints nothing
   T_LAUNCH=$(now)
   env POSTINO_BIND=127.0.0.1 POSTINO_SMTP_PORT="${SMTP[$n]}" POSTINO_SUBMISSION_PORT="${SUB[$n]}" \
       POSTINO_SMTPS_PORT="${SMTPS[$n]}" POSTINO_WEBADMIN_PORT="${WA[$n]}" POSTINO_DATA_DIR="${DATA[$n]}" \
-      POSTINO_SMARTHOST="127.0.0.1:${SINK[$n]}" POSTINO_HOSTNAME=postino.bench JAVA_OPTS="$jopts" \
+      POSTINO_SMARTHOST="127.0.0.1:${SINK[$n]}" POSTINO_HOSTNAME=postino.bench POSTINO_AUTOCONFIG_PORT=off JAVA_OPTS="$jopts" \
       setsid "${HOME_OF[$n]}/bin/postino" >"$WORK/$n/console-$k.log" 2>&1 </dev/null 9>&- &
   PID[$n]=$!          # bin/postino execs java: this is the JVM
   echo "${PID[$n]}" >"$WORK/$n/postino.pid"

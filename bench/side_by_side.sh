@@ -236,7 +236,7 @@ grep -qx 'dns.check=false' "$PO_HOME/conf/recipients.properties" || echo 'dns.ch
 say "starting Postino"
 env POSTINO_BIND=127.0.0.1 POSTINO_SMTP_PORT="$PO_PORT" POSTINO_SUBMISSION_PORT="$PO_SUB" \
     POSTINO_SMTPS_PORT="$PO_SMTPS" POSTINO_WEBADMIN_PORT="$PO_WA" POSTINO_DATA_DIR="$PO_DATA" \
-    POSTINO_SMARTHOST="127.0.0.1:$PO_SINK" POSTINO_HOSTNAME=postino.bench JAVA_OPTS="${POSTINO_JAVA_OPTS:--Xms64m -Xmx1g -XX:+UseSerialGC}" \
+    POSTINO_SMARTHOST="127.0.0.1:$PO_SINK" POSTINO_HOSTNAME=postino.bench POSTINO_AUTOCONFIG_PORT=off JAVA_OPTS="${POSTINO_JAVA_OPTS:--Xms64m -Xmx1g -XX:+UseSerialGC}" \
     setsid "$PO_HOME/bin/postino" >"$WORK/postino-console.log" 2>&1 </dev/null &
 PO_PID=$!          # bin/postino execs java: this is the JVM
 echo "$PO_PID" >"$WORK/postino.pid"

@@ -48,7 +48,7 @@ listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # then exits at once and the run is tried again.
 pick_ports() {
     ports=()
-    while ((${#ports[@]} < 5)); do
+    while ((${#ports[@]} < 6)); do
         local port=$((20000 + RANDOM % 40000))
         if [[ " ${ports[*]} " != *" $port "* ]] && ! listening "$port"; then
             ports+=("$port")
@@ -99,7 +99,7 @@ for attempt in 1 2 3; do
         POSTINO_DATA_DIR="$work/data" POSTINO_BIND=127.0.0.1 \
         POSTINO_SMTP_PORT="${ports[0]}" POSTINO_SUBMISSION_PORT="${ports[1]}" \
         POSTINO_SMTPS_PORT="${ports[2]}" POSTINO_WEBADMIN_PORT="${ports[3]}" \
-        POSTINO_SMARTHOST="127.0.0.1:${ports[4]}" POSTINO_HOSTNAME=cds-training.invalid \
+        POSTINO_SMARTHOST="127.0.0.1:${ports[4]}" POSTINO_AUTOCONFIG_PORT="${ports[5]}" POSTINO_HOSTNAME=cds-training.invalid \
         "$installation/bin/postino" </dev/null >>"$log" 2>&1 &
     pid=$!
     started=no

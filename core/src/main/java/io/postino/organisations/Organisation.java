@@ -26,6 +26,7 @@ public final class Organisation {
     private final Optional<String> route;
     private final Map<String, String> routeOverrides;
     private final boolean dkimRequired;
+    private final Optional<MailboxServer> mailboxServer;
 
     /** An organisation without limits of its own (the defaults apply). */
     public Organisation(String id, String name, Set<String> domains, List<Cidr> trustedNetworks,
@@ -54,10 +55,12 @@ public final class Organisation {
         this.route = Optional.empty();
         this.routeOverrides = Map.of();
         this.dkimRequired = false;
+        this.mailboxServer = Optional.empty();
     }
 
     private Organisation(Organisation base, Optional<String> postmaster, Optional<String> abuse, List<RelayDomain> relayDomains,
-                         Optional<String> route, Map<String, String> routeOverrides, boolean dkimRequired) {
+                         Optional<String> route, Map<String, String> routeOverrides, boolean dkimRequired,
+                         Optional<MailboxServer> mailboxServer) {
         this.id = base.id;
         this.name = base.name;
         this.domains = base.domains;
@@ -72,6 +75,7 @@ public final class Organisation {
         this.route = route;
         this.routeOverrides = Map.copyOf(routeOverrides);
         this.dkimRequired = dkimRequired;
+        this.mailboxServer = mailboxServer;
     }
 
     /**
@@ -79,7 +83,7 @@ public final class Organisation {
      * domains go, and its relay domains.
      */
     public Organisation withInbound(Optional<String> postmaster, Optional<String> abuse, List<RelayDomain> relayDomains) {
-        return new Organisation(this, postmaster, abuse, relayDomains, route, routeOverrides, dkimRequired);
+        return new Organisation(this, postmaster, abuse, relayDomains, route, routeOverrides, dkimRequired, mailboxServer);
     }
 
     /**
@@ -87,7 +91,17 @@ public final class Organisation {
      * case), and whether its mail must be DKIM-signed.
      */
     public Organisation withDelivery(Optional<String> route, Map<String, String> routeOverrides, boolean dkimRequired) {
-        return new Organisation(this, postmaster, abuse, relayDomains, route, routeOverrides, dkimRequired);
+        return new Organisation(this, postmaster, abuse, relayDomains, route, routeOverrides, dkimRequired, mailboxServer);
+    }
+
+    /** This organisation with the mailbox server its people read their mail on, if it declared one. */
+    public Organisation withMailboxServer(Optional<MailboxServer> mailboxServer) {
+        return new Organisation(this, postmaster, abuse, relayDomains, route, routeOverrides, dkimRequired, mailboxServer);
+    }
+
+    /** Its own IMAP or POP3 server ({@code <mailboxServer>}), named by the client autoconfiguration documents. */
+    public Optional<MailboxServer> mailboxServer() {
+        return mailboxServer;
     }
 
     /** The route of its mail, by name; empty: the server's default (MX, or POSTINO_SMARTHOST). */

@@ -98,6 +98,7 @@ public final class OrganisationsFile {
         private Map<String, String> overrides;
         private Map<String, Integer> overrideLines;
         private boolean dkimRequired;
+        private Optional<MailboxServer> mailboxServer;
         private int postmasterLine;
         private int abuseLine;
         private LimitsSection limitsSection;
@@ -146,6 +147,7 @@ public final class OrganisationsFile {
                     overrides = new LinkedHashMap<>();
                     overrideLines = new HashMap<>();
                     dkimRequired = false;
+                    mailboxServer = Optional.empty();
                     break;
                 case "route":
                     routeAttributes = new org.xml.sax.helpers.AttributesImpl(attributes);
@@ -184,6 +186,13 @@ public final class OrganisationsFile {
                     break;
                 case "relayDomain":
                     relayDomain(attributes);
+                    break;
+                case "mailboxServer":
+                    MailboxServer.Type type = MailboxServer.Type.valueOf(attributes.getValue("type").trim().toUpperCase(Locale.ROOT));
+                    boolean implicitTls = !"starttls".equals(Optional.ofNullable(attributes.getValue("tls")).map(String::trim).orElse("implicit"));
+                    String mailboxPort = attributes.getValue("port");
+                    mailboxServer = Optional.of(new MailboxServer(type, attributes.getValue("host").trim().toLowerCase(Locale.ROOT),
+                        mailboxPort == null ? type.defaultPort(implicitTls) : Integer.parseInt(mailboxPort.trim()), implicitTls));
                     break;
                 case "postmaster":
                     postmasterLine = line();
@@ -379,7 +388,8 @@ public final class OrganisationsFile {
                     checkRoleAddress("abuse", abuse, abuseLine);
                     organisations.add(new Organisation(id, name, domains, trustedNetworks, policy, allowed, organisationLimits, userLimits)
                         .withInbound(postmaster, abuse, relayDomains)
-                        .withDelivery(routing, overrides, dkimRequired));
+                        .withDelivery(routing, overrides, dkimRequired)
+                        .withMailboxServer(mailboxServer));
                     id = null;
                     break;
                 default:

@@ -37,6 +37,7 @@ final class PostinoProcess implements AutoCloseable {
     final int submissionPort;
     final int smtpsPort;
     final int webAdminPort;
+    final int autoconfigPort;
     private final Path log;
     private Process process;
     private final Map<String, String> environment;
@@ -52,12 +53,14 @@ final class PostinoProcess implements AutoCloseable {
         this.submissionPort = freePort();
         this.smtpsPort = freePort();
         this.webAdminPort = freePort();
+        this.autoconfigPort = freePort();
         this.log = log;
         this.environment = new HashMap<>();
         environment.put("POSTINO_SMTP_PORT", String.valueOf(smtpPort));
         environment.put("POSTINO_SUBMISSION_PORT", String.valueOf(submissionPort));
         environment.put("POSTINO_SMTPS_PORT", String.valueOf(smtpsPort));
         environment.put("POSTINO_WEBADMIN_PORT", String.valueOf(webAdminPort));
+        environment.put("POSTINO_AUTOCONFIG_PORT", String.valueOf(autoconfigPort));
         environment.put("POSTINO_BIND", bind);
         environment.put("POSTINO_DATA_DIR", dataDirectory.toString());
         environment.put("POSTINO_SMARTHOST", "127.0.0.1:" + smarthostPort);

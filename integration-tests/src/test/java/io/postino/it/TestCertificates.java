@@ -14,11 +14,18 @@ final class TestCertificates {
     private TestCertificates() {
     }
 
-    /** A self-signed EC certificate for {@code host} in {@code directory}/fullchain.pem and privkey.pem. */
-    static void write(Path directory, String host) throws IOException, InterruptedException {
+    /**
+     * A self-signed EC certificate for {@code host} (and {@code otherNames}, as further
+     * subjectAltNames) in {@code directory}/fullchain.pem and privkey.pem.
+     */
+    static void write(Path directory, String host, String... otherNames) throws IOException, InterruptedException {
         Files.createDirectories(directory);
+        StringBuilder names = new StringBuilder("subjectAltName=DNS:" + host);
+        for (String name : otherNames) {
+            names.append(",DNS:").append(name);
+        }
         run(directory, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", "privkey.pem", "-out", "fullchain.pem", "-days", "30", "-subj", "/CN=" + host, "-addext", "subjectAltName=DNS:" + host);
+            "-keyout", "privkey.pem", "-out", "fullchain.pem", "-days", "30", "-subj", "/CN=" + host, "-addext", names.toString());
     }
 
     private static void run(Path directory, String... command) throws IOException, InterruptedException {

@@ -20,6 +20,9 @@ final class ListenerPorts {
         check(settings.bindAddress(), settings.port(Variable.SUBMISSION_PORT), "submission", Variable.SUBMISSION_PORT);
         check(settings.bindAddress(), settings.port(Variable.SMTPS_PORT), "SMTPS", Variable.SMTPS_PORT);
         check("127.0.0.1", settings.port(Variable.WEBADMIN_PORT), "WebAdmin", Variable.WEBADMIN_PORT);
+        if (settings.autoconfigPort().isPresent()) {
+            check(settings.bindAddress(), settings.autoconfigPort().getAsInt(), "mail client autoconfiguration (HTTPS)", Variable.AUTOCONFIG_PORT);
+        }
     }
 
     private static void check(String address, int port, String name, Variable variable) throws PostinoSettings.InvalidSettingException {
@@ -29,7 +32,8 @@ final class ListenerPorts {
         } catch (IOException e) {
             String hint = port < 1024 ? " Ports below 1024 need root or CAP_NET_BIND_SERVICE." : "";
             throw new PostinoSettings.InvalidSettingException("Cannot listen for " + name + " on " + address + ":" + port
-                + " (" + e.getMessage() + ")." + hint + " Set " + variable.environment + " to another port, or stop what uses this one.");
+                + " (" + e.getMessage() + ")." + hint + " Set " + variable.environment + " to another port"
+                + (variable == Variable.AUTOCONFIG_PORT ? " (or off)" : "") + ", or stop what uses this one.");
         }
     }
 }

@@ -87,11 +87,12 @@ public final class PostinoMain {
         }
         announce(webAdminTokens, logger);
         Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "postino-shutdown"));
-        logger.info("Postino started: SMTP {}:{}, submission {}:{}, SMTPS {}:{}, WebAdmin 127.0.0.1:{}",
+        logger.info("Postino started: SMTP {}:{}, submission {}:{}, SMTPS {}:{}, WebAdmin 127.0.0.1:{}, autoconfiguration {}",
             settings.bindAddress(), settings.port(PostinoSettings.Variable.SMTP_PORT),
             settings.bindAddress(), settings.port(PostinoSettings.Variable.SUBMISSION_PORT),
             settings.bindAddress(), settings.port(PostinoSettings.Variable.SMTPS_PORT),
-            settings.port(PostinoSettings.Variable.WEBADMIN_PORT));
+            settings.port(PostinoSettings.Variable.WEBADMIN_PORT),
+            settings.autoconfigPort().isPresent() ? "https://" + settings.bindAddress() + ":" + settings.autoconfigPort().getAsInt() : "off");
     }
 
     /** The operator token is shown once, on the console only (not in the log file), when it is made. */

@@ -21,6 +21,7 @@ import com.google.inject.Module;
 import com.google.inject.Scopes;
 import com.google.inject.util.Modules;
 
+import io.postino.server.modules.AutoconfigModule;
 import io.postino.server.modules.DkimModule;
 import io.postino.server.modules.SpoolModule;
 import io.postino.server.modules.JpaDataModule;
@@ -59,7 +60,8 @@ public final class PostinoServer {
         new EventsModule(),
         new RecipientsModule(),
         new DkimModule(),
-        new WebAdminSecurityModule());
+        new WebAdminSecurityModule(),
+        new AutoconfigModule());
 
     private static final Module EMBEDDED_BACKENDS = Modules.combine(
         new JpaDataModule(),

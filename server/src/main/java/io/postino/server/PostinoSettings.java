@@ -21,6 +21,8 @@ public final class PostinoSettings {
         SUBMISSION_PORT("POSTINO_SUBMISSION_PORT", "postino.submission.port", "587", "port of the submission listener (STARTTLS + AUTH)"),
         SMTPS_PORT("POSTINO_SMTPS_PORT", "postino.smtps.port", "465", "port of the implicit-TLS submission listener"),
         WEBADMIN_PORT("POSTINO_WEBADMIN_PORT", "postino.webadmin.port", "8000", "port of WebAdmin (always on 127.0.0.1)"),
+        AUTOCONFIG_PORT("POSTINO_AUTOCONFIG_PORT", "postino.autoconfig.port", "443",
+            "HTTPS port of the mail client autoconfiguration (Thunderbird, Outlook, Apple), on POSTINO_BIND; off: none"),
         BIND("POSTINO_BIND", "postino.bind", "0.0.0.0", "address the SMTP listeners bind to"),
         DATA_DIR("POSTINO_DATA_DIR", "postino.data.dir", "<installation>/var", "directory holding the queue, database, generated TLS certificate and repositories"),
         SMARTHOST("POSTINO_SMARTHOST", "postino.smarthost", "", "host:port to deliver all mail to instead of MX lookups (empty: MX)"),
@@ -50,6 +52,9 @@ public final class PostinoSettings {
         }
     }
 
+    /** The value of POSTINO_AUTOCONFIG_PORT that opens no autoconfiguration listener. */
+    public static final String AUTOCONFIG_OFF = "off";
+
     private final Path home;
     private final Map<Variable, String> values;
 
@@ -68,6 +73,12 @@ public final class PostinoSettings {
         }
         for (Variable port : new Variable[]{Variable.SMTP_PORT, Variable.SUBMISSION_PORT, Variable.SMTPS_PORT, Variable.WEBADMIN_PORT}) {
             values.put(port, String.valueOf(parsePort(port.environment, values.get(port))));
+        }
+        if (!values.get(Variable.AUTOCONFIG_PORT).equalsIgnoreCase(AUTOCONFIG_OFF)) {
+            values.put(Variable.AUTOCONFIG_PORT, String.valueOf(parsePort(Variable.AUTOCONFIG_PORT.environment + " (or 'off')",
+                values.get(Variable.AUTOCONFIG_PORT))));
+        } else {
+            values.put(Variable.AUTOCONFIG_PORT, AUTOCONFIG_OFF);
         }
         if (values.get(Variable.BIND).isEmpty() || values.get(Variable.BIND).contains(":")) {
             throw new InvalidSettingException("POSTINO_BIND must be one IPv4 address or host name (e.g. 0.0.0.0 or 127.0.0.1), got '"
@@ -136,6 +147,12 @@ public final class PostinoSettings {
 
     public int port(Variable variable) {
         return Integer.parseInt(values.get(variable));
+    }
+
+    /** The autoconfiguration listener's port, or empty when POSTINO_AUTOCONFIG_PORT is off. */
+    public java.util.OptionalInt autoconfigPort() {
+        String value = values.get(Variable.AUTOCONFIG_PORT);
+        return value.equals(AUTOCONFIG_OFF) ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(Integer.parseInt(value));
     }
 
     public String hostname() {

@@ -143,6 +143,22 @@ public final class TlsCertificate {
         return Optional.empty();
     }
 
+    /**
+     * The pair as an in-memory PKCS#12 key store (one entry, alias {@code postino}, password
+     * {@code password}), for an HTTPS listener that takes a key store.
+     */
+    public static java.security.KeyStore keyStore(Path certificateFile, Path keyFile, char[] password)
+        throws IOException, GeneralSecurityException {
+        List<X509Certificate> chain = certificates(certificateFile);
+        if (chain.isEmpty()) {
+            throw new GeneralSecurityException(certificateFile + ": holds no certificate");
+        }
+        java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+        store.load(null, null);
+        store.setKeyEntry("postino", privateKey(keyFile), password, chain.toArray(new X509Certificate[0]));
+        return store;
+    }
+
     private static boolean stillFits(Path certificateFile, String hostname) {
         try {
             X509Certificate certificate = certificates(certificateFile).get(0);

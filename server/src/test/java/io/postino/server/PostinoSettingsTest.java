@@ -20,6 +20,7 @@ class PostinoSettingsTest {
             .containsEntry("postino.submission.port", "587")
             .containsEntry("postino.smtps.port", "465")
             .containsEntry("postino.webadmin.port", "8000")
+            .containsEntry("postino.autoconfig.port", "443")
             .containsEntry("postino.bind", "0.0.0.0")
             .containsEntry("postino.data.dir", "/opt/postino/var")
             .containsEntry("postino.smarthost", "")
@@ -56,5 +57,15 @@ class PostinoSettingsTest {
     void refusesAnIpv6BindAddressThatJamesCannotParse() {
         assertThatThrownBy(() -> PostinoSettings.from(Map.of("POSTINO_BIND", "::1"), HOME))
             .hasMessageContaining("POSTINO_BIND must be one IPv4 address");
+    }
+
+    @Test
+    void theAutoconfigurationListenerTakesAPortOrOff() throws Exception {
+        assertThat(PostinoSettings.from(Map.of("POSTINO_AUTOCONFIG_PORT", "8443"), HOME).autoconfigPort()).hasValue(8443);
+        PostinoSettings off = PostinoSettings.from(Map.of("POSTINO_AUTOCONFIG_PORT", "OFF"), HOME);
+        assertThat(off.autoconfigPort()).isEmpty();
+        assertThat(off.systemProperties()).containsEntry("postino.autoconfig.port", "off");
+        assertThatThrownBy(() -> PostinoSettings.from(Map.of("POSTINO_AUTOCONFIG_PORT", "https"), HOME))
+            .hasMessage("POSTINO_AUTOCONFIG_PORT (or 'off') must be a port number from 1 to 65535, got 'https'");
     }
 }

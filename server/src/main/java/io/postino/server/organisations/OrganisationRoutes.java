@@ -118,6 +118,10 @@ public class OrganisationRoutes implements Routes {
         body.put("relayDomains", organisation.relayDomains().stream()
             .map(relay -> Map.of("domain", relay.domain(), "host", relay.host(), "port", relay.port()))
             .collect(Collectors.toList()));
+        body.put("mailboxServer", organisation.mailboxServer()
+            .map(mailbox -> Map.of("type", mailbox.type().value(), "host", mailbox.host(), "port", mailbox.port(),
+                "tls", mailbox.implicitTls() ? "implicit" : "starttls"))
+            .orElse(null));
         body.put("users", usersOf(organisation).size());
         return body;
     }

@@ -26,6 +26,9 @@ class OrganisationScopeTest {
     void itsOwnOrganisationAndUsers() {
         assertThat(acme("GET", "/organisations/acme")).isTrue();
         assertThat(acme("GET", "/organisations/acme/users")).isTrue();
+        assertThat(acme("GET", "/organisations/acme/autoconfig-records")).isTrue();
+        assertThat(acme("GET", "/organisations/beta/autoconfig-records")).isFalse();
+        assertThat(acme("DELETE", "/organisations/acme/autoconfig-records")).isFalse();
         assertThat(acme("POST", "/organisations/acme")).isFalse();
         assertThat(acme("GET", "/organisations")).isFalse();
         assertThat(acme("POST", "/organisations/reload")).isFalse();

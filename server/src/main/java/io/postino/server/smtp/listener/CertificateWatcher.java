@@ -24,9 +24,10 @@ import org.slf4j.LoggerFactory;
  * the listener build its TLS context again. New connections get the new certificate; open ones
  * keep theirs. A renewed pair that cannot be used (half written, key of another certificate,
  * expired) is checked before anything is swapped, logged at WARN with the file and why, and the
- * old certificate stays until the files change again.
+ * old certificate stays until the files change again. Used by the SMTP listeners and the
+ * autoconfiguration listener ({@code io.postino.server.autoconfig.AutoconfigServer}).
  */
-final class CertificateWatcher {
+public final class CertificateWatcher {
     private static final Logger LOGGER = LoggerFactory.getLogger(CertificateWatcher.class);
     static final Duration INTERVAL = Duration.ofSeconds(Long.getLong("postino.tls.watchSeconds", 10));
     private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(runnable -> {
@@ -35,12 +36,12 @@ final class CertificateWatcher {
         return thread;
     });
 
-    interface Reload {
+    public interface Reload {
         void reload() throws Exception;
     }
 
     /** Why the files as they are now cannot be loaded, or empty. */
-    interface Check {
+    public interface Check {
         Optional<String> problem();
     }
 
@@ -52,7 +53,7 @@ final class CertificateWatcher {
     private byte[] seen;
     private ScheduledFuture<?> task;
 
-    CertificateWatcher(String listener, List<Path> files, Check check, Reload reload) {
+    public CertificateWatcher(String listener, List<Path> files, Check check, Reload reload) {
         this.listener = listener;
         this.files = files;
         this.check = check;
@@ -61,11 +62,11 @@ final class CertificateWatcher {
         this.seen = loaded;
     }
 
-    void start() {
+    public void start() {
         task = TIMER.scheduleWithFixedDelay(this::check, INTERVAL.toMillis(), INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    void stop() {
+    public void stop() {
         if (task != null) {
             task.cancel(false);
         }

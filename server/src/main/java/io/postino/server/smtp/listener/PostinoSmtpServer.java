@@ -153,6 +153,26 @@ public class PostinoSmtpServer extends SMTPServer {
         return () -> TlsCertificate.unusableRenewal(certificates, privateKey, Instant.now());
     }
 
+    /**
+     * Whether this is a submission listener: one whose handler chain refuses mail before AUTH
+     * ({@link io.postino.server.smtp.RequireAuthentication}). The client autoconfiguration
+     * documents name these listeners, and only these.
+     */
+    public boolean requiresAuthentication() {
+        return getProtocolHandlerChain() != null
+            && !getProtocolHandlerChain().getHandlers(io.postino.server.smtp.RequireAuthentication.class).isEmpty();
+    }
+
+    /** TLS from the first byte (port 465, {@code socketTLS="true"}), not STARTTLS. */
+    public boolean implicitTls() {
+        return getEncryption() != null && getEncryption().supportsEncryption() && !getEncryption().isStartTLS();
+    }
+
+    /** STARTTLS is offered ({@code startTLS="true"}). */
+    public boolean startTls() {
+        return getEncryption() != null && getEncryption().isStartTLS();
+    }
+
     @Override
     protected void postDestroy() {
         if (certificateWatcher != null) {

@@ -71,6 +71,8 @@ final class SpoolMailQueue implements ManageableMailQueue {
     private final NavigableSet<Slot> waiting = new TreeSet<>();
     private final Map<Long, SpoolItem> items = new ConcurrentHashMap<>();
     private final Map<Long, Integer> retries = new ConcurrentHashMap<>();
+    /** When each item entered this queue (epoch ms), for the age of the oldest: kept in memory only. */
+    private final Map<Long, Long> since = new ConcurrentHashMap<>();
     private final List<Subscriber> subscribers = new CopyOnWriteArrayList<>();
     private final AtomicBoolean draining = new AtomicBoolean();
     private final AtomicBoolean drainAgain = new AtomicBoolean();
@@ -93,6 +95,8 @@ final class SpoolMailQueue implements ManageableMailQueue {
     /** An item found in the store at start-up. */
     void restore(SpoolItem item) {
         items.put(item.id(), item);
+        // The time it entered is not on disk: a mail due already waits since at least then.
+        since.put(item.id(), Math.min(item.due(), clock.millis()));
         synchronized (this) {
             waiting.add(new Slot(item.due(), item.id()));
         }
@@ -119,6 +123,7 @@ final class SpoolMailQueue implements ManageableMailQueue {
 
     private void accept(SpoolItem item) {
         items.put(item.id(), item);
+        since.put(item.id(), clock.millis());
         synchronized (this) {
             waiting.add(new Slot(item.due(), item.id()));
         }
@@ -266,6 +271,7 @@ final class SpoolMailQueue implements ManageableMailQueue {
             switch (status) {
                 case SUCCESS:
                     items.remove(item.id());
+                    since.remove(item.id());
                     retries.remove(item.id());
                     spool.remove(item);
                     break;
@@ -334,6 +340,7 @@ final class SpoolMailQueue implements ManageableMailQueue {
                 if (item != null && which.test(item)) {
                     slots.remove();
                     items.remove(slot.id());
+                    since.remove(slot.id());
                     removed.add(item);
                 }
             }
@@ -368,6 +375,11 @@ final class SpoolMailQueue implements ManageableMailQueue {
             public void close() {
             }
         };
+    }
+
+    /** When the mail that has been in this queue longest entered it (epoch ms); empty when the queue is. */
+    Optional<Long> oldestSince() {
+        return since.values().stream().min(Long::compare);
     }
 
     /** The mails of this queue waiting and being processed, oldest due first (WebAdmin, metrics). */

@@ -146,7 +146,11 @@ public final class Spool implements AutoCloseable {
         return Set.copyOf(queues.keySet());
     }
 
-    /** One queue as metrics show it: its mails (waiting and being processed) and its oldest. */
+    /**
+     * One queue as metrics show it: its mails (waiting and being processed), and since when the
+     * one that has waited longest has waited (received, else entered the queue; mail found at
+     * start-up counts from then, or from its due time if earlier).
+     */
     public record QueueState(String queue, long size, Optional<Instant> oldestSince) {
     }
 

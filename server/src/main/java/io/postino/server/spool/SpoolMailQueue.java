@@ -25,11 +25,13 @@ import javax.mail.MessagingException;
 
 import org.apache.james.queue.api.MailQueueName;
 import org.apache.james.queue.api.ManageableMailQueue;
+import org.apache.mailet.AttributeUtils;
 import org.apache.mailet.Mail;
 import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.postino.organisations.PostinoAttributes;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.FluxSink;
 import reactor.core.publisher.Mono;
@@ -71,7 +73,10 @@ final class SpoolMailQueue implements ManageableMailQueue {
     private final NavigableSet<Slot> waiting = new TreeSet<>();
     private final Map<Long, SpoolItem> items = new ConcurrentHashMap<>();
     private final Map<Long, Integer> retries = new ConcurrentHashMap<>();
-    /** When each item entered this queue (epoch ms), for the age of the oldest: kept in memory only. */
+    /**
+     * Since when each item's mail has waited (epoch ms), for the age of the oldest: when it was
+     * received ({@code postino.receivedAt}), else when it entered this queue. In memory only.
+     */
     private final Map<Long, Long> since = new ConcurrentHashMap<>();
     private final List<Subscriber> subscribers = new CopyOnWriteArrayList<>();
     private final AtomicBoolean draining = new AtomicBoolean();
@@ -117,13 +122,16 @@ final class SpoolMailQueue implements ManageableMailQueue {
         } catch (MessagingException e) {
             throw new MailQueueException("Cannot spool " + mail.getName() + ": " + e.getMessage(), e);
         }
-        (item.queue().equals(name.asString()) ? this : spool.queue(item.queue())).accept(item);
+        long now = clock.millis();
+        long waitingSince = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.RECEIVED_AT, Long.class)
+            .map(receivedAt -> Math.min(receivedAt, now)).orElse(now);
+        (item.queue().equals(name.asString()) ? this : spool.queue(item.queue())).accept(item, waitingSince);
         return item;
     }
 
-    private void accept(SpoolItem item) {
+    private void accept(SpoolItem item, long waitingSince) {
         items.put(item.id(), item);
-        since.put(item.id(), clock.millis());
+        since.put(item.id(), waitingSince);
         synchronized (this) {
             waiting.add(new Slot(item.due(), item.id()));
         }
@@ -377,7 +385,7 @@ final class SpoolMailQueue implements ManageableMailQueue {
         };
     }
 
-    /** When the mail that has been in this queue longest entered it (epoch ms); empty when the queue is. */
+    /** Since when the mail of this queue that has waited longest has waited (epoch ms); empty when the queue is. */
     Optional<Long> oldestSince() {
         return since.values().stream().min(Long::compare);
     }

@@ -109,6 +109,17 @@ class SpoolTest {
     }
 
     @Test
+    void aMailWaitsSinceItWasReceivedNotSinceItEnteredItsQueue() throws Exception {
+        Instant received = Instant.ofEpochMilli(clock.millis()).minus(Duration.ofHours(2));
+        Mail mail = smtpMail("m1");
+        mail.setAttribute(new Attribute(AttributeName.of("postino.receivedAt"), AttributeValue.of(received.toEpochMilli())));
+
+        spool.queue("outgoing").enQueue(mail, Duration.ofMinutes(5));
+
+        assertThat(spool.queueStates()).contains(new Spool.QueueState("outgoing", 1, java.util.Optional.of(received)));
+    }
+
+    @Test
     void aMailComesOutWithItsEnvelopeAndExactlyTheOctetsThatWentIn() throws Exception {
         ManageableMailQueue queue = spool.queue("spool");
         queue.enQueue(smtpMail("m1"));

@@ -26,15 +26,15 @@ import com.google.inject.Provides;
 import com.google.inject.multibindings.Multibinder;
 
 import io.postino.events.DeliveryEvents;
-import io.postino.server.events.CamelEventSinks;
 import io.postino.organisations.Organisations;
+import io.postino.server.events.CamelEventSinks;
 import io.postino.server.events.EventHub;
-import io.postino.server.metrics.PostinoMetrics;
 import io.postino.server.events.EventSink;
 import io.postino.server.events.EventSinksFile;
 import io.postino.server.events.TrackingHealthCheck;
 import io.postino.server.events.TrackingIndex;
 import io.postino.server.events.TrackingRoutes;
+import io.postino.server.metrics.PostinoMetrics;
 
 /**
  * Delivery events: counted, indexed for message tracking under {@code <data>/tracking}

@@ -20,7 +20,8 @@
 #     "37 * 1 day" so that no deferred mail is retried during the run (the shipped first retry is
 #     after 1 minute);
 #  3. checks both relay one message to their sink and that a message to @deferred.test is
-#     deferred (postino_events_deferred_bench on /metrics, outgoing.bench on /mailQueues);
+#     deferred (postino_messages_total{event="deferred",organisation="bench"} on /metrics,
+#     outgoing.bench on /mailQueues);
 #  4. fills the backlog instance: --backlog N messages of --fill-size octets to
 #     rcpt@deferred.test (smtp-source, --fill-sessions sessions, several messages per connection),
 #     and waits until every one is deferred (N deferrals counted, the spool queues empty,
@@ -339,7 +340,7 @@ names = json.loads(get("/mailQueues"))
 sizes = {n: json.loads(get("/mailQueues/" + urllib.parse.quote(n, safe="")))["size"] for n in names}
 deferred = 0
 for line in get("/metrics").splitlines():
-    m = re.match(r"postino_events_deferred_bench(?:_total)?(?:\{[^}]*\})?\s+([0-9.eE+]+)", line)
+    m = re.match(r'postino_messages_total\{event="deferred",organisation="bench",?\}\s+([0-9.eE+]+)', line)
     if m:
         deferred = int(float(m.group(1)))
 print(json.dumps({"queues": {k: v for k, v in sorted(sizes.items()) if v}, "total": sum(sizes.values()),

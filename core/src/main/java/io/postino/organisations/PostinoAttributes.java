@@ -18,6 +18,11 @@ public final class PostinoAttributes {
      * it, so every step of its life is found under one id in tracking.
      */
     public static final AttributeName TRACKING_ID = AttributeName.of("postino.trackingId");
+    /**
+     * When the mail was accepted at the end of DATA, epoch milliseconds (a Long): the start of
+     * {@code postino_delivery_latency_seconds}. Kept by copies and splits.
+     */
+    public static final AttributeName RECEIVED_AT = AttributeName.of("postino.receivedAt");
     /** The host RemoteDelivery last talked to about this mail, host:port (a String). */
     public static final AttributeName REMOTE_HOST = AttributeName.of("postino.remoteHost");
     /** That host's last reply, e.g. {@code 250 2.0.0 queued} (a String). */

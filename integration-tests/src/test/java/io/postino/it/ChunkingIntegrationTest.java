@@ -205,7 +205,7 @@ class ChunkingIntegrationTest {
         String log = postino.output().substring(logStart);
         assertThat(log).doesNotContain("OutOfMemoryError");
         assertThat(log.lines().filter(entry -> entry.contains(" ERROR ")).toList()).isEmpty();
-        assertThat(postino.webAdmin("GET", "/metrics", null).body()).containsPattern("postino_smtp_client_errors_line_too_long\\S* [0-9]");
+        assertThat(postino.webAdmin("GET", "/metrics", null).body()).containsPattern("postino_smtp_client_errors_total\\{reason=\"line_too_long\",\\} [0-9]");
     }
 
     /** A message whose body is one line of {@code octets} octets in all, without line feed. */

@@ -98,7 +98,8 @@ class RateLimitIntegrationTest {
         assertThat(postino.webAdmin("GET", "/ratelimits/organisations/acme", null).body())
             .contains("\"unit\":\"messages\",\"period\":\"hour\",\"limit\":5,\"used\":5");
         assertThat(postino.webAdmin("GET", "/metrics", null).body())
-            .contains("postino_ratelimit_refusals_user_minute_messages", "postino_ratelimit_refusals_organisation_hour_messages");
+            .contains("postino_ratelimit_refusals_total{scope=\"user\",period=\"minute\",unit=\"messages\",}",
+                "postino_ratelimit_refusals_total{scope=\"organisation\",period=\"hour\",unit=\"messages\",}");
     }
 
     @Test

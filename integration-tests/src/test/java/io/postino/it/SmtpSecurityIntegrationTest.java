@@ -384,7 +384,7 @@ class SmtpSecurityIntegrationTest {
         }
         Thread.sleep(2000);
         assertThat(postino.webAdmin("GET", "/tracking?recipient=" + marker + "1%40example.com", null).body()).doesNotContain(marker);
-        assertThat(postino.webAdmin("GET", "/metrics", null).body()).containsPattern("postino_smtp_refusals_strangers_\\w+ (\\d+)");
+        assertThat(postino.webAdmin("GET", "/metrics", null).body()).containsPattern("postino_smtp_refusals_total\\{reason=\"\\w+\",organisation=\"none\",\\} (\\d+)");
     }
 
     /**

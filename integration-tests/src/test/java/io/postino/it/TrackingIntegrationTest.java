@@ -164,7 +164,7 @@ class TrackingIntegrationTest {
 
         assertThat(body).contains("\"clientIp\":\"127.0.0.1\"", "\"sender\":\"" + sender + "\"").containsPattern("\"reply\":\"5\\d\\d 5\\.7\\.\\d");
         assertThat(tracking("recipient=" + param(stranger))).as("a stranger's refusal is not tracked").doesNotContain(stranger);
-        assertThat(postino.webAdmin("GET", "/metrics", null).body()).contains("postino_smtp_refusals_strangers_");
+        assertThat(postino.webAdmin("GET", "/metrics", null).body()).containsPattern("postino_smtp_refusals_total\\{reason=\"\\w+\",organisation=\"none\",\\} [1-9]");
     }
 
     @Test
@@ -180,7 +180,8 @@ class TrackingIntegrationTest {
         assertThat(tracking("since=" + param(Instant.now().plusSeconds(3600).toString()) + "&recipient=" + param(recipient)))
             .doesNotContain(recipient);
         assertThat(postino.webAdmin("GET", "/tracking?status=lost", null).statusCode()).isEqualTo(400);
-        assertThat(postino.webAdmin("GET", "/metrics", null).body()).contains("postino_events_delivered", "postino_events_received_acme");
+        assertThat(postino.webAdmin("GET", "/metrics", null).body()).contains("postino_messages_total{event=\"delivered\",organisation=\"acme\",}",
+            "postino_messages_total{event=\"received\",organisation=\"acme\",}");
     }
 
     @Test

@@ -18,7 +18,6 @@ import org.apache.commons.configuration2.Configuration;
 import org.apache.commons.configuration2.ex.ConfigurationException;
 import org.apache.james.core.healthcheck.HealthCheck;
 import org.apache.james.filesystem.api.FileSystem;
-import org.apache.james.metrics.api.MetricFactory;
 import org.apache.james.utils.PropertiesProvider;
 import org.apache.james.webadmin.Routes;
 
@@ -27,6 +26,7 @@ import com.google.inject.Provides;
 import com.google.inject.multibindings.Multibinder;
 
 import io.postino.events.DeliveryEvents;
+import io.postino.organisations.Organisations;
 import io.postino.server.events.CamelEventSinks;
 import io.postino.server.events.EventHub;
 import io.postino.server.events.EventSink;
@@ -34,6 +34,7 @@ import io.postino.server.events.EventSinksFile;
 import io.postino.server.events.TrackingHealthCheck;
 import io.postino.server.events.TrackingIndex;
 import io.postino.server.events.TrackingRoutes;
+import io.postino.server.metrics.PostinoMetrics;
 
 /**
  * Delivery events: counted, indexed for message tracking under {@code <data>/tracking}
@@ -144,13 +145,13 @@ public class EventsModule extends AbstractModule {
 
     @Provides
     @Singleton
-    DeliveryEvents events(MetricFactory metrics, TrackingIndex index, TrackingLifecycle lifecycle, SinksLifecycle sinks,
-                          PropertiesProvider properties) throws ConfigurationException {
+    DeliveryEvents events(PostinoMetrics metrics, Organisations organisations, TrackingIndex index, TrackingLifecycle lifecycle,
+                          SinksLifecycle sinks, PropertiesProvider properties) throws ConfigurationException {
         List<DeliveryEvents> consumers = new ArrayList<>();
         if (trackingEnabled(properties)) {
             consumers.add(index);
         }
         sinks.sinks.ifPresent(consumers::add);
-        return new EventHub(metrics, consumers);
+        return new EventHub(metrics, organisations::current, consumers);
     }
 }

@@ -11,7 +11,6 @@ import org.apache.commons.configuration2.BaseHierarchicalConfiguration;
 import org.apache.james.core.healthcheck.HealthCheck;
 import org.apache.james.mailrepository.memory.MailRepositoryStoreConfiguration;
 import org.apache.james.mailrepository.api.Protocol;
-import org.apache.james.metrics.api.MetricFactory;
 import org.apache.james.queue.api.MailQueue;
 import org.apache.james.queue.api.MailQueueFactory;
 import org.apache.james.queue.api.ManageableMailQueue;
@@ -25,6 +24,7 @@ import com.google.inject.multibindings.Multibinder;
 import io.postino.events.DeliveryEvent;
 import io.postino.events.DeliveryEvents;
 import io.postino.events.TrackedMail;
+import io.postino.server.metrics.PostinoMetrics;
 import io.postino.server.spool.Spool;
 import io.postino.server.spool.SpoolHealthCheck;
 import io.postino.server.spool.SpoolMailQueueFactory;
@@ -46,18 +46,18 @@ public class SpoolModule extends AbstractModule {
 
     @Provides
     @Singleton
-    Spool spool(DeliveryEvents events, MetricFactory metrics) throws Exception {
+    Spool spool(DeliveryEvents events, PostinoMetrics metrics) throws Exception {
         Path directory = Path.of(System.getProperty("postino.data.dir", "var"), "spool");
         return Spool.open(directory, new Spool.SpoolListener() {
             @Override
             public void processingFailed(Mail mail, int failures, Duration retryIn) {
-                metrics.generate("postino_spool_processing_failures").increment();
+                metrics.spoolProcessingFailure();
                 publish(mail, "451 4.3.0 Processing failed (" + failures + " time(s)); tried again in " + retryIn.toSeconds() + " s");
             }
 
             @Override
             public void parked(Mail mail, int failures) {
-                metrics.generate("postino_spool_parked").increment();
+                metrics.spoolParked();
                 publish(mail, "451 4.3.0 Processing failed " + failures + " times; parked in the error repository for an operator");
             }
 

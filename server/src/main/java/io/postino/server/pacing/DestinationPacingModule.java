@@ -18,6 +18,7 @@ import com.google.inject.Provides;
 
 import io.postino.events.DeliveryEvents;
 import io.postino.organisations.Organisations;
+import io.postino.server.metrics.PostinoMetrics;
 
 /**
  * Paces deliveries per destination domain (organisations.xml {@code <destinations>}). Overrides
@@ -66,7 +67,7 @@ public class DestinationPacingModule extends AbstractModule {
     @Provides
     @Singleton
     MailQueueFactory<?> pacedQueues(MailQueueFactory<? extends ManageableMailQueue> queues, DestinationLanes lanes, Janitor janitor,
-                                    DeliveryEvents events, Organisations organisations) {
-        return new PacedQueues(queues, OUTGOING, lanes, events, organisations::current);
+                                    DeliveryEvents events, Organisations organisations, PostinoMetrics metrics) {
+        return new PacedQueues(queues, OUTGOING, lanes, events, organisations::current, metrics);
     }
 }

@@ -20,6 +20,7 @@ import io.postino.organisations.Organisation;
 import io.postino.organisations.OrganisationsConfig;
 import io.postino.organisations.PostinoAttributes;
 import io.postino.organisations.Route;
+import io.postino.server.metrics.PostinoMetrics;
 
 /**
  * The queue factory the mailet container and RemoteDelivery use: the same queues, except that the
@@ -42,16 +43,18 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
     private final DestinationLanes lanes;
     private final DeliveryEvents events;
     private final Supplier<OrganisationsConfig> organisations;
+    private final PostinoMetrics metrics;
     private final ConcurrentHashMap<MailQueueName, MailQueue> decorated = new ConcurrentHashMap<>();
 
     /** @param organisations the organisations in force: their queues are read from the start, their routes taken */
     PacedQueues(MailQueueFactory<? extends MailQueue> delegate, MailQueueName paced, DestinationLanes lanes, DeliveryEvents events,
-                Supplier<OrganisationsConfig> organisations) {
+                Supplier<OrganisationsConfig> organisations, PostinoMetrics metrics) {
         this.delegate = delegate;
         this.paced = paced;
         this.lanes = lanes;
         this.events = events;
         this.organisations = organisations;
+        this.metrics = metrics;
     }
 
     @Override
@@ -74,7 +77,7 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
             return decorated.computeIfAbsent(name, any -> new PacedMailQueue(fair(queue, OUTGOING_LIMIT), lanes, events, this::routeOf));
         }
         if (name.equals(SPOOL)) {
-            return decorated.computeIfAbsent(name, any -> new ReplyStampingQueue(fair(queue, SPOOL_LIMIT), events));
+            return decorated.computeIfAbsent(name, any -> new ReplyStampingQueue(fair(queue, SPOOL_LIMIT), events, metrics, this::routeOf));
         }
         return queue;
     }

@@ -4,11 +4,13 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 
 import org.apache.james.lifecycle.api.LifecycleUtil;
 import org.apache.james.queue.api.MailQueue;
 import org.apache.james.queue.api.MailQueueName;
 import org.apache.mailet.Attribute;
+import org.apache.mailet.AttributeUtils;
 import org.apache.mailet.AttributeValue;
 import org.apache.mailet.Mail;
 import org.reactivestreams.Publisher;
@@ -19,7 +21,9 @@ import io.postino.events.DeliveryEvent;
 import io.postino.events.DeliveryEvents;
 import io.postino.events.TrackedMail;
 import io.postino.organisations.PostinoAttributes;
+import io.postino.organisations.Route;
 import io.postino.server.delivery.LastSmtpReply;
+import io.postino.server.metrics.PostinoMetrics;
 import reactor.core.publisher.Mono;
 
 /**
@@ -40,10 +44,27 @@ final class ReplyStampingQueue implements MailQueue {
 
     private final MailQueue delegate;
     private final DeliveryEvents events;
+    private final PostinoMetrics metrics;
+    private final Function<Mail, Optional<Route>> routes;
 
-    ReplyStampingQueue(MailQueue delegate, DeliveryEvents events) {
+    /** @param routes the route of a mail, for the delivery latency */
+    ReplyStampingQueue(MailQueue delegate, DeliveryEvents events, PostinoMetrics metrics, Function<Mail, Optional<Route>> routes) {
         this.delegate = delegate;
         this.events = events;
+        this.metrics = metrics;
+        this.routes = routes;
+    }
+
+    /** Received to delivered, once per recipient like the delivered events; not for Postino's own notifications. */
+    private void observeLatency(Mail mail) {
+        if (mail.getAttribute(PostinoAttributes.NOTIFICATION).isPresent()) {
+            return;
+        }
+        AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.RECEIVED_AT, Long.class).ifPresent(receivedAt -> {
+            Optional<String> route = routes.apply(mail).map(Route::name);
+            Duration latency = Duration.ofMillis(System.currentTimeMillis() - receivedAt);
+            mail.getRecipients().forEach(recipient -> metrics.delivered(route, latency));
+        });
     }
 
     /** @return true when the mail was a delivered copy, recorded and not to be spooled */
@@ -53,6 +74,7 @@ final class ReplyStampingQueue implements MailQueue {
             if (DELIVERED.equals(mail.getState())) {
                 TrackedMail.events(DeliveryEvent.Type.DELIVERED, mail, reply.map(LastSmtpReply.Reply::host),
                     reply.map(LastSmtpReply.Reply::text)).forEach(events::publish);
+                observeLatency(mail);
                 LifecycleUtil.dispose(mail);
                 return true;
             }

@@ -16,7 +16,6 @@ import java.util.stream.Collectors;
 
 import javax.inject.Inject;
 
-import org.apache.james.metrics.api.MetricFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +24,7 @@ import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.EstimationProbe;
 import io.postino.organisations.Limit;
+import io.postino.server.metrics.PostinoMetrics;
 
 /**
  * Counts what users, organisations and client addresses send, against their limits. A limit is a
@@ -74,12 +74,12 @@ public class RateLimiter {
 
     private final CounterStore store;
     private final boolean failOpen;
-    private final MetricFactory metrics;
+    private final PostinoMetrics metrics;
     private final AtomicReference<String> lastFailure = new AtomicReference<>();
     private final AtomicReference<Instant> lastChargeFailureLog = new AtomicReference<>();
 
     @Inject
-    public RateLimiter(CounterStore store, RateLimitSettings settings, MetricFactory metrics) {
+    public RateLimiter(CounterStore store, RateLimitSettings settings, PostinoMetrics metrics) {
         this.store = store;
         this.failOpen = settings.failOpen();
         this.metrics = metrics;
@@ -105,8 +105,7 @@ public class RateLimiter {
                 EstimationProbe probe = answers.get(i).get(ANSWER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
                 if (!probe.canBeConsumed()) {
                     Limit limit = askedLimits.get(i);
-                    metrics.generate("postino_ratelimit_refusals_" + limit.scope().configName() + "_"
-                        + limit.period().configName().replace('-', '_') + "_" + limit.unit().configName()).increment();
+                    metrics.rateLimitRefusal(limit.scope().configName(), limit.period().configName().replace('-', '_'), limit.unit().configName());
                     recovered();
                     return new Decision(Optional.of(askedSubjects.get(i)), Optional.of(limit), retryAfter(limit, needed, probe), false);
                 }
@@ -216,7 +215,7 @@ public class RateLimiter {
     }
 
     private void chargeFailed(Throwable e) {
-        metrics.generate("postino_ratelimit_charge_failures").increment();
+        metrics.rateLimitChargeFailure();
         Instant now = Instant.now();
         Instant last = lastChargeFailureLog.get();
         if (last == null || last.plusSeconds(60).isBefore(now)) {

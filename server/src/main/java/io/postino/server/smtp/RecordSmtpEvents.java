@@ -10,7 +10,6 @@ import javax.mail.MessagingException;
 
 import org.apache.james.core.MailAddress;
 import org.apache.james.core.MaybeSender;
-import org.apache.james.metrics.api.MetricFactory;
 import org.apache.james.protocols.api.ProtocolSession;
 import org.apache.james.protocols.smtp.SMTPSession;
 import org.apache.james.protocols.smtp.hook.Hook;
@@ -28,6 +27,7 @@ import org.slf4j.LoggerFactory;
 
 import io.postino.events.DeliveryEvent;
 import io.postino.events.DeliveryEvents;
+import io.postino.server.metrics.PostinoMetrics;
 
 /**
  * Records what the SMTP listeners decide: {@code received} for each recipient of a message James
@@ -53,10 +53,10 @@ public class RecordSmtpEvents implements MailHook, RcptHook, HookResultHook {
     private static final ProtocolSession.AttachmentKey<MailAddress> ATTEMPTED_RECIPIENT = ProtocolSession.AttachmentKey.of("postino.attemptedRecipient", MailAddress.class);
 
     private final DeliveryEvents events;
-    private final MetricFactory metrics;
+    private final PostinoMetrics metrics;
 
     @Inject
-    public RecordSmtpEvents(DeliveryEvents events, MetricFactory metrics) {
+    public RecordSmtpEvents(DeliveryEvents events, PostinoMetrics metrics) {
         this.events = events;
         this.metrics = metrics;
     }
@@ -116,9 +116,10 @@ public class RecordSmtpEvents implements MailHook, RcptHook, HookResultHook {
         if (session.getUsername() == null && !session.isRelayingAllowed()) {
             // A stranger (neither logged in nor on a trusted network): counted, not tracked, so
             // that a scanner cannot fill the tracking index and push real events out.
-            metrics.generate("postino_smtp_refusals_strangers_" + reason(hook)).increment();
+            metrics.smtpRefusal(reason(hook), Optional.empty());
             return;
         }
+        metrics.smtpRefusal(reason(hook), organisation(session));
         DeliveryEvent.Type type = hook instanceof EnforceRateLimits ? DeliveryEvent.Type.RATE_LIMITED : DeliveryEvent.Type.REJECTED;
         Optional<String> sender = session.getAttachment(ATTEMPTED_SENDER, ProtocolSession.State.Transaction).flatMap(MaybeSender::asOptional)
             .map(MailAddress::asString);
@@ -142,7 +143,7 @@ public class RecordSmtpEvents implements MailHook, RcptHook, HookResultHook {
         }
     }
 
-    /** The refusing hook's class, in snake case: a small, fixed set of metric names. */
+    /** The refusing hook's class, in snake case: a small, fixed set of label values. */
     private static String reason(Hook hook) {
         return hook.getClass().getSimpleName().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT);
     }

@@ -54,6 +54,7 @@ public class StampOrganisation implements JamesMessageHook {
                 .ifPresent(id -> mail.setAttribute(new Attribute(PostinoAttributes.RECIPIENT_ORGANISATION, AttributeValue.of(id))));
         }
         mail.setAttribute(new Attribute(PostinoAttributes.TRACKING_ID, AttributeValue.of(mail.getName())));
+        mail.setAttribute(new Attribute(PostinoAttributes.RECEIVED_AT, AttributeValue.of(System.currentTimeMillis())));
         if (session.getUsername() != null) {
             mail.setAttribute(new Attribute(PostinoAttributes.USER, AttributeValue.of(session.getUsername().asString())));
         }

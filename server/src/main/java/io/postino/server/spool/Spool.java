@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -143,6 +144,21 @@ public final class Spool implements AutoCloseable {
 
     Set<String> queueNames() {
         return Set.copyOf(queues.keySet());
+    }
+
+    /**
+     * One queue as metrics show it: its mails (waiting and being processed), and since when the
+     * one that has waited longest has waited (received, else entered the queue; mail found at
+     * start-up counts from then, or from its due time if earlier).
+     */
+    public record QueueState(String queue, long size, Optional<Instant> oldestSince) {
+    }
+
+    /** Every queue's size and oldest mail, read from memory: cheap enough for every scrape. */
+    public List<QueueState> queueStates() {
+        List<QueueState> states = new ArrayList<>();
+        queues.forEach((name, queue) -> states.add(new QueueState(name, queue.getSize(), queue.oldestSince().map(Instant::ofEpochMilli))));
+        return states;
     }
 
     SpoolStore store() {

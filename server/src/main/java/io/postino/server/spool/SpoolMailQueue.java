@@ -25,11 +25,13 @@ import javax.mail.MessagingException;
 
 import org.apache.james.queue.api.MailQueueName;
 import org.apache.james.queue.api.ManageableMailQueue;
+import org.apache.mailet.AttributeUtils;
 import org.apache.mailet.Mail;
 import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.postino.organisations.PostinoAttributes;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.FluxSink;
 import reactor.core.publisher.Mono;
@@ -71,6 +73,11 @@ final class SpoolMailQueue implements ManageableMailQueue {
     private final NavigableSet<Slot> waiting = new TreeSet<>();
     private final Map<Long, SpoolItem> items = new ConcurrentHashMap<>();
     private final Map<Long, Integer> retries = new ConcurrentHashMap<>();
+    /**
+     * Since when each item's mail has waited (epoch ms), for the age of the oldest: when it was
+     * received ({@code postino.receivedAt}), else when it entered this queue. In memory only.
+     */
+    private final Map<Long, Long> since = new ConcurrentHashMap<>();
     private final List<Subscriber> subscribers = new CopyOnWriteArrayList<>();
     private final AtomicBoolean draining = new AtomicBoolean();
     private final AtomicBoolean drainAgain = new AtomicBoolean();
@@ -93,6 +100,8 @@ final class SpoolMailQueue implements ManageableMailQueue {
     /** An item found in the store at start-up. */
     void restore(SpoolItem item) {
         items.put(item.id(), item);
+        // The time it entered is not on disk: a mail due already waits since at least then.
+        since.put(item.id(), Math.min(item.due(), clock.millis()));
         synchronized (this) {
             waiting.add(new Slot(item.due(), item.id()));
         }
@@ -113,12 +122,16 @@ final class SpoolMailQueue implements ManageableMailQueue {
         } catch (MessagingException e) {
             throw new MailQueueException("Cannot spool " + mail.getName() + ": " + e.getMessage(), e);
         }
-        (item.queue().equals(name.asString()) ? this : spool.queue(item.queue())).accept(item);
+        long now = clock.millis();
+        long waitingSince = AttributeUtils.getValueAndCastFromMail(mail, PostinoAttributes.RECEIVED_AT, Long.class)
+            .map(receivedAt -> Math.min(receivedAt, now)).orElse(now);
+        (item.queue().equals(name.asString()) ? this : spool.queue(item.queue())).accept(item, waitingSince);
         return item;
     }
 
-    private void accept(SpoolItem item) {
+    private void accept(SpoolItem item, long waitingSince) {
         items.put(item.id(), item);
+        since.put(item.id(), waitingSince);
         synchronized (this) {
             waiting.add(new Slot(item.due(), item.id()));
         }
@@ -266,6 +279,7 @@ final class SpoolMailQueue implements ManageableMailQueue {
             switch (status) {
                 case SUCCESS:
                     items.remove(item.id());
+                    since.remove(item.id());
                     retries.remove(item.id());
                     spool.remove(item);
                     break;
@@ -334,6 +348,7 @@ final class SpoolMailQueue implements ManageableMailQueue {
                 if (item != null && which.test(item)) {
                     slots.remove();
                     items.remove(slot.id());
+                    since.remove(slot.id());
                     removed.add(item);
                 }
             }
@@ -368,6 +383,11 @@ final class SpoolMailQueue implements ManageableMailQueue {
             public void close() {
             }
         };
+    }
+
+    /** Since when the mail of this queue that has waited longest has waited (epoch ms); empty when the queue is. */
+    Optional<Long> oldestSince() {
+        return since.values().stream().min(Long::compare);
     }
 
     /** The mails of this queue waiting and being processed, oldest due first (WebAdmin, metrics). */

@@ -8,10 +8,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
-import org.apache.james.metrics.tests.RecordingMetricFactory;
 
 import io.lettuce.core.RedisURI;
 import io.postino.organisations.Limit;
+import io.postino.server.metrics.PostinoMetrics;
 
 /**
  * What the rate limits cost per message, isolated from the rest of the server: the SMTP hook's
@@ -31,7 +31,7 @@ public final class RateLimitCostBenchmark {
             for (int threads : new int[]{1, 20}) {
                 CounterStore store = storeName.equals("memory") ? new MemoryCounters()
                     : new RedisCounters(RedisURI.create("redis://127.0.0.1:6379"), Duration.ofMillis(500));
-                RateLimiter limiter = new RateLimiter(store, RateLimitSettings.DEFAULTS, new RecordingMetricFactory());
+                RateLimiter limiter = new RateLimiter(store, RateLimitSettings.DEFAULTS, new PostinoMetrics());
                 String run = UUID.randomUUID().toString().substring(0, 8);
                 List<RateLimiter.Subject> subjects = List.of(
                     new RateLimiter.Subject(Limit.Scope.CLIENT, "127.0.0.1-" + run, List.of(

@@ -7,20 +7,20 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
-import org.apache.james.metrics.tests.RecordingMetricFactory;
 import org.junit.jupiter.api.Test;
 
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.EstimationProbe;
 import io.postino.organisations.Limit;
+import io.postino.server.metrics.PostinoMetrics;
 
 class RateLimiterTest {
     private static final Limit FIVE_MESSAGES_A_MINUTE = new Limit(Limit.Scope.USER, Limit.Period.MINUTE, Limit.Unit.MESSAGES, 5);
     private static final Limit TEN_RECIPIENTS_A_HOUR = new Limit(Limit.Scope.ORGANISATION, Limit.Period.HOUR, Limit.Unit.RECIPIENTS, 10);
     private static final Limit QUOTA = new Limit(Limit.Scope.ORGANISATION, Limit.Period.QUOTA_DAY, Limit.Unit.RECIPIENTS, 3);
 
-    private final RecordingMetricFactory metrics = new RecordingMetricFactory();
+    private final PostinoMetrics metrics = new PostinoMetrics();
     private final RateLimiter limiter = new RateLimiter(new MemoryCounters(), RateLimitSettings.DEFAULTS, metrics);
 
     private static RateLimiter.Subject alice() {
@@ -48,7 +48,8 @@ class RateLimiterTest {
         assertThat(decision.limit()).contains(FIVE_MESSAGES_A_MINUTE);
         assertThat(decision.subject().map(RateLimiter.Subject::describe)).contains("user alice@acme.test");
         assertThat(decision.retryAfter()).isBetween(Duration.ofSeconds(11), Duration.ofSeconds(12));
-        assertThat(metrics.countFor("postino_ratelimit_refusals_user_minute_messages")).isEqualTo(1);
+        assertThat(metrics.registry().getSampleValue("postino_ratelimit_refusals_total", new String[]{"scope", "period", "unit"},
+            new String[]{"user", "minute", "messages"})).isEqualTo(1.0);
     }
 
     @Test

@@ -8,7 +8,6 @@ import java.util.Set;
 
 import org.apache.james.core.MailAddress;
 import org.apache.james.core.MaybeSender;
-import org.apache.james.metrics.tests.RecordingMetricFactory;
 import org.apache.james.protocols.api.ProtocolSession;
 import org.apache.james.protocols.smtp.SMTPSession;
 import org.apache.james.protocols.smtp.hook.HookResult;
@@ -22,6 +21,7 @@ import io.postino.organisations.Organisations;
 import io.postino.organisations.OrganisationsConfig;
 import io.postino.server.ratelimit.MemoryCounters;
 import io.postino.server.ratelimit.RateLimitSettings;
+import io.postino.server.metrics.PostinoMetrics;
 import io.postino.server.ratelimit.RateLimiter;
 
 class EnforceRateLimitsTest {
@@ -34,7 +34,7 @@ class EnforceRateLimitsTest {
         List.of()));
 
     private final EnforceRateLimits hook = new EnforceRateLimits(ORGANISATIONS,
-        new RateLimiter(new MemoryCounters(), RateLimitSettings.DEFAULTS, new RecordingMetricFactory()));
+        new RateLimiter(new MemoryCounters(), RateLimitSettings.DEFAULTS, new PostinoMetrics()));
 
     private static SMTPSession alice() {
         SMTPSession session = FakeSmtpSession.authenticated("alice@acme.test");

@@ -92,6 +92,34 @@ class SpoolTest {
     }
 
     @Test
+    void queueStatesGiveEachQueuesSizeAndWhenItsOldestMailEnteredIt() throws Exception {
+        Instant start = Instant.ofEpochMilli(clock.millis());
+        ManageableMailQueue queue = spool.queue("outgoing.acme");
+        queue.enQueue(smtpMail("m1"));
+        clock.advance(Duration.ofSeconds(5));
+        queue.enQueue(smtpMail("m2"), Duration.ofHours(1));
+
+        assertThat(spool.queueStates()).contains(new Spool.QueueState("outgoing.acme", 2, java.util.Optional.of(start)));
+
+        consume(queue).poll(5, TimeUnit.SECONDS).done(MailQueue.MailQueueItem.CompletionStatus.SUCCESS);
+
+        assertThat(spool.queueStates()).contains(new Spool.QueueState("outgoing.acme", 1, java.util.Optional.of(start.plusSeconds(5))));
+        queue.clear();
+        assertThat(spool.queueStates()).contains(new Spool.QueueState("outgoing.acme", 0, java.util.Optional.empty()));
+    }
+
+    @Test
+    void aMailWaitsSinceItWasReceivedNotSinceItEnteredItsQueue() throws Exception {
+        Instant received = Instant.ofEpochMilli(clock.millis()).minus(Duration.ofHours(2));
+        Mail mail = smtpMail("m1");
+        mail.setAttribute(new Attribute(AttributeName.of("postino.receivedAt"), AttributeValue.of(received.toEpochMilli())));
+
+        spool.queue("outgoing").enQueue(mail, Duration.ofMinutes(5));
+
+        assertThat(spool.queueStates()).contains(new Spool.QueueState("outgoing", 1, java.util.Optional.of(received)));
+    }
+
+    @Test
     void aMailComesOutWithItsEnvelopeAndExactlyTheOctetsThatWentIn() throws Exception {
         ManageableMailQueue queue = spool.queue("spool");
         queue.enQueue(smtpMail("m1"));

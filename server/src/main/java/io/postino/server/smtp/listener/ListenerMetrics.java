@@ -5,25 +5,26 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.apache.james.metrics.api.MetricFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.postino.server.metrics.PostinoMetrics;
+
 /**
- * What a listener refuses and cuts off, as metrics ({@code postino_smtp_connections_refused_<reason>},
- * {@code postino_smtp_connections_closed_<reason>}) and as a log that a flood cannot fill: one
+ * What a listener refuses and cuts off, as metrics ({@code postino_smtp_connections_refused_total{reason}},
+ * {@code postino_smtp_connections_closed_total{reason}}, {@code postino_smtp_client_errors_total{reason}}) and as a log that a flood cannot fill: one
  * line per refusal at most every {@link #LOG_INTERVAL}, with how many were refused since.
  */
 final class ListenerMetrics {
     private static final Logger LOGGER = LoggerFactory.getLogger(ListenerMetrics.class);
     private static final Duration LOG_INTERVAL = Duration.ofSeconds(10);
 
-    private final MetricFactory metrics;
+    private final PostinoMetrics metrics;
     private final String listener;
     private final AtomicLong nextLog = new AtomicLong();
     private final AtomicLong unlogged = new AtomicLong();
 
-    ListenerMetrics(MetricFactory metrics, String listener) {
+    ListenerMetrics(PostinoMetrics metrics, String listener) {
         this.metrics = metrics;
         this.listener = listener;
     }
@@ -38,7 +39,7 @@ final class ListenerMetrics {
     }
 
     void connectionRefused(ConnectionBudget.Refusal refusal, SocketAddress client) {
-        metrics.generate("postino_smtp_connections_refused_" + refusal.name().toLowerCase(Locale.ROOT)).increment();
+        metrics.connectionRefused(refusal.name().toLowerCase(Locale.ROOT));
         long now = System.nanoTime();
         long next = nextLog.get();
         if (now - next >= 0 && nextLog.compareAndSet(next, now + LOG_INTERVAL.toNanos())) {
@@ -50,10 +51,10 @@ final class ListenerMetrics {
     }
 
     void timedOut(String reason) {
-        metrics.generate("postino_smtp_connections_closed_" + reason.replace(' ', '_')).increment();
+        metrics.connectionClosed(reason.replace(' ', '_'));
     }
 
     void clientError(String kind) {
-        metrics.generate("postino_smtp_client_errors_" + kind).increment();
+        metrics.clientError(kind);
     }
 }

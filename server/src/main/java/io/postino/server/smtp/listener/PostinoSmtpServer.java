@@ -13,7 +13,6 @@ import org.apache.commons.configuration2.HierarchicalConfiguration;
 import org.apache.commons.configuration2.ex.ConfigurationException;
 import org.apache.commons.configuration2.tree.ImmutableNode;
 import org.apache.james.filesystem.api.FileSystem;
-import org.apache.james.metrics.api.MetricFactory;
 import org.apache.james.protocols.api.ProtocolSession;
 import org.apache.james.protocols.api.ProtocolTransport;
 import org.apache.james.protocols.lib.handler.HandlersPackage;
@@ -32,6 +31,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.postino.server.TlsCertificate;
+import io.postino.server.metrics.PostinoMetrics;
 import io.postino.server.smtp.PostinoCoreHandlers;
 
 /**
@@ -60,7 +60,7 @@ public class PostinoSmtpServer extends SMTPServer {
     private static final Duration DEFAULT_TRANSACTION_TIMEOUT = Duration.ofMinutes(10);
 
     private final SmtpMetrics smtpMetrics;
-    private final MetricFactory metricFactory;
+    private final PostinoMetrics postinoMetrics;
     private SMTPProtocol protocol;
     private Duration transactionTimeout = DEFAULT_TRANSACTION_TIMEOUT;
     private ConnectionBudget budget;
@@ -76,10 +76,10 @@ public class PostinoSmtpServer extends SMTPServer {
     private String privateKeyUrl;
     private CertificateWatcher certificateWatcher;
 
-    public PostinoSmtpServer(SmtpMetrics smtpMetrics, MetricFactory metricFactory, FileSystem fileSystem) {
+    public PostinoSmtpServer(SmtpMetrics smtpMetrics, PostinoMetrics postinoMetrics, FileSystem fileSystem) {
         super(smtpMetrics);
         this.smtpMetrics = smtpMetrics;
-        this.metricFactory = metricFactory;
+        this.postinoMetrics = postinoMetrics;
         this.fileSystem = fileSystem;
     }
 
@@ -128,7 +128,7 @@ public class PostinoSmtpServer extends SMTPServer {
             }
         };
         budget = new ConnectionBudget(connectionLimit, connPerIP, processConnectionLimit, getTimeout());
-        listenerMetrics = new ListenerMetrics(metricFactory, jmxName);
+        listenerMetrics = new ListenerMetrics(postinoMetrics, jmxName);
         if (getEncryption() != null && !tlsFiles.isEmpty()) {
             List<Path> files = new ArrayList<>();
             for (String url : tlsFiles) {

@@ -104,6 +104,17 @@ class ConfigurationDirectoryIntegrationTest {
     }
 
     @Test
+    void aConfigurationDirectoryThatDoesNotExistStopsStartUpNamingTheVariable() throws Exception {
+        Path missing = temporary.resolve("no-such-conf");
+
+        Map.Entry<Integer, String> result = PostinoProcess.runExpectingFailure(installation, temporary.resolve("data-missing-conf"),
+            sink.port(), Map.of("POSTINO_CONF_DIR", missing.toString()));
+
+        assertThat(result.getKey()).isEqualTo(2);
+        assertThat(result.getValue()).contains("Configuration directory " + missing + " does not exist: POSTINO_CONF_DIR must name");
+    }
+
+    @Test
     void theLogConfigurationComesFromTheConfigurationDirectory() throws Exception {
         Path log = temporary.resolve("data/logs/postino.log");
 

@@ -50,6 +50,11 @@ public final class PostinoMain {
             settings = PostinoSettings.from(System.getenv(), home);
             // The files refer to these (${sys:postino.*}): set before the files are checked.
             settings.systemProperties().forEach(System::setProperty);
+            if (!Files.isDirectory(settings.confDirectory())) {
+                throw new ConfigurationCheck.ConfigurationProblem("Configuration directory " + settings.confDirectory()
+                    + " does not exist: POSTINO_CONF_DIR must name the directory of smtpserver.xml, organisations.xml and the"
+                    + " other files (default <installation>/conf)");
+            }
             ConfigurationCheck.check(settings.confDirectory());
             ListenerPorts.checkAvailable(settings);
             Files.createDirectories(settings.dataDirectory());

@@ -189,6 +189,36 @@ class ServiceCommandsIntegrationTest {
     }
 
     @Test
+    void aServerStillRunningAfterTheStopTimeoutIsReportedAndLeftRunning() throws Exception {
+        PostinoProcess postino = prepared(Map.of());
+        assertThat(postino.command(START, "start").exitStatus()).isZero();
+        long pid = pidIn(postino);
+        // Stopped, it cannot act on SIGTERM until it is continued.
+        signal("STOP", pid);
+        PostinoProcess impatient = PostinoProcess.prepare(installation, postino.dataDirectory, sink.port(), Map.of("POSTINO_STOP_TIMEOUT", "1"));
+
+        PostinoProcess.CommandResult stop = impatient.command(QUICK, "stop");
+
+        assertThat(stop.exitStatus()).as(stop.output()).isEqualTo(1);
+        assertThat(stop.output()).contains("PID " + pid + " is still running 1s after SIGTERM (POSTINO_STOP_TIMEOUT)")
+            .contains("kill -KILL " + pid);
+        assertThat(alive(pid)).isTrue();
+        assertThat(postino.command(QUICK, "status").exitStatus()).isZero();
+        signal("CONT", pid);
+        Instant deadline = Instant.now().plus(STOP);
+        while (alive(pid) && Instant.now().isBefore(deadline)) {
+            Thread.sleep(200);
+        }
+        assertThat(alive(pid)).as("ended by the SIGTERM it received while stopped").isFalse();
+        assertThat(pidFile(postino)).as("removed by the server as it ended").doesNotExist();
+    }
+
+    private static void signal(String name, long pid) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + name, String.valueOf(pid)).redirectErrorStream(true).start();
+        assertThat(kill.waitFor()).as("kill -%s %d", name, pid).isZero();
+    }
+
+    @Test
     void aCommandItDoesNotKnowIsRefused() throws Exception {
         PostinoProcess.CommandResult unknown = prepared(Map.of()).command(QUICK, "restart-now");
 

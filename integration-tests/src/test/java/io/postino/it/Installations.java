@@ -33,6 +33,12 @@ final class Installations {
         return target;
     }
 
+    /** A copy of the installation's conf/ elsewhere, for POSTINO_CONF_DIR. */
+    static Path copyOfConfiguration(Path installation, Path target) throws IOException {
+        copyDirectory(installation.resolve("conf"), target);
+        return target;
+    }
+
     static void replaceInFile(Path file, String from, String to) throws IOException {
         String content = Files.readString(file, StandardCharsets.UTF_8);
         if (!content.contains(from)) {

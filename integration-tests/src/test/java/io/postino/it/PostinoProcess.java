@@ -100,6 +100,42 @@ final class PostinoProcess implements AutoCloseable {
         return postino;
     }
 
+    /**
+     * Ports and environment chosen as for {@link #start}, nothing started: for bin/postino's
+     * service commands ({@link #command}), which start the server in the background themselves.
+     */
+    static PostinoProcess prepare(Path installation, Path dataDirectory, int smarthostPort, Map<String, String> overrides) throws IOException {
+        PostinoProcess postino = new PostinoProcess(installation, dataDirectory, "127.0.0.1", smarthostPort);
+        postino.environment.putAll(overrides);
+        return postino;
+    }
+
+    /** What one bin/postino command printed (stdout and stderr) and its exit status. */
+    record CommandResult(int exitStatus, String output) {
+    }
+
+    /** Runs {@code bin/postino <arguments>} with this environment and waits at most {@code timeout}. */
+    CommandResult command(Duration timeout, String... arguments) throws Exception {
+        List<String> line = new java.util.ArrayList<>(List.of("bash", installation.resolve("bin/postino").toString()));
+        line.addAll(List.of(arguments));
+        ProcessBuilder builder = new ProcessBuilder(line).redirectErrorStream(true);
+        builder.environment().putAll(environment);
+        Process command = builder.start();
+        command.getOutputStream().close();
+        java.util.concurrent.CompletableFuture<String> output = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(command.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                return "(output unreadable: " + e + ")";
+            }
+        });
+        if (!command.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            command.destroyForcibly();
+            throw new AssertionError("bin/postino " + String.join(" ", arguments) + " did not end within " + timeout);
+        }
+        return new CommandResult(command.exitValue(), output.get(10, TimeUnit.SECONDS));
+    }
+
     /** Runs bin/postino expecting it to fail; returns its exit status and output. */
     static Map.Entry<Integer, String> runExpectingFailure(Path installation, Path dataDirectory, int smarthostPort) throws Exception {
         return runExpectingFailure(installation, dataDirectory, smarthostPort, Map.of());

@@ -50,7 +50,12 @@ public final class PostinoMain {
             settings = PostinoSettings.from(System.getenv(), home);
             // The files refer to these (${sys:postino.*}): set before the files are checked.
             settings.systemProperties().forEach(System::setProperty);
-            ConfigurationCheck.check(home.resolve("conf"));
+            if (!Files.isDirectory(settings.confDirectory())) {
+                throw new ConfigurationCheck.ConfigurationProblem("Configuration directory " + settings.confDirectory()
+                    + " does not exist: POSTINO_CONF_DIR must name the directory of smtpserver.xml, organisations.xml and the"
+                    + " other files (default <installation>/conf)");
+            }
+            ConfigurationCheck.check(settings.confDirectory());
             ListenerPorts.checkAvailable(settings);
             Files.createDirectories(settings.dataDirectory());
             ownerOnly(settings.dataDirectory());
@@ -67,12 +72,12 @@ public final class PostinoMain {
         }
 
         Logger logger = LoggerFactory.getLogger(PostinoMain.class);
-        logger.info("Starting Postino: installation {}, data directory {}, smarthost {}", home, settings.dataDirectory(),
-            settings.smarthost().orElse("none (MX lookups)"));
+        logger.info("Starting Postino: installation {}, configuration {}, data directory {}, smarthost {}", home,
+            settings.confDirectory(), settings.dataDirectory(), settings.smarthost().orElse("none (MX lookups)"));
 
         var server = PostinoServer.create(new Configuration.Basic(
             new Configuration.ConfigurationPath("file://conf/"),
-            new PostinoDirectories(home, settings.dataDirectory())));
+            new PostinoDirectories(home, settings.confDirectory(), settings.dataDirectory())));
         try {
             server.start();
         } catch (Throwable e) {
@@ -86,13 +91,39 @@ public final class PostinoMain {
                 settings.hostname(), tls.certificate());
         }
         announce(webAdminTokens, logger);
-        Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "postino-shutdown"));
-        logger.info("Postino started: SMTP {}:{}, submission {}:{}, SMTPS {}:{}, WebAdmin 127.0.0.1:{}, autoconfiguration {}",
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.stop();
+            removePidFile();
+        }, "postino-shutdown"));
+        String listeners = String.format("SMTP %s:%d, submission %s:%d, SMTPS %s:%d, WebAdmin 127.0.0.1:%d",
             settings.bindAddress(), settings.port(PostinoSettings.Variable.SMTP_PORT),
             settings.bindAddress(), settings.port(PostinoSettings.Variable.SUBMISSION_PORT),
             settings.bindAddress(), settings.port(PostinoSettings.Variable.SMTPS_PORT),
-            settings.port(PostinoSettings.Variable.WEBADMIN_PORT),
-            settings.autoconfigPort().isPresent() ? "https://" + settings.bindAddress() + ":" + settings.autoconfigPort().getAsInt() : "off");
+            settings.port(PostinoSettings.Variable.WEBADMIN_PORT))
+            + ", autoconfiguration " + (settings.autoconfigPort().isPresent()
+                ? "https://" + settings.bindAddress() + ":" + settings.autoconfigPort().getAsInt() : "off");
+        logger.info("Postino started: {}", listeners);
+        // On the console even when the log is not (bin/postino start): the launcher waits for this line.
+        System.out.println("postino: ready (PID " + ProcessHandle.current().pid() + "): " + listeners);
+    }
+
+    /**
+     * bin/postino writes its PID ({@code postino.pid.file}) before it becomes this JVM; the file
+     * goes when the server ends normally, so that one left behind means it did not (a crash, kill -9).
+     */
+    private static void removePidFile() {
+        String file = System.getProperty("postino.pid.file");
+        if (file == null || file.isEmpty()) {
+            return;
+        }
+        try {
+            Path path = Path.of(file);
+            if (Files.isRegularFile(path) && Files.readString(path).trim().equals(String.valueOf(ProcessHandle.current().pid()))) {
+                Files.delete(path);
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            System.err.println("postino: cannot remove the PID file " + file + ": " + e);
+        }
     }
 
     /** The operator token is shown once, on the console only (not in the log file), when it is made. */
@@ -120,21 +151,29 @@ public final class PostinoMain {
 
     private static void fail(int status, String message) {
         System.err.println("postino: " + message);
+        removePidFile();
         System.exit(status);
     }
 
     static String help() {
         return String.join(System.lineSeparator(),
-            "Usage: postino [--help]",
+            "Usage: postino [run|start|stop|status] [--help]",
             "",
-            "Runs the Postino SMTP relay in the foreground until it receives SIGTERM or Ctrl-C.",
-            "Configuration is read from <installation>/conf (see conf/README.md); extension jars",
-            "(your own mailets, matchers and SMTP hooks) from <installation>/extensions-jars.",
+            "  run (or nothing)  run the Postino SMTP relay in the foreground until SIGTERM or Ctrl-C",
+            "  start             run it in the background; return once it answers SMTP (POSTINO_START_TIMEOUT, default 120 s)",
+            "  stop              send it SIGTERM and wait until it has stopped (POSTINO_STOP_TIMEOUT, default 60 s)",
+            "  status            exit 0 if it runs, 1 if it died leaving its PID file, 3 if it is not running",
+            "The PID file is <data directory>/postino.pid; with start, the console goes to <data directory>/logs/console.out.",
+            "",
+            "Configuration is read from POSTINO_CONF_DIR (default <installation>/conf, see conf/README.md);",
+            "extension jars (your own mailets, matchers and SMTP hooks) from <installation>/extensions-jars.",
             "",
             "Environment variables (override the shipped XML without editing it):",
             PostinoSettings.describeVariables(),
             "JAVA_OPTS is passed to the JVM (default: -Xms64m -Xmx1g -XX:+UseSerialGC).",
             "",
-            "Exit status: 0 stopped normally, 1 start-up failed, 2 invalid configuration or setting.");
+            "Exit status of run: 0 stopped normally, 1 start-up failed, 2 invalid configuration or setting;",
+            "of start: the same when the server ends during start-up, 1 when it does not answer in time, 0 once it does;",
+            "of stop: 0 stopped (or was not running), 1 still running after the timeout.");
     }
 }

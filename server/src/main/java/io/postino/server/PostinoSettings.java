@@ -25,7 +25,10 @@ public final class PostinoSettings {
             "HTTPS port of the mail client autoconfiguration (Thunderbird, Outlook, Apple), on POSTINO_BIND; off: none"),
         BIND("POSTINO_BIND", "postino.bind", "0.0.0.0", "address the SMTP listeners bind to"),
         DATA_DIR("POSTINO_DATA_DIR", "postino.data.dir", "<installation>/var", "directory holding the queue, database, generated TLS certificate and repositories"),
+        CONF_DIR("POSTINO_CONF_DIR", "postino.conf.dir", "<installation>/conf", "configuration directory (organisations.xml, smtpserver.xml, logback.xml, ...)"),
         SMARTHOST("POSTINO_SMARTHOST", "postino.smarthost", "", "host:port to deliver all mail to instead of MX lookups (empty: MX)"),
+        RECIPIENT_DNS_CHECK("POSTINO_RECIPIENT_DNS_CHECK", "postino.recipient.dns.check", "true",
+            "false: accept outbound recipients without looking up their domain at RCPT TO (dns.check of recipients.properties), e.g. on a machine without DNS"),
         DNS_SERVERS("POSTINO_DNS_SERVERS", "postino.dns.servers", "", "DNS servers for recipient checks, host or host:port, comma-separated (empty: /etc/resolv.conf)"),
         HOSTNAME("POSTINO_HOSTNAME", "postino.hostname", "<this machine's host name>", "name in the SMTP greeting, HELO to other servers and Message-IDs"),
         TLS_CERTIFICATE("POSTINO_TLS_CERTIFICATE", "postino.tls.certificate", "",
@@ -88,7 +91,12 @@ public final class PostinoSettings {
             throw new InvalidSettingException("POSTINO_HOSTNAME must be a host name such as relay.example.com, got '"
                 + values.get(Variable.HOSTNAME) + "'");
         }
+        String dnsCheck = values.get(Variable.RECIPIENT_DNS_CHECK);
+        if (!dnsCheck.equals("true") && !dnsCheck.equals("false")) {
+            throw new InvalidSettingException("POSTINO_RECIPIENT_DNS_CHECK must be true or false, got '" + dnsCheck + "'");
+        }
         values.put(Variable.DATA_DIR, home.resolve(values.get(Variable.DATA_DIR)).toAbsolutePath().normalize().toString());
+        values.put(Variable.CONF_DIR, home.resolve(values.get(Variable.CONF_DIR)).toAbsolutePath().normalize().toString());
         values.put(Variable.SMARTHOST, normaliseSmarthost(values.get(Variable.SMARTHOST)));
         return new PostinoSettings(home.toAbsolutePath().normalize(), values);
     }
@@ -97,6 +105,8 @@ public final class PostinoSettings {
         switch (variable) {
             case DATA_DIR:
                 return home.resolve("var").toString();
+            case CONF_DIR:
+                return home.resolve("conf").toString();
             case HOSTNAME:
                 try {
                     return InetAddress.getLocalHost().getHostName();
@@ -139,6 +149,10 @@ public final class PostinoSettings {
 
     public Path dataDirectory() {
         return Path.of(values.get(Variable.DATA_DIR));
+    }
+
+    public Path confDirectory() {
+        return Path.of(values.get(Variable.CONF_DIR));
     }
 
     public String bindAddress() {

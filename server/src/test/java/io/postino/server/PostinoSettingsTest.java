@@ -23,6 +23,8 @@ class PostinoSettingsTest {
             .containsEntry("postino.autoconfig.port", "443")
             .containsEntry("postino.bind", "0.0.0.0")
             .containsEntry("postino.data.dir", "/opt/postino/var")
+            .containsEntry("postino.conf.dir", "/opt/postino/conf")
+            .containsEntry("postino.recipient.dns.check", "true")
             .containsEntry("postino.smarthost", "")
             .containsEntry("postino.hostname", "relay.example.com");
         assertThat(settings.smarthost()).isEmpty();
@@ -39,6 +41,26 @@ class PostinoSettingsTest {
         assertThat(settings.bindAddress()).isEqualTo("127.0.0.1");
         assertThat(settings.dataDirectory()).isEqualTo(Path.of("/opt/postino/data"));
         assertThat(settings.smarthost()).contains("smtp.example.com:25");
+    }
+
+    @Test
+    void configurationDirectoryMayBeOutsideTheInstallation() throws Exception {
+        assertThat(PostinoSettings.from(Map.of("POSTINO_CONF_DIR", "/home/admin/postino/conf"), HOME).confDirectory())
+            .isEqualTo(Path.of("/home/admin/postino/conf"));
+        assertThat(PostinoSettings.from(Map.of("POSTINO_CONF_DIR", "../etc/postino/"), HOME).confDirectory())
+            .isEqualTo(Path.of("/opt/etc/postino"));
+    }
+
+    @Test
+    void recipientDnsCheckCanBeTurnedOff() throws Exception {
+        assertThat(PostinoSettings.from(Map.of("POSTINO_RECIPIENT_DNS_CHECK", "false"), HOME).systemProperties())
+            .containsEntry("postino.recipient.dns.check", "false");
+    }
+
+    @Test
+    void refusesARecipientDnsCheckThatIsNeitherTrueNorFalse() {
+        assertThatThrownBy(() -> PostinoSettings.from(Map.of("POSTINO_RECIPIENT_DNS_CHECK", "off"), HOME))
+            .hasMessage("POSTINO_RECIPIENT_DNS_CHECK must be true or false, got 'off'");
     }
 
     @Test

@@ -33,16 +33,17 @@ import io.postino.server.smtp.listener.ConnectionLimits;
 /**
  * Checks the configuration directory before James reads it, so that a broken file stops
  * start-up with the file, the line and what is wrong instead of a stack trace, a silent
- * default or a server without a listener.
+ * default or a server without a listener. Public for {@code postinoctl check-config}, which runs
+ * the same checks without starting the server.
  */
-final class ConfigurationCheck {
+public final class ConfigurationCheck {
     static final List<String> REQUIRED_FILES = List.of(
         "smtpserver.xml", "mailetcontainer.xml", "domainlist.xml", "dnsservice.xml",
         "usersrepository.xml", "recipientrewritetable.xml", "webadmin.properties", "james-database.properties",
         "organisations.xml");
 
     /** What is wrong with the configuration, worded for the operator. */
-    static final class ConfigurationProblem extends Exception {
+    public static final class ConfigurationProblem extends Exception {
         ConfigurationProblem(String message) {
             super(message);
         }
@@ -52,10 +53,22 @@ final class ConfigurationCheck {
     }
 
     static void check(Path confDirectory) throws ConfigurationProblem {
-        if (!Files.isDirectory(confDirectory)) {
-            throw new ConfigurationProblem("Configuration directory " + confDirectory + " does not exist");
+        List<String> problems = problems(confDirectory);
+        if (!problems.isEmpty()) {
+            throw new ConfigurationProblem(String.join(System.lineSeparator(), problems));
         }
+    }
+
+    /**
+     * Every problem found, one sentence each, starting with {@code file:line:} where the line is
+     * known ({@code file:} otherwise); empty when the directory can be used.
+     */
+    public static List<String> problems(Path confDirectory) {
         List<String> problems = new ArrayList<>();
+        if (!Files.isDirectory(confDirectory)) {
+            problems.add("Configuration directory " + confDirectory + " does not exist");
+            return problems;
+        }
         for (String name : REQUIRED_FILES) {
             if (!Files.isRegularFile(confDirectory.resolve(name))) {
                 problems.add(confDirectory.resolve(name) + ": required file is missing (copy it from the distribution's conf/)");
@@ -77,9 +90,7 @@ final class ConfigurationCheck {
             checkWebAdmin(confDirectory.resolve("webadmin.properties"), problems);
             checkProcessConnectionLimit(problems);
         }
-        if (!problems.isEmpty()) {
-            throw new ConfigurationProblem(String.join(System.lineSeparator(), problems));
-        }
+        return problems;
     }
 
     private static Document parse(Path file, List<String> problems) {

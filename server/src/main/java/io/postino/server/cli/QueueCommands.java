@@ -1,0 +1,184 @@
+package io.postino.server.cli;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * {@code postinoctl queue}: James' {@code /mailQueues} routes, over every spool queue or those
+ * of one organisation ({@code outgoing.acme}, {@code spool.acme}).
+ */
+final class QueueCommands {
+    private final PostinoCli cli;
+    private final Arguments arguments;
+
+    QueueCommands(PostinoCli cli, Arguments arguments) {
+        this.cli = cli;
+        this.arguments = arguments;
+    }
+
+    int run() throws Arguments.UsageException, WebAdminClient.RequestFailed, PostinoCli.NotSupported {
+        String sub = arguments.word(1).orElse("");
+        if (cli.helpShown(arguments, "queue")) {
+            return PostinoCli.OK;
+        }
+        if (arguments.option("route").isPresent()) {
+            throw new PostinoCli.NotSupported("queue " + sub + " --route: the WebAdmin REST API does not say which route a queued "
+                + "mail will take (the route is chosen when it is delivered, and /organisations does not expose routing); nothing was done");
+        }
+        switch (sub) {
+            case "list":
+                arguments.allowOnly("queue list", Arguments.union(Arguments.CONNECTION, "organisation", "domain", "queue", "route"));
+                arguments.operands("queue list", 2);
+                return list();
+            case "flush":
+                arguments.allowOnly("queue flush", Arguments.union(Arguments.CONNECTION, "organisation", "queue", "route"));
+                arguments.operands("queue flush", 2);
+                return flush();
+            case "delete":
+                arguments.allowOnly("queue delete", Arguments.union(Arguments.CONNECTION, "organisation", "domain", "queue", "route",
+                    "sender", "recipient", "name", "all"));
+                arguments.operands("queue delete", 2);
+                return delete();
+            case "hold":
+            case "release":
+                throw new PostinoCli.NotSupported("queue " + sub + ": the WebAdmin REST API cannot hold or release mail (James 3.8.1's "
+                    + "/mailQueues lists, flushes and deletes; Postino adds no hold); nothing was done");
+            default:
+                throw new Arguments.UsageException("queue needs list, flush, delete, hold or release");
+        }
+    }
+
+    private List<String> queues(WebAdminClient client, boolean outgoingOnly) throws WebAdminClient.RequestFailed {
+        Optional<String> organisation = arguments.option("organisation");
+        if (organisation.isPresent()) {
+            // A 404 here says the organisation is unknown, rather than an empty list that looks like an idle one.
+            client.get("/organisations/" + WebAdminClient.encode(organisation.get()));
+        }
+        List<String> names = new ArrayList<>();
+        for (JsonNode name : client.get("/mailQueues").json()) {
+            String queue = name.asText();
+            boolean chosen = arguments.option("queue").map(queue::equals).orElse(true)
+                && organisation.map(id -> queue.endsWith("." + id)).orElse(true)
+                && (!outgoingOnly || queue.equals("outgoing") || queue.startsWith("outgoing."));
+            if (chosen) {
+                names.add(queue);
+            }
+        }
+        names.sort(String::compareTo);
+        return names;
+    }
+
+    private boolean inDomain(JsonNode mail) {
+        Optional<String> domain = arguments.option("domain").map(PostinoCli::lower);
+        if (domain.isEmpty()) {
+            return true;
+        }
+        for (JsonNode recipient : mail.path("recipients")) {
+            if (PostinoCli.lower(recipient.asText()).endsWith("@" + domain.get())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private List<JsonNode> mails(WebAdminClient client, String queue) throws WebAdminClient.RequestFailed {
+        List<JsonNode> mails = new ArrayList<>();
+        for (JsonNode mail : client.get("/mailQueues/" + WebAdminClient.encode(queue) + "/mails").json()) {
+            if (inDomain(mail)) {
+                mails.add(mail);
+            }
+        }
+        return mails;
+    }
+
+    /** queue, mail name, sender, recipients (comma-separated), next delivery (or -). */
+    private int list() throws WebAdminClient.RequestFailed {
+        WebAdminClient client = cli.client(arguments);
+        ArrayNode all = PostinoCli.array();
+        for (String queue : queues(client, false)) {
+            for (JsonNode mail : mails(client, queue)) {
+                ObjectNode item = all.addObject();
+                item.put("queue", queue);
+                item.setAll((ObjectNode) mail);
+                if (!arguments.flag("json")) {
+                    List<String> recipients = new ArrayList<>();
+                    mail.path("recipients").forEach(recipient -> recipients.add(recipient.asText()));
+                    cli.row(queue, mail.path("name").asText(), mail.path("sender").asText("<>"), String.join(",", recipients),
+                        mail.path("nextDelivery").isMissingNode() || mail.path("nextDelivery").isNull() ? "-" : mail.path("nextDelivery").asText());
+                }
+            }
+        }
+        if (arguments.flag("json")) {
+            cli.json(all);
+        }
+        return PostinoCli.OK;
+    }
+
+    private int flush() throws WebAdminClient.RequestFailed {
+        WebAdminClient client = cli.client(arguments);
+        ArrayNode done = PostinoCli.array();
+        for (String queue : queues(client, true)) {
+            client.send("PATCH", "/mailQueues/" + WebAdminClient.encode(queue) + "/mails?delayed=true", java.util.Map.of("delayed", false));
+            done.add(queue);
+            if (!arguments.flag("json")) {
+                cli.row(queue, "flushed");
+            }
+        }
+        if (arguments.flag("json")) {
+            cli.json(done);
+        }
+        return PostinoCli.OK;
+    }
+
+    private int delete() throws Arguments.UsageException, WebAdminClient.RequestFailed {
+        boolean byMail = arguments.option("domain").isPresent();
+        Set<String> filters = Set.of("sender", "recipient", "name");
+        long given = filters.stream().filter(name -> arguments.option(name).isPresent()).count();
+        if (given > 1 || (given == 1 && byMail)) {
+            throw new Arguments.UsageException("queue delete takes one of --sender, --recipient, --name, --domain");
+        }
+        if (given == 0 && !byMail && !arguments.flag("all")) {
+            throw new Arguments.UsageException("queue delete needs --sender, --recipient, --name or --domain, or --all to empty the queues");
+        }
+        WebAdminClient client = cli.client(arguments);
+        ArrayNode tasks = PostinoCli.array();
+        for (String queue : queues(client, false)) {
+            String base = "/mailQueues/" + WebAdminClient.encode(queue) + "/mails";
+            List<String> targets = new ArrayList<>();
+            if (byMail) {
+                // The API deletes by exact sender, recipient or name: a domain becomes the names of its mails.
+                for (JsonNode mail : mails(client, queue)) {
+                    targets.add(base + "?name=" + WebAdminClient.encode(mail.path("name").asText()));
+                }
+            } else if (given == 1) {
+                String filter = filters.stream().filter(name -> arguments.option(name).isPresent()).findFirst().orElseThrow();
+                targets.add(base + "?" + filter + "=" + WebAdminClient.encode(arguments.option(filter).orElseThrow()));
+            } else {
+                targets.add(base);
+            }
+            for (String target : targets) {
+                JsonNode task = client.send("DELETE", target, null).json();
+                String id = task.path("taskId").asText();
+                String status = id.isEmpty() ? "done" : client.get("/tasks/" + WebAdminClient.encode(id) + "/await").json().path("status").asText();
+                ObjectNode item = tasks.addObject();
+                item.put("queue", queue);
+                item.put("request", target);
+                item.put("taskId", id);
+                item.put("status", status);
+                if (!arguments.flag("json")) {
+                    cli.row(queue, target.substring(base.length()).isEmpty() ? "all" : target.substring(base.length() + 1), status);
+                }
+            }
+        }
+        if (arguments.flag("json")) {
+            cli.json(tasks);
+        }
+        return PostinoCli.OK;
+    }
+}

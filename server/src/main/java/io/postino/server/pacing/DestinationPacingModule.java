@@ -50,6 +50,8 @@ public class DestinationPacingModule extends AbstractModule {
 
     @Override
     protected void configure() {
+        com.google.inject.multibindings.Multibinder.newSetBinder(binder(), org.apache.james.webadmin.Routes.class)
+            .addBinding().to(QueueHoldRoutes.class);
     }
 
     @Provides
@@ -67,7 +69,13 @@ public class DestinationPacingModule extends AbstractModule {
     @Provides
     @Singleton
     MailQueueFactory<?> pacedQueues(MailQueueFactory<? extends ManageableMailQueue> queues, DestinationLanes lanes, Janitor janitor,
-                                    DeliveryEvents events, Organisations organisations, PostinoMetrics metrics) {
-        return new PacedQueues(queues, OUTGOING, lanes, events, organisations::current, metrics);
+                                    DeliveryEvents events, Organisations organisations, PostinoMetrics metrics, QueueHolds holds) {
+        return new PacedQueues(queues, OUTGOING, lanes, events, organisations::current, metrics, holds);
+    }
+
+    @Provides
+    @Singleton
+    QueueHolds holds() throws java.io.IOException {
+        return QueueHolds.keptIn(java.nio.file.Path.of(System.getProperty("postino.data.dir", "var"), "store", "held-queues.txt"));
     }
 }

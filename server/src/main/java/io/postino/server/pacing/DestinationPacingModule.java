@@ -1,5 +1,7 @@
 package io.postino.server.pacing;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.Executors;
@@ -12,9 +14,11 @@ import javax.inject.Singleton;
 import org.apache.james.queue.api.MailQueueFactory;
 import org.apache.james.queue.api.MailQueueName;
 import org.apache.james.queue.api.ManageableMailQueue;
+import org.apache.james.webadmin.Routes;
 
 import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
+import com.google.inject.multibindings.Multibinder;
 
 import io.postino.events.DeliveryEvents;
 import io.postino.organisations.Organisations;
@@ -50,7 +54,7 @@ public class DestinationPacingModule extends AbstractModule {
 
     @Override
     protected void configure() {
-        com.google.inject.multibindings.Multibinder.newSetBinder(binder(), org.apache.james.webadmin.Routes.class)
+        Multibinder.newSetBinder(binder(), Routes.class)
             .addBinding().to(QueueHoldRoutes.class);
     }
 
@@ -75,7 +79,7 @@ public class DestinationPacingModule extends AbstractModule {
 
     @Provides
     @Singleton
-    QueueHolds holds() throws java.io.IOException {
-        return QueueHolds.keptIn(java.nio.file.Path.of(System.getProperty("postino.data.dir", "var"), "store", "held-queues.txt"));
+    QueueHolds holds() throws IOException {
+        return QueueHolds.keptIn(Path.of(System.getProperty("postino.data.dir", "var"), "store", "held-queues.txt"));
     }
 }

@@ -17,11 +17,13 @@ import com.google.inject.Provides;
 import com.google.inject.Scopes;
 import com.google.inject.multibindings.Multibinder;
 
+import io.postino.server.webadmin.ConsoleRoutes;
 import io.postino.server.webadmin.TokenRoutes;
 import io.postino.server.webadmin.WebAdminAccess;
 import io.postino.server.webadmin.WebAdminGuardRoutes;
 import io.postino.server.webadmin.WebAdminOrigins;
 import io.postino.server.webadmin.WebAdminTokens;
+import io.postino.server.webadmin.WhoAmIRoutes;
 
 /**
  * WebAdmin's credentials (tokens under {@code <data>/webadmin}), its allowed browser origins, the
@@ -37,6 +39,8 @@ public class WebAdminSecurityModule extends AbstractModule {
         Multibinder<Routes> routes = Multibinder.newSetBinder(binder(), Routes.class);
         routes.addBinding().to(TokenRoutes.class);
         routes.addBinding().to(WebAdminGuardRoutes.class);
+        routes.addBinding().to(ConsoleRoutes.class);
+        routes.addBinding().to(WhoAmIRoutes.class);
     }
 
     @Provides

@@ -1,5 +1,7 @@
 package io.postino.server.pacing;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.Executors;
@@ -12,9 +14,11 @@ import javax.inject.Singleton;
 import org.apache.james.queue.api.MailQueueFactory;
 import org.apache.james.queue.api.MailQueueName;
 import org.apache.james.queue.api.ManageableMailQueue;
+import org.apache.james.webadmin.Routes;
 
 import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
+import com.google.inject.multibindings.Multibinder;
 
 import io.postino.events.DeliveryEvents;
 import io.postino.organisations.Organisations;
@@ -50,6 +54,8 @@ public class DestinationPacingModule extends AbstractModule {
 
     @Override
     protected void configure() {
+        Multibinder.newSetBinder(binder(), Routes.class)
+            .addBinding().to(QueueHoldRoutes.class);
     }
 
     @Provides
@@ -67,7 +73,13 @@ public class DestinationPacingModule extends AbstractModule {
     @Provides
     @Singleton
     MailQueueFactory<?> pacedQueues(MailQueueFactory<? extends ManageableMailQueue> queues, DestinationLanes lanes, Janitor janitor,
-                                    DeliveryEvents events, Organisations organisations, PostinoMetrics metrics) {
-        return new PacedQueues(queues, OUTGOING, lanes, events, organisations::current, metrics);
+                                    DeliveryEvents events, Organisations organisations, PostinoMetrics metrics, QueueHolds holds) {
+        return new PacedQueues(queues, OUTGOING, lanes, events, organisations::current, metrics, holds);
+    }
+
+    @Provides
+    @Singleton
+    QueueHolds holds() throws IOException {
+        return QueueHolds.keptIn(Path.of(System.getProperty("postino.data.dir", "var"), "store", "held-queues.txt"));
     }
 }

@@ -66,6 +66,9 @@ final class FairMailQueue implements MailQueue {
     private final AtomicLong demand = new AtomicLong();
     private final Flux<MailQueueItem> merged;
     private final int limit;
+    private final QueueHolds holds;
+    /** Queues whose reader holds a mail but which an operator has put on hold. */
+    private final ConcurrentLinkedQueue<Reader> parked = new ConcurrentLinkedQueue<>();
     private volatile FluxSink<MailQueueItem> consumer;
 
     /**
@@ -83,7 +86,15 @@ final class FairMailQueue implements MailQueue {
      */
     FairMailQueue(MailQueueFactory<? extends MailQueue> factory, MailQueue shared, Collection<String> organisations,
                   Optional<Path> knownQueues, int limit) {
+        this(factory, shared, organisations, knownQueues, limit, QueueHolds.inMemory());
+    }
+
+    /** @param holds the queues on hold: none of their mail is handed out until released */
+    FairMailQueue(MailQueueFactory<? extends MailQueue> factory, MailQueue shared, Collection<String> organisations,
+                  Optional<Path> knownQueues, int limit, QueueHolds holds) {
         this.limit = limit;
+        this.holds = holds;
+        holds.onRelease(this::unpark);
         this.factory = factory;
         this.shared = shared;
         this.name = shared.getName();
@@ -196,6 +207,7 @@ final class FairMailQueue implements MailQueue {
     }
 
     private synchronized void addReader(MailQueue queue) {
+        holds.register(queue.getName().asString());
         Reader reader = new Reader(queue, Schedulers.newSingle("postino-" + queue.getName().asString() + "-dequeue", true), new AtomicInteger());
         readers.add(reader);
         if (consumer != null) {
@@ -238,6 +250,14 @@ final class FairMailQueue implements MailQueue {
                 if (reader == null) {
                     break;
                 }
+                if (holds.isHeld(reader.queue.getName().asString())) {
+                    parked.add(reader);
+                    if (!holds.isHeld(reader.queue.getName().asString())) {
+                        // released between the two looks: its release found nothing parked
+                        unpark();
+                    }
+                    continue;
+                }
                 MailQueueItem item = reader.take();
                 demand.decrementAndGet();
                 CountedItem counted = new CountedItem(item, reader);
@@ -255,6 +275,20 @@ final class FairMailQueue implements MailQueue {
             }
             missed = draining.addAndGet(-missed);
         } while (missed != 0);
+    }
+
+    /** Puts the queues no longer on hold back in line, with the mail their reader kept. */
+    private void unpark() {
+        boolean any = false;
+        for (Reader reader : parked) {
+            if (!holds.isHeld(reader.queue.getName().asString()) && parked.remove(reader)) {
+                ready.add(reader);
+                any = true;
+            }
+        }
+        if (any) {
+            drain();
+        }
     }
 
     private List<String> known() {

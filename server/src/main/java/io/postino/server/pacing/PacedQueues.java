@@ -44,11 +44,13 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
     private final DeliveryEvents events;
     private final Supplier<OrganisationsConfig> organisations;
     private final PostinoMetrics metrics;
+    private final QueueHolds holds;
     private final ConcurrentHashMap<MailQueueName, MailQueue> decorated = new ConcurrentHashMap<>();
 
     /** @param organisations the organisations in force: their queues are read from the start, their routes taken */
     PacedQueues(MailQueueFactory<? extends MailQueue> delegate, MailQueueName paced, DestinationLanes lanes, DeliveryEvents events,
-                Supplier<OrganisationsConfig> organisations, PostinoMetrics metrics) {
+                Supplier<OrganisationsConfig> organisations, PostinoMetrics metrics, QueueHolds holds) {
+        this.holds = holds;
         this.delegate = delegate;
         this.paced = paced;
         this.lanes = lanes;
@@ -86,7 +88,7 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
         Optional<Path> known = Optional.ofNullable(System.getProperty("postino.data.dir"))
             .map(directory -> Path.of(directory, "store", "organisation-queues-" + queue.getName().asString() + ".txt"));
         List<String> ids = organisations.get().organisations().stream().map(Organisation::id).collect(Collectors.toList());
-        return new FairMailQueue(delegate, queue, ids, known, limit);
+        return new FairMailQueue(delegate, queue, ids, known, limit, holds);
     }
 
     /** The route of the organisation that sent the mail, for the domain of its (first) recipient. */

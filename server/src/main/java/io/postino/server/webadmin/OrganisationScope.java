@@ -21,6 +21,7 @@ import io.postino.organisations.OrganisationsConfig;
  *   <tr><td>GET, POST, DELETE</td><td>{@code /dkim/domains/<domain>[/...]} for one of its domains</td></tr>
  *   <tr><td>GET</td><td>{@code /ratelimits/organisations/<id>}, {@code /ratelimits/users/<login>} of its users</td></tr>
  *   <tr><td>GET</td><td>{@code /tracking?organisation=<id>&...} (the organisation parameter is required)</td></tr>
+ *   <tr><td>GET</td><td>{@code /whoami} (the token's own scope, for the web console)</td></tr>
  * </table>
  *
  * <p>A login is one of its domains' only when it has exactly one {@code @}, something before it,
@@ -50,6 +51,9 @@ final class OrganisationScope {
         Optional<Organisation> organisation = config.byId(id);
         if (organisation.isEmpty() || ambiguous(path)) {
             return false;
+        }
+        if (path.equals(WhoAmIRoutes.BASE)) {
+            return method.equals("GET");
         }
         Matcher matcher;
         if ((matcher = ORGANISATION.matcher(path)).matches()) {

@@ -160,6 +160,38 @@ class FairMailQueueTest {
     }
 
     @Test
+    void aHeldQueueHandsOutNothingUntilReleasedWhileTheOthersGoOn() throws Exception {
+        Queues queues = new Queues();
+        QueueHolds holds = QueueHolds.keptIn(directory.resolve("held.txt"));
+        FairMailQueue fair = new FairMailQueue(queues, queues.createQueue(MailQueueName.of("outgoing")), List.of("a", "b"),
+            Optional.empty(), 16, holds);
+        assertThat(holds.hold("outgoing.a")).isTrue();
+        assertThat(holds.hold("inbound")).as("no fair queue reads it").isFalse();
+        for (int i = 0; i < 3; i++) {
+            fair.enQueue(mail("a-" + i, "a"));
+        }
+        fair.enQueue(mail("b-1", "b"));
+        List<String> out = new java.util.concurrent.CopyOnWriteArrayList<>();
+        reactor.core.Disposable reading = Flux.from(fair.deQueue()).subscribe(item -> out.add(item.getMail().getName()));
+        try {
+            Thread.sleep(500);
+            assertThat(out).as("only b's mail while a is held").containsExactly("b-1");
+            assertThat(QueueHolds.keptIn(directory.resolve("held.txt")).isHeld("outgoing.a")).as("the hold is on disk").isTrue();
+
+            assertThat(holds.release("outgoing.a")).isTrue();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (out.size() < 4 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(out).containsExactlyInAnyOrder("b-1", "a-0", "a-1", "a-2");
+            assertThat(holds.release("outgoing.a")).as("not held any more").isFalse();
+            assertThat(QueueHolds.keptIn(directory.resolve("held.txt")).held()).isEmpty();
+        } finally {
+            reading.dispose();
+        }
+    }
+
+    @Test
     void anOrganisationHasAtMostTheLimitOfItsMailsOutAtOnce() throws Exception {
         Queues queues = new Queues();
         FairMailQueue fair = new FairMailQueue(queues, queues.createQueue(MailQueueName.of("outgoing")), List.of("a", "b"),

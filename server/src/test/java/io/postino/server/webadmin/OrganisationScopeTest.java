@@ -35,6 +35,15 @@ class OrganisationScopeTest {
     }
 
     @Test
+    void itsOwnScopeButNotTheQueuesOrTheirHolds() {
+        assertThat(acme("GET", "/whoami")).isTrue();
+        assertThat(acme("DELETE", "/whoami")).isFalse();
+        assertThat(acme("GET", "/whoami/x")).isFalse();
+        assertThat(acme("GET", "/mailQueueHolds")).isFalse();
+        assertThat(acme("PUT", "/mailQueueHolds/outgoing.acme")).isFalse();
+    }
+
+    @Test
     void notAnotherOrganisationsData() {
         assertThat(acme("GET", "/organisations/beta")).isFalse();
         assertThat(acme("GET", "/organisations/beta/suppressions")).isFalse();

@@ -1,0 +1,193 @@
+// Drives Postino's web console in headless Chromium (playwright-core) the way an admin would, and
+// prints one JSON line with what it saw: ConsoleIntegrationTest checks it. Every wait is bounded.
+// Environment: CONSOLE_URL, OPERATOR_TOKEN, ORGANISATION_TOKEN, RECIPIENT (a mail already
+// delivered), SMTP_PORT, SCREENSHOTS (directory), CHROMIUM (executable).
+'use strict';
+const net = require('net');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const env = (name) => {
+  if (!process.env[name]) {
+    throw new Error('missing environment variable ' + name);
+  }
+  return process.env[name];
+};
+const WAIT = 20000;
+const result = { steps: {}, consoleErrors: [] };
+
+/** One mail over SMTP, as an application on a trusted network sends it. */
+function sendMail(port, from, to) {
+  return new Promise((resolve, reject) => {
+    const commands = ['EHLO browser.test', 'MAIL FROM:<' + from + '>', 'RCPT TO:<' + to + '>', 'DATA',
+      'From: ' + from + '\r\nTo: ' + to + '\r\nSubject: held by the console\r\n\r\nhello\r\n.', 'QUIT'];
+    const socket = net.connect(port, '127.0.0.1');
+    const replies = [];
+    let buffer = '';
+    socket.setTimeout(WAIT, () => socket.destroy(new Error('SMTP timeout; replies so far: ' + replies.join(' | '))));
+    socket.on('data', (data) => {
+      buffer += data.toString('utf8');
+      let end;
+      while ((end = buffer.indexOf('\r\n')) >= 0) {
+        const line = buffer.substring(0, end);
+        buffer = buffer.substring(end + 2);
+        if (/^\d{3} /.test(line)) {
+          replies.push(line);
+          if (!/^[23]/.test(line)) {
+            socket.destroy();
+            reject(new Error('SMTP refused: ' + line));
+            return;
+          }
+          const next = commands.shift();
+          if (next === undefined) {
+            socket.end();
+            resolve(replies);
+          } else {
+            socket.write(next + '\r\n');
+          }
+        }
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(env('SCREENSHOTS'), name + '.png'), fullPage: true });
+}
+
+async function login(page, token) {
+  await page.goto(env('CONSOLE_URL'));
+  await page.fill('#token', token);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#who:not([hidden])', { timeout: WAIT });
+}
+
+/** Searches the console's tracking page until the recipient's message has the status. */
+async function awaitStatus(page, recipient, status) {
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    await page.goto(env('CONSOLE_URL') + '#/tracking');
+    await page.fill('#tracking-form input[name=recipient]', recipient);
+    await page.click('#tracking-form button[type=submit]');
+    await page.waitForSelector('body[data-page=tracking] #tracking, body[data-page=tracking] #page p', { timeout: WAIT });
+    const text = await page.textContent('#page');
+    if (text.includes(recipient) && text.includes(status)) {
+      return text;
+    }
+    await page.waitForTimeout(500);
+  }
+  throw new Error('the console never showed ' + recipient + ' as ' + status);
+}
+
+async function main() {
+  const browser = await chromium.launch({ executablePath: env('CHROMIUM'), headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.on('console', (message) => {
+      if (message.type() === 'error') {
+        result.consoleErrors.push(message.text());
+      }
+    });
+    page.on('pageerror', (error) => result.consoleErrors.push(String(error)));
+
+    await page.goto(env('CONSOLE_URL'));
+    await page.waitForSelector('#login:not([hidden])', { timeout: WAIT });
+    await shot(page, '01-login');
+
+    await page.fill('#token', 'not-a-token');
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('#error:not([hidden])', { timeout: WAIT });
+    result.steps.badToken = await page.textContent('#error');
+
+    await login(page, env('OPERATOR_TOKEN'));
+    result.steps.operatorWho = await page.textContent('#who');
+    await page.waitForSelector('#organisations', { timeout: WAIT });
+    result.steps.organisations = await page.textContent('#organisations');
+    await shot(page, '02-organisations');
+
+    const recipient = env('RECIPIENT');
+    const found = await awaitStatus(page, recipient, 'delivered');
+    result.steps.trackingFound = found.includes(recipient) && found.includes('received') && found.includes('queued');
+    result.steps.tracking = await page.textContent('#tracking');
+    await shot(page, '03-tracking');
+
+    await page.goto(env('CONSOLE_URL') + '#/queues');
+    await page.click('[id="hold-outgoing.acme"]', { timeout: WAIT });
+    await page.waitForSelector('[id="release-outgoing.acme"]', { timeout: WAIT });
+    result.steps.heldNotice = await page.textContent('#notice');
+    await shot(page, '04-queues-held');
+    const heldRecipient = 'held-' + Date.now() + '@example.net';
+    await sendMail(Number(env('SMTP_PORT')), 'app@acme.test', heldRecipient);
+    result.steps.heldRecipient = heldRecipient;
+    await awaitStatus(page, heldRecipient, 'queued');
+    await page.waitForTimeout(3000);
+    const whileHeld = await awaitStatus(page, heldRecipient, 'queued');
+    result.steps.deliveredWhileHeld = whileHeld.includes('delivered');
+    result.steps.releasedAt = Date.now();
+    await page.goto(env('CONSOLE_URL') + '#/queues');
+    await page.click('[id="release-outgoing.acme"]', { timeout: WAIT });
+    await page.waitForSelector('[id="hold-outgoing.acme"]', { timeout: WAIT });
+    await awaitStatus(page, heldRecipient, 'delivered');
+    result.steps.deliveredAfterRelease = true;
+
+    await page.goto(env('CONSOLE_URL') + '#/organisations/acme');
+    await page.waitForSelector('#add-suppression', { timeout: WAIT });
+    const suppressed = 'unsubscribed-' + Date.now() + '@example.net';
+    await page.fill('#add-suppression input[name=address]', suppressed);
+    await page.fill('#add-suppression input[name=detail]', 'asked by phone');
+    await page.click('#add-suppression button[type=submit]');
+    await page.waitForFunction((address) => document.querySelector('#suppressions')
+      && document.querySelector('#suppressions').textContent.includes(address), suppressed, { timeout: WAIT });
+    result.steps.suppressed = suppressed;
+    await page.click('.dkim button:has-text("Generate a key")', { timeout: WAIT });
+    await page.waitForFunction(() => document.querySelector('.dkim code')
+      && document.querySelector('.dkim code').textContent.includes('_domainkey.acme.test'), null, { timeout: 60000 });
+    result.steps.dkimRecord = await page.textContent('.dkim code');
+    await shot(page, '05-organisation');
+
+    await page.goto(env('CONSOLE_URL') + '#/blocks');
+    await page.waitForSelector('#blocks', { timeout: WAIT });
+    await shot(page, '06-lockouts');
+    await page.goto(env('CONSOLE_URL') + '#/health');
+    await page.waitForSelector('#health-status', { timeout: WAIT });
+    result.steps.health = await page.textContent('#health-status');
+    await shot(page, '07-health');
+
+    await page.click('#logout');
+    await page.waitForSelector('#login:not([hidden])', { timeout: WAIT });
+    result.steps.tokenAfterLogout = await page.evaluate(() => sessionStorage.getItem('postino.token'));
+
+    await login(page, env('ORGANISATION_TOKEN'));
+    result.steps.organisationWho = await page.textContent('#who');
+    await page.waitForSelector('#add-user', { timeout: WAIT });
+    result.steps.organisationHome = await page.evaluate(() => location.hash);
+    await page.fill('#add-user input[name=login]', 'bob@acme.test');
+    await page.fill('#add-user input[name=password]', 'bob-secret-1');
+    await page.click('#add-user button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('#users')
+      && document.querySelector('#users').textContent.includes('bob@acme.test'), null, { timeout: WAIT });
+    result.steps.userAdded = 'bob@acme.test';
+    await shot(page, '08-organisation-admin');
+
+    await page.goto(env('CONSOLE_URL') + '#/organisations/beta');
+    await page.waitForSelector('#error:not([hidden])', { timeout: WAIT });
+    result.steps.otherOrganisation = await page.textContent('#error');
+    result.steps.otherOrganisationShown = (await page.textContent('#page')).includes('beta.test');
+    await shot(page, '09-other-organisation-refused');
+  } finally {
+    await browser.close();
+  }
+}
+
+main().then(() => {
+  result.ok = true;
+  console.log(JSON.stringify(result));
+}, (error) => {
+  result.ok = false;
+  result.error = String(error && error.stack || error);
+  console.log(JSON.stringify(result));
+  process.exitCode = 1;
+});

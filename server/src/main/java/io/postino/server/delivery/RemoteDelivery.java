@@ -1,6 +1,8 @@
 package io.postino.server.delivery;
 
 import java.lang.reflect.Field;
+import java.util.ArrayList;
+import java.util.List;
 
 import javax.inject.Inject;
 import javax.mail.MessagingException;
@@ -19,17 +21,18 @@ import org.slf4j.LoggerFactory;
  * between deliveries.
  *
  * <p>James 3.8.1 borrows a {@code javax.mail.Session} from a pool for each delivery, and the pool
- * keeps at most 8 idle ones (commons-pool's default) while {@code deliveryThreads} is 16 here: with
+ * keeps at most 8 idle ones (commons-pool's default) while up to 20 mails are delivered at once
+ * (its scheduler on 2 cores; James 3.8.1 ignores {@code deliveryThreads}): with
  * more than 8 deliveries at once, sessions given back are thrown away and new ones made. Making one
  * and its first transport reads JavaMail's configuration files from every jar of the class path
  * (about 240 µs of CPU with the 280 jars of {@code lib/}; 5 % of all CPU samples in a JFR profile
- * of the relay benchmark). Here the pool keeps every session it made; there are never more than
- * deliveries at once, so never more than {@code deliveryThreads}.</p>
+ * of the relay benchmark). Here the pool keeps every session it made: never more than there were
+ * deliveries at once. {@link SMTPTransport} keeps a kept session from remembering every server it
+ * connected to.</p>
  *
  * <pre>{@code
  * <mailet match="All" class="io.postino.server.delivery.RemoteDelivery">
  *     <outgoing>outgoing</outgoing>
- *     <deliveryThreads>16</deliveryThreads>
  *     <!-- ... every parameter of James' RemoteDelivery -->
  * </mailet>
  * }</pre>
@@ -38,6 +41,8 @@ import org.slf4j.LoggerFactory;
  */
 public class RemoteDelivery extends org.apache.james.transport.mailets.RemoteDelivery {
     private static final Logger LOGGER = LoggerFactory.getLogger(RemoteDelivery.class);
+
+    private List<GenericObjectPool<?>> pools = List.of();
 
     @Inject
     public RemoteDelivery(DNSService dnsServer, DomainList domainList, MailQueueFactory<?> queueFactory, MetricFactory metricFactory) {
@@ -52,28 +57,37 @@ public class RemoteDelivery extends org.apache.james.transport.mailets.RemoteDel
     @Override
     public void init() throws MessagingException {
         super.init();
-        int kept = keepSessions();
-        LOGGER.debug("RemoteDelivery {}: {} JavaMail session pools keep their sessions", getMailetName(), kept);
+        try {
+            pools = keepSessions();
+        } catch (MessagingException e) {
+            super.destroy();
+            throw e;
+        }
+        LOGGER.debug("RemoteDelivery {}: {} JavaMail session pools keep their sessions", getMailetName(), pools.size());
+    }
+
+    @Override
+    public void destroy() {
+        super.destroy();
+        pools.forEach(GenericObjectPool::close);
     }
 
     /**
-     * Lets every session pool of this mailet keep all its idle sessions; how many pools it changed
+     * Lets every session pool of this mailet keep all its idle sessions; the pools it changed
      * (one, or two when smtps is enabled). Reaches into James' private fields: they are those of
      * the James version Postino ships, which {@code RemoteDeliveryTest} checks.
      */
-    int keepSessions() throws MessagingException {
+    List<GenericObjectPool<?>> keepSessions() throws MessagingException {
         try {
             Object runnable = field(org.apache.james.transport.mailets.RemoteDelivery.class, "deliveryRunnable").get(this);
             Object delivrer = field(runnable.getClass(), "mailDelivrer").get(runnable);
             Object toHost = field(delivrer.getClass(), "mailDelivrerToHost").get(delivrer);
-            int changed = 0;
-            Object done = null;
+            List<GenericObjectPool<?>> changed = new ArrayList<>();
             for (String name : new String[]{"smtpSessionPool", "smtpsSessionPool"}) {
                 ObjectPool<?> pool = (ObjectPool<?>) field(toHost.getClass(), name).get(toHost);
-                if (pool instanceof GenericObjectPool<?> generic && pool != done) {
+                if (pool instanceof GenericObjectPool<?> generic && !changed.contains(generic)) {
                     generic.setMaxIdle(-1);
-                    done = pool;
-                    changed++;
+                    changed.add(generic);
                 }
             }
             return changed;

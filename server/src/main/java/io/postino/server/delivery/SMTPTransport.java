@@ -52,6 +52,19 @@ public class SMTPTransport extends com.sun.mail.smtp.SMTPTransport {
     }
 
     /**
+     * JavaMail's {@code Service.connect} remembers the password (none for MX delivery) of every
+     * server it connected to in the {@code Session}, and RemoteDelivery keeps its sessions
+     * (see {@link RemoteDelivery}): the table would grow by one entry per next-hop address for ever.
+     */
+    @Override
+    public synchronized void connect(String host, int port, String user, String password) throws MessagingException {
+        super.connect(host, port, user, password);
+        if (getURLName() != null) {
+            session.setPasswordAuthentication(getURLName(), null);
+        }
+    }
+
+    /**
      * Applies the mail's route (organisations.xml {@code <routes>}), if it has one: its smarthost
      * and credentials, its TLS policy, and the next of its source addresses with its HELO name.
      */

@@ -41,11 +41,10 @@ import io.postino.server.smtp.auth.ThrottlePolicy;
  *   owner who then types the right password is let in after {@code maxDelay} at worst. Attempts of
  *   one pair take turns across sessions and nodes; one that would wait longer than
  *   {@code maxDelay} is refused at once with {@code 454 4.7.0}. So one login is guessed at most
- *   once every {@code maxDelay} from one client. While a pair has no failure in the window, up to
- *   {@code parallelLogins} of its attempts are checked at once (an application's pool of
- *   connections logging in together); beyond that, and from its first failure, every attempt
- *   admitted but not yet checked counts as a failure in advance, so parallel guesses are spaced as
- *   if they came one after the other.</li>
+ *   once every {@code maxDelay} from one client, however many sessions guess in parallel: every
+ *   attempt admitted but not yet checked counts as a failure in advance. Only a pair that logged
+ *   in within the window and has not failed since (an application's pool of connections logging
+ *   in together) has up to {@code parallelLogins} attempts checked at once.</li>
  *   <li>After {@code failuresPerSession} failures the session is closed ({@code 421 4.7.0}).</li>
  *   <li>A client is blocked ({@code 454 4.7.0}, every login, for {@code block}) only when, within
  *   {@code window}, its failures span {@code sprayLogins} different logins (password spraying) or
@@ -81,7 +80,7 @@ import io.postino.server.smtp.auth.ThrottlePolicy;
  *   <li>{@code clientFailures}: failures that block a client, at least 2. Default 100.</li>
  *   <li>{@code block}: how long a blocked client is refused, at most 24h. Default 15m.</li>
  *   <li>{@code parallelLogins}: attempts of one login from one client checked at once while it
- *   has not failed, from 1 (every attempt takes its turn) to 1000. Default 20.</li>
+ *   has logged in within the window and not failed since, from 1 (every attempt takes its turn) to 1000. Default 20.</li>
  * </ul>
  */
 public class ThrottleAuthentication implements PacedAuthHook {
@@ -233,7 +232,7 @@ public class ThrottleAuthentication implements PacedAuthHook {
         String login = login(username);
         if (valid) {
             counters(counts -> {
-                counts.succeeded(client, login);
+                counts.succeeded(client, login, clock.instant(), policy);
                 return null;
             });
             session.setUsername(username);

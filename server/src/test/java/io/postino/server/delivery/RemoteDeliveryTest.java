@@ -3,7 +3,10 @@ package io.postino.server.delivery;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
+import org.apache.commons.pool2.impl.GenericObjectPool;
 import org.apache.james.domainlist.memory.MemoryDomainList;
 import org.apache.james.metrics.tests.RecordingMetricFactory;
 import org.apache.james.transport.mailets.RemoteDelivery.ThreadState;
@@ -47,14 +50,31 @@ class RemoteDeliveryTest {
     @Test
     void itsSessionPoolKeepsItsSessions() throws Exception {
         RemoteDelivery mailet = initialised(FakeMailetConfig.builder().mailetName("outgoing"));
+        List<GenericObjectPool<?>> pools = mailet.keepSessions();
+        assertThat(pools).hasSize(1);
+        @SuppressWarnings("unchecked")
+        GenericObjectPool<Object> pool = (GenericObjectPool<Object>) pools.get(0);
 
-        assertThat(mailet.keepSessions()).as("pools reached and changed").isEqualTo(1);
+        for (int round = 0; round < 2; round++) {
+            List<Object> borrowed = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                borrowed.add(pool.borrowObject());
+            }
+            for (Object session : borrowed) {
+                pool.returnObject(session);
+            }
+        }
+
+        assertThat(pool.getCreatedCount()).as("sessions made for 20 deliveries at once, twice").isEqualTo(20);
+        assertThat(pool.getNumIdle()).isEqualTo(20);
+        mailet.destroy();
+        assertThat(pool.isClosed()).isTrue();
     }
 
     @Test
     void withSmtpsBothPoolsKeepTheirSessions() throws Exception {
         RemoteDelivery mailet = initialised(FakeMailetConfig.builder().mailetName("outgoing").setProperty("sslEnable", "true"));
 
-        assertThat(mailet.keepSessions()).isEqualTo(2);
+        assertThat(mailet.keepSessions()).hasSize(2);
     }
 }

@@ -128,7 +128,17 @@ class ThrottleAuthenticationTest {
     }
 
     @Test
-    void parallelFirstAttemptsAreCheckedAtOnceUpToParallelLoginsThenSpaced() {
+    void parallelFirstAttemptsAreSpacedAsIfTheyCameOneAfterTheOther() {
+        Duration[] expected = {Duration.ZERO, Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofSeconds(7)};
+        for (Duration wait : expected) {
+            assertThat(hook.admit(FakeSmtpSession.client("192.0.2.1", false), ALICE).delay()).isEqualTo(wait);
+        }
+        assertThat(hook.admit(FakeSmtpSession.client("192.0.2.1", false), ALICE).refusal()).as("a fifth would wait 15 s").isPresent();
+    }
+
+    @Test
+    void afterALoginParallelAttemptsAreCheckedAtOnceUpToParallelLoginsThenSpaced() {
+        assertThat(attempt(FakeSmtpSession.client("192.0.2.1", false), ALICE, "right").getSmtpRetCode()).isNull();
         for (int i = 0; i < ThrottlePolicy.DEFAULTS.parallelLogins(); i++) {
             assertThat(hook.admit(FakeSmtpSession.client("192.0.2.1", false), ALICE).delay()).as("attempt %d", i + 1).isZero();
         }

@@ -35,8 +35,11 @@ public interface AuthThrottleStore {
      */
     Reservation reserve(String client, String login, Instant now, ThrottlePolicy policy);
 
-    /** The right password: the pair starts afresh (the client's own counts stay). */
-    void succeeded(String client, String login);
+    /**
+     * The right password: the pair starts afresh (the client's own counts stay), and for
+     * {@code window} its parallel attempts are not spaced (up to {@code parallelLogins}).
+     */
+    void succeeded(String client, String login, Instant now, ThrottlePolicy policy);
 
     /** Counts a failure; returns until when the client is now blocked, if this failure blocked it. */
     Optional<Instant> failed(String client, String login, Instant now, ThrottlePolicy policy);

@@ -24,6 +24,7 @@ public class MemoryAuthThrottleStore implements AuthThrottleStore {
         long pending;
         Instant lastFailure = Instant.MIN;
         Instant nextTurn = Instant.MIN;
+        Instant lastSuccess = Instant.MIN;
     }
 
     private static final class Client {
@@ -55,14 +56,17 @@ public class MemoryAuthThrottleStore implements AuthThrottleStore {
         Duration wait = Duration.between(now, turn);
         if (wait.compareTo(policy.maxDelay()) <= 0) {
             pair.pending++;
-            pair.nextTurn = turn.plus(policy.delayAfter(policy.countedInAdvance(pair.failures, pair.pending)));
+            boolean loggedIn = pair.lastSuccess.isAfter(now.minus(policy.window()));
+            pair.nextTurn = turn.plus(policy.delayAfter(policy.countedInAdvance(pair.failures, pair.pending, loggedIn)));
         }
         return Reservation.after(wait);
     }
 
     @Override
-    public synchronized void succeeded(String client, String login) {
-        pairs.invalidate(key(client, login));
+    public synchronized void succeeded(String client, String login, Instant now, ThrottlePolicy policy) {
+        Pair fresh = new Pair();
+        fresh.lastSuccess = now;
+        pairs.put(key(client, login), fresh);
     }
 
     @Override
@@ -74,7 +78,8 @@ public class MemoryAuthThrottleStore implements AuthThrottleStore {
         pair.failures++;
         pair.pending = Math.max(0, pair.pending - 1);
         pair.lastFailure = now;
-        Instant next = now.plus(policy.delayAfter(pair.failures));
+        // Attempts still pending count too: parallel guesses are spaced as if one after the other.
+        Instant next = now.plus(policy.delayAfter(pair.failures + pair.pending));
         if (next.isAfter(pair.nextTurn)) {
             pair.nextTurn = next;
         }

@@ -53,7 +53,8 @@ public class RedisAuthThrottleStore implements AuthThrottleStore, AutoCloseable 
         + "if wait <= tonumber(ARGV[3]) then "
         + "  p = p + 1 "
         + "  local counted = f + p "
-        + "  if f == 0 then counted = math.max(0, p - tonumber(ARGV[5]) + 1) end "
+        + "  local s = tonumber(redis.call('HGET', KEYS[2], 's') or '0') "
+        + "  if f == 0 and s > now - tonumber(ARGV[2]) then counted = math.max(0, p - tonumber(ARGV[5]) + 1) end "
         + "  redis.call('HSET', KEYS[2], 'n', turn + delay(counted, tonumber(ARGV[3])), 'p', p) "
         + "  redis.call('PEXPIRE', KEYS[2], ARGV[4]) "
         + "end "
@@ -70,7 +71,7 @@ public class RedisAuthThrottleStore implements AuthThrottleStore, AutoCloseable 
         + "if last < now - window then f = 0 end "
         + "f = f + 1 "
         + "local p = math.max(0, tonumber(redis.call('HGET', KEYS[1], 'p') or '0') - 1) "
-        + "local nextTurn = math.max(tonumber(redis.call('HGET', KEYS[1], 'n') or '0'), now + delay(f, tonumber(ARGV[3]))) "
+        + "local nextTurn = math.max(tonumber(redis.call('HGET', KEYS[1], 'n') or '0'), now + delay(f + p, tonumber(ARGV[3]))) "
         + "redis.call('HSET', KEYS[1], 'f', f, 'l', now, 'n', nextTurn, 'p', p) "
         + "redis.call('PEXPIRE', KEYS[1], ARGV[8]) "
         + "redis.call('ZADD', KEYS[2], now, ARGV[7]) "
@@ -88,6 +89,12 @@ public class RedisAuthThrottleStore implements AuthThrottleStore, AutoCloseable 
         + "  return {blockedUntil, logins, failures} "
         + "end "
         + "return {0, logins, failures}";
+
+    /** KEYS: pair. ARGV: now, ttl. The pair starts afresh, remembering when it logged in. */
+    private static final String SUCCEEDED = "redis.call('DEL', KEYS[1]) "
+        + "redis.call('HSET', KEYS[1], 's', ARGV[1]) "
+        + "redis.call('PEXPIRE', KEYS[1], ARGV[2]) "
+        + "return 1";
 
     private final RedisURI uri;
     private final RedisClient client;
@@ -162,8 +169,9 @@ public class RedisAuthThrottleStore implements AuthThrottleStore, AutoCloseable 
     }
 
     @Override
-    public void succeeded(String client, String login) {
-        call(redis -> redis.del(pair(client, login)));
+    public void succeeded(String client, String login, Instant now, ThrottlePolicy policy) {
+        call(redis -> redis.eval(SUCCEEDED, ScriptOutputType.INTEGER, new String[]{pair(client, login)},
+            String.valueOf(now.toEpochMilli()), String.valueOf(policy.window().toMillis())));
     }
 
     @Override

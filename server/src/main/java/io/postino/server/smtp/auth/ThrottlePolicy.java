@@ -11,9 +11,10 @@ import java.time.Duration;
  * @param sprayLogins distinct logins failing from one client within the window that block it
  * @param clientFailures failures from one client within the window that block it
  * @param block how long a blocked client is refused
- * @param parallelLogins attempts of one (client, login) without a failure in the window that are
- *                       checked at once; beyond them, and as soon as there is a failure, every
- *                       attempt admitted but not yet checked counts as a failure in advance
+ * @param parallelLogins attempts of one (client, login) that logged in within the window and has
+ *                       not failed since, checked at once; beyond them, for a pair that has not
+ *                       logged in yet, and as soon as there is a failure, every attempt admitted
+ *                       but not yet checked counts as a failure in advance
  */
 public record ThrottlePolicy(Duration maxDelay, Duration window, int sprayLogins, int clientFailures, Duration block,
                              int parallelLogins) {
@@ -22,11 +23,12 @@ public record ThrottlePolicy(Duration maxDelay, Duration window, int sprayLogins
 
     /**
      * The failures to count in advance once {@code pending} attempts (this one included) are
-     * admitted and not yet checked: honest parallel logins of a pair that has not failed are not
-     * spaced, up to {@code parallelLogins} of them.
+     * admitted and not yet checked: parallel logins of a pair that proved its password within the
+     * window and has not failed since (an application's pool of connections) are not spaced, up
+     * to {@code parallelLogins} of them; a guesser never gets there.
      */
-    public long countedInAdvance(long failures, long pending) {
-        return failures > 0 ? failures + pending : Math.max(0, pending - parallelLogins + 1);
+    public long countedInAdvance(long failures, long pending, boolean loggedInRecently) {
+        return failures > 0 || !loggedInRecently ? failures + pending : Math.max(0, pending - parallelLogins + 1);
     }
 
     /** The wait after {@code failures} failures of one (client, login). */

@@ -44,23 +44,52 @@ class AuthThrottleStoreTest {
 
     @ParameterizedTest
     @MethodSource("stores")
-    void parallelLoginsOfAPairThatHasNotFailedAreCheckedAtOnceUpToTheLimit(AuthThrottleStore store) {
+    void parallelLoginsOfAPairThatLoggedInAndHasNotFailedAreCheckedAtOnceUpToTheLimit(AuthThrottleStore store) {
         String client = client();
+        store.succeeded(client, "alice", NOW, FOUR_AT_ONCE);
         for (int i = 0; i < 4; i++) {
             assertThat(store.reserve(client, "alice", NOW, FOUR_AT_ONCE).waitFor()).as("attempt %d", i + 1).isZero();
         }
         assertThat(store.reserve(client, "alice", NOW, FOUR_AT_ONCE).waitFor()).as("the fifth").isEqualTo(Duration.ofSeconds(1));
         assertThat(store.reserve(client, "alice", NOW, FOUR_AT_ONCE).waitFor()).as("the sixth").isEqualTo(Duration.ofSeconds(3));
 
-        store.succeeded(client, "alice");
+        store.succeeded(client, "alice", NOW, FOUR_AT_ONCE);
 
         assertThat(store.reserve(client, "alice", NOW, FOUR_AT_ONCE).waitFor()).as("after a success").isZero();
     }
 
     @ParameterizedTest
     @MethodSource("stores")
+    void aPairThatHasNotLoggedInWithinTheWindowGetsNoParallelAttempts(AuthThrottleStore store) {
+        String client = client();
+        store.succeeded(client, "alice", NOW.minus(Duration.ofMinutes(16)), FOUR_AT_ONCE);
+
+        assertThat(store.reserve(client, "alice", NOW, FOUR_AT_ONCE).waitFor()).isZero();
+        assertThat(store.reserve(client, "alice", NOW, FOUR_AT_ONCE).waitFor()).as("a guesser's second attempt").isEqualTo(Duration.ofSeconds(1));
+        assertThat(store.reserve(client, "mallory", NOW, FOUR_AT_ONCE).waitFor()).isZero();
+        assertThat(store.reserve(client, "mallory", NOW, FOUR_AT_ONCE).waitFor()).as("never logged in").isEqualTo(Duration.ofSeconds(1));
+    }
+
+    @ParameterizedTest
+    @MethodSource("stores")
+    void theFirstFailureCountsTheAttemptsStillPending(AuthThrottleStore store) {
+        String client = client();
+        store.succeeded(client, "alice", NOW, FOUR_AT_ONCE);
+        for (int i = 0; i < 4; i++) {
+            store.reserve(client, "alice", NOW, FOUR_AT_ONCE);
+        }
+
+        store.failed(client, "alice", NOW, FOUR_AT_ONCE);
+
+        assertThat(store.reserve(client, "alice", NOW, FOUR_AT_ONCE).waitFor())
+            .as("one failure and three pending: as if four had failed one after the other").isEqualTo(Duration.ofSeconds(8));
+    }
+
+    @ParameterizedTest
+    @MethodSource("stores")
     void onceAPairHasFailedEveryPendingAttemptCountsAgain(AuthThrottleStore store) {
         String client = client();
+        store.succeeded(client, "alice", NOW, FOUR_AT_ONCE);
         store.reserve(client, "alice", NOW, FOUR_AT_ONCE);
         store.failed(client, "alice", NOW, FOUR_AT_ONCE);
         Instant later = NOW.plusSeconds(1);
@@ -83,7 +112,7 @@ class AuthThrottleStoreTest {
         assertThat(store.reserve(client, "alice", at, POLICY).waitFor()).isEqualTo(Duration.ofSeconds(4));
         assertThat(store.blocks(at).stream().filter(block -> block.client().equals(client))).hasSize(1);
 
-        store.succeeded(client, "alice");
+        store.succeeded(client, "alice", at, POLICY);
 
         assertThat(store.reserve(client, "alice", at, POLICY).waitFor()).isZero();
     }

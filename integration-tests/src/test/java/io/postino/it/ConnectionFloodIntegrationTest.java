@@ -176,9 +176,10 @@ class ConnectionFloodIntegrationTest {
             Thread.sleep(Math.max(0, Duration.between(Instant.now(), deadline).toMillis()));
             Thread.sleep(500);
             long most = 0;
-            for (Future<Long> one : written) {
-                assertThat(one.isDone()).as("still blocked at the deadline: the server reads nothing more").isFalse();
-            }
+            // Not asserted here: that every writer is still blocked at the deadline. The kernel may
+            // grow a socket's buffers and let the server read a little more, so a writer can
+            // return just after the deadline (CI saw it once). The octet bound below is the check
+            // that the server stopped reading.
             // What the server sent back meanwhile: only 250s, and the connection still open.
             SmtpClient first = clients.get(0);
             first.socket().setSoTimeout(2_000);

@@ -16,6 +16,11 @@ public final class WebAdminErrors {
         return halt(HttpStatus.NOT_FOUND_404, ErrorResponder.ErrorType.NOT_FOUND, message);
     }
 
+    /** 404 for an organisation id that organisations.xml does not have. */
+    public static RuntimeException noOrganisation(String id) {
+        return notFound("No organisation '" + id + "'");
+    }
+
     public static RuntimeException conflict(String message) {
         return halt(HttpStatus.CONFLICT_409, ErrorResponder.ErrorType.INVALID_ARGUMENT, message);
     }

@@ -56,7 +56,7 @@ public class AutoconfigRecordsRoutes implements Routes {
 
     private Organisation organisation(Request request) {
         String id = request.params("id");
-        return organisations.current().byId(id).orElseThrow(() -> WebAdminErrors.notFound("No organisation '" + id + "'"));
+        return organisations.current().byId(id).orElseThrow(() -> WebAdminErrors.noOrganisation(id));
     }
 
     private Map<String, Object> records(Organisation organisation) {

@@ -99,7 +99,7 @@ public class OrganisationRoutes implements Routes {
 
     private Organisation organisation(Request request) {
         String id = request.params("id");
-        return organisations.current().byId(id).orElseThrow(() -> WebAdminErrors.notFound("No organisation '" + id + "'"));
+        return organisations.current().byId(id).orElseThrow(() -> WebAdminErrors.noOrganisation(id));
     }
 
     private Map<String, Object> details(Organisation organisation) throws UsersRepositoryException {

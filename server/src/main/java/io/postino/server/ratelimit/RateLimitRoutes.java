@@ -69,7 +69,7 @@ public class RateLimitRoutes implements Routes {
     private RateLimiter.Subject organisation(Request request) {
         String id = request.params("id");
         OrganisationsConfig config = organisations.current();
-        Organisation organisation = config.byId(id).orElseThrow(() -> WebAdminErrors.notFound("No organisation '" + id + "'"));
+        Organisation organisation = config.byId(id).orElseThrow(() -> WebAdminErrors.noOrganisation(id));
         return new RateLimiter.Subject(Limit.Scope.ORGANISATION, id, config.limitsOfOrganisation(organisation));
     }
 

@@ -160,7 +160,7 @@ public class SuppressionRoutes implements Routes {
     private String organisation(Request request) {
         String id = request.params("id");
         if (organisations.current().byId(id).isEmpty()) {
-            throw WebAdminErrors.notFound("No organisation '" + id + "'");
+            throw WebAdminErrors.noOrganisation(id);
         }
         return id;
     }

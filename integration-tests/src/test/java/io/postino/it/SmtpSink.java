@@ -45,6 +45,7 @@ final class SmtpSink implements AutoCloseable {
     private final ExecutorService connections = Executors.newCachedThreadPool();
     private final List<Message> messages = new CopyOnWriteArrayList<>();
     private final AtomicInteger connectionCount = new AtomicInteger();
+    private final java.util.Set<Socket> open = ConcurrentHashMap.newKeySet();
     private final Map<String, AtomicInteger> recipientQueries = new ConcurrentHashMap<>();
     private volatile Function<String, String> recipientReply = recipient -> "250 2.1.5 OK";
     private volatile boolean smtpUtf8;
@@ -77,9 +78,20 @@ final class SmtpSink implements AutoCloseable {
         return this;
     }
 
-    /** Whether EHLO offers SMTPUTF8 (RFC 6531); MAIL FROM with a UTF-8 address is refused without it. */
+    /**
+     * Whether EHLO offers SMTPUTF8 (RFC 6531); MAIL FROM with a UTF-8 address is refused without it.
+     * Like a server restarted with the new setting, it closes the connections it has: Postino keeps
+     * its connections between deliveries, and a kept one would know the extensions of its EHLO.
+     */
     SmtpSink offeringSmtpUtf8(boolean offered) {
         this.smtpUtf8 = offered;
+        for (Socket socket : open) {
+            try {
+                socket.close();
+            } catch (IOException e) {
+                // closed already
+            }
+        }
         return this;
     }
 
@@ -122,6 +134,7 @@ final class SmtpSink implements AutoCloseable {
             try {
                 Socket socket = server.accept();
                 connectionCount.incrementAndGet();
+                open.add(socket);
                 connections.submit(() -> serve(socket));
             } catch (IOException e) {
                 return;
@@ -130,6 +143,14 @@ final class SmtpSink implements AutoCloseable {
     }
 
     private void serve(Socket socket) {
+        try {
+            converse(socket);
+        } finally {
+            open.remove(socket);
+        }
+    }
+
+    private void converse(Socket socket) {
         Instant connectedAt = Instant.now();
         try (socket) {
             socket.setSoTimeout(60_000);

@@ -52,7 +52,7 @@ public final class CurrentDelivery {
         return Optional.ofNullable(ROUTE.get());
     }
 
-    /** The route's source addresses in turn, one per connection; empty when it has none. */
+    /** The route's source addresses in turn, one per mail; empty when it has none. */
     static Optional<Route.Source> nextSource(Route route) {
         if (route.sources().isEmpty()) {
             return Optional.empty();

@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * (about 240 µs of CPU with the 280 jars of {@code lib/}; 5 % of all CPU samples in a JFR profile
  * of the relay benchmark). Here the pool keeps every session it made: never more than there were
  * deliveries at once. {@link SMTPTransport} keeps a kept session from remembering every server it
- * connected to.</p>
+ * connected to, and keeps connections to next hops between deliveries ({@link NextHopConnections}).</p>
  *
  * <pre>{@code
  * <mailet match="All" class="io.postino.server.delivery.RemoteDelivery">
@@ -70,6 +70,7 @@ public class RemoteDelivery extends org.apache.james.transport.mailets.RemoteDel
     public void destroy() {
         super.destroy();
         pools.forEach(GenericObjectPool::close);
+        NextHopConnections.SHARED.closeAll();
     }
 
     /**

@@ -9,6 +9,8 @@ import javax.mail.SendFailedException;
 import javax.mail.Session;
 import javax.mail.URLName;
 
+import com.sun.mail.smtp.SMTPSendFailedException;
+
 import io.postino.organisations.Route;
 
 /**
@@ -24,7 +26,9 @@ import io.postino.organisations.Route;
  *
  * <p>Its {@link #close()} gives the connection back to be kept, unless the delivery left it
  * closed or broken (an I/O failure: JavaMail closes the socket). A kept connection answers
- * {@code RSET} before it takes another mail, or a new one is opened.</p>
+ * {@code RSET} before it takes another mail, or a new one is opened; a kept connection that the
+ * server ends with {@code 421} during the mail (a limit of mails per connection, a shutdown)
+ * hands the mail to a new connection, once, instead of deferring it.</p>
  *
  * <p>Named like its parent on purpose: James' RemoteDelivery sends 8-bit mail unchanged only to a
  * transport whose class name ends with {@code .SMTPTransport}, and converts it to 7-bit otherwise.
@@ -36,6 +40,13 @@ public class SMTPTransport extends com.sun.mail.smtp.SMTPTransport {
     private final Optional<Route> route;
     private NextHopConnection connection;
     private boolean broken;
+    private boolean reused;
+    private Target target;
+
+    /** What {@link #connect} was asked for, to open a new connection for the same mail. */
+    private record Target(NextHopConnections.Key key, URLName name, Optional<Route.Source> source, String host, int port,
+                          String user, String password) {
+    }
 
     public SMTPTransport(Session session, URLName urlName) {
         this(session, urlName, NextHopConnections.SHARED);
@@ -61,21 +72,40 @@ public class SMTPTransport extends com.sun.mail.smtp.SMTPTransport {
             port != -1 ? port : name == null ? -1 : name.getPort(),
             user != null ? user : name == null ? null : name.getUsername(), route, source, getLocalHost());
         Optional<NextHopConnection> kept = connections.borrow(key);
-        if (kept.isPresent()) {
-            connection = kept.get();
-        } else {
-            NextHopConnection fresh = new NextHopConnection(session, name, route, source);
-            fresh.setLocalHost(getLocalHost());
-            fresh.connect(host, port, user, password);
-            connections.made(fresh, key);
-            connection = fresh;
-        }
+        target = new Target(key, name, source, host, port, user, password);
+        reused = kept.isPresent();
+        connection = kept.isPresent() ? kept.get() : open(target);
         broken = false;
+    }
+
+    private NextHopConnection open(Target to) throws MessagingException {
+        NextHopConnection fresh = new NextHopConnection(session, to.name(), route, to.source());
+        fresh.setLocalHost(getLocalHost());
+        fresh.connect(to.host(), to.port(), to.user(), to.password());
+        connections.made(fresh, to.key());
+        return fresh;
     }
 
     @Override
     public synchronized void sendMessage(Message message, Address[] addresses) throws MessagingException {
-        NextHopConnection current = connected();
+        try {
+            sendOnce(connected(), message, addresses);
+        } catch (SMTPSendFailedException e) {
+            if (!reused || e.getReturnCode() != 421) {
+                throw e;
+            }
+            // A kept connection the server ends (421: shutting down, or enough mails on one
+            // connection) took no part of this mail: it goes on a new connection, once.
+            connections.forget(connection);
+            connection.quit();
+            connection = null;
+            reused = false;
+            connection = open(target);
+            sendOnce(connection, message, addresses);
+        }
+    }
+
+    private void sendOnce(NextHopConnection current, Message message, Address[] addresses) throws MessagingException {
         current.use(session);
         try {
             current.sendMessage(message, addresses);

@@ -151,6 +151,27 @@ class SMTPTransportTest {
     }
 
     @Test
+    void aKeptConnectionEndedWith421TakesTheMailToANewConnection() throws Exception {
+        sink.mailsPerConnection = 1;
+        Session session = session();
+        deliver(session, "postino.test", "a@example.net");
+
+        deliver(session, "postino.test", "b@example.net");
+
+        assertThat(sink.mails()).containsExactly("a@example.net", "b@example.net");
+        assertThat(sink.connections()).isEqualTo(2);
+    }
+
+    @Test
+    void a421OnANewConnectionIsTheMailsFailure() throws Exception {
+        sink.mailsPerConnection = 0;
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliver(session(), "postino.test", "a@example.net"))
+            .isInstanceOf(com.sun.mail.smtp.SMTPSendFailedException.class);
+        assertThat(sink.connections()).isEqualTo(1);
+    }
+
+    @Test
     void aRefusedRecipientLeavesTheConnectionUsable() throws Exception {
         Session session = session();
         try {
@@ -197,6 +218,8 @@ class SMTPTransportTest {
         private final List<String> mails = new CopyOnWriteArrayList<>();
         private final List<String> commands = new CopyOnWriteArrayList<>();
         private final List<Socket> open = new CopyOnWriteArrayList<>();
+        /** Beyond this many mails on one connection, MAIL FROM gets 421 and the connection ends. */
+        volatile int mailsPerConnection = Integer.MAX_VALUE;
 
         Sink() throws IOException {
             threads.submit(this::accept);
@@ -253,11 +276,15 @@ class SMTPTransportTest {
                 OutputStream out = socket.getOutputStream();
                 reply(out, "220 sink.test ESMTP");
                 String recipient = null;
+                int delivered = 0;
                 String line;
                 while ((line = in.readLine()) != null) {
                     commands.add(line);
                     String upper = line.toUpperCase(java.util.Locale.ROOT);
-                    if (upper.startsWith("EHLO")) {
+                    if (upper.startsWith("MAIL FROM:") && delivered++ >= mailsPerConnection) {
+                        reply(out, "421 4.7.0 enough for this connection");
+                        return null;
+                    } else if (upper.startsWith("EHLO")) {
                         reply(out, "250-sink.test\r\n250-8BITMIME\r\n250 PIPELINING");
                     } else if (upper.startsWith("RCPT TO:")) {
                         recipient = line.substring(line.indexOf('<') + 1, line.indexOf('>'));

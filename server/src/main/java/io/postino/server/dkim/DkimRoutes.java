@@ -29,7 +29,9 @@ import spark.Service;
  * WebAdmin for DKIM keys of the organisations' sender domains.
  * <ul>
  *   <li>{@code GET /dkim/domains/{domain}}: its keys, newest (signing) first, each with the DNS
- *   name and TXT record to publish.</li>
+ *   name and TXT record to publish, and whether DNS shows it now ({@link DkimPublication}):
+ *   {@code "dns": "published"}, {@code "different"} (another record is there, in {@code dnsFound}),
+ *   {@code "missing"} or {@code "unknown"} (DNS did not answer, why in {@code dnsFound}).</li>
  *   <li>{@code POST /dkim/domains/{domain}/keys?algorithm=rsa&selector=s20261129&bits=2048}:
  *   generates a key pair, RSA (2048 bits by default; 3072 or 4096 on request) or
  *   {@code algorithm=ed25519}, which signs once activated; with one of each, mail gets
@@ -48,10 +50,12 @@ public class DkimRoutes implements Routes {
     private final DkimKeys keys;
     private final Organisations organisations;
     private final JsonTransformer json;
+    private final DkimPublication publication;
 
     @Inject
-    public DkimRoutes(DkimKeys keys, Organisations organisations, JsonTransformer json) {
+    public DkimRoutes(DkimKeys keys, Organisations organisations, JsonTransformer json, DkimPublication publication) {
         this.keys = keys;
+        this.publication = publication;
         this.organisations = organisations;
         this.json = json;
     }
@@ -63,7 +67,7 @@ public class DkimRoutes implements Routes {
 
     @Override
     public void define(Service service) {
-        service.get(BASE + "/:domain", (request, response) -> keys.keys(domain(request)).stream().map(DkimRoutes::view)
+        service.get(BASE + "/:domain", (request, response) -> keys.keys(domain(request)).stream().map(this::viewWithDns)
             .collect(Collectors.toList()), json);
         service.post(BASE + "/:domain/keys", this::generate, json);
         service.post(BASE + "/:domain/keys/:selector/activate", this::activate, json);
@@ -125,6 +129,14 @@ public class DkimRoutes implements Routes {
             throw WebAdminErrors.notFound(domain + " is not a sender domain of any organisation (organisations.xml <domain>)");
         }
         return domain;
+    }
+
+    private Map<String, Object> viewWithDns(DkimKey key) {
+        Map<String, Object> view = view(key);
+        DkimPublication.State state = publication.check(key);
+        view.put("dns", state.configName());
+        view.put("dnsFound", state.detail().orElse(null));
+        return view;
     }
 
     private static Map<String, Object> view(DkimKey key) {

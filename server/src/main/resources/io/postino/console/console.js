@@ -256,7 +256,7 @@ async function dkimSection(domain, rerender) {
 }
 
 function age(seconds) {
-  if (!seconds) {
+  if (seconds === undefined || seconds === null) {
     return '-';
   }
   return seconds < 120 ? seconds + ' s' : seconds < 7200 ? Math.round(seconds / 60) + ' min' : Math.round(seconds / 3600) + ' h';
@@ -281,7 +281,7 @@ async function queuesPage() {
     }
     const rows = [];
     for (const queue of queues) {
-      rows.push([el('a', { href: '#/queues/' + enc(queue.name) }, queue.name), queue.size, age(queue.oldestAgeSeconds),
+      rows.push([el('a', { href: '#/queues/' + enc(queue.name) }, queue.name), queue.size, queue.size ? age(queue.oldestAgeSeconds) : '-',
         el('span', { class: queue.held ? 'held' : '' }, queue.held ? 'on hold' : ''),
         destinationList(organisation, queue), el('span', {}, await queueActions(queue))]);
     }

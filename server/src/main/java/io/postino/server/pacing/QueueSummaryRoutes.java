@@ -45,7 +45,8 @@ import spark.Service;
  *   <li>{@code DELETE /mailQueueSummary/mails?organisation=acme&domain=example.net&route=relay}:
  *   removes the mails matching every parameter given (at least one): of the organisation's queues,
  *   with a recipient in the domain, to be delivered by the route ({@code route=} empty: direct MX
- *   delivery). 200 with {@code {"removed": n}}.</li>
+ *   delivery). 200 with {@code {"removed": n}}. Mail being processed or delivered at that moment
+ *   is not removed; in a held queue all of it is (hold first, then delete, to be sure).</li>
  * </ul>
  * Holding, releasing and flushing stay per queue ({@code /mailQueueHolds}, {@code /mailQueues}):
  * a hold applies to an organisation's queue, not to a domain or route within it.
@@ -173,6 +174,7 @@ public class QueueSummaryRoutes implements Routes {
             for (String mail : chosen) {
                 removed += queue.get().remove(ManageableMailQueue.Type.Name, mail);
             }
+            removed += holds.discardKept(name.asString(), mail -> chosen.contains(mail.getName()));
         }
         return Map.of("removed", removed);
     }

@@ -1,10 +1,14 @@
 package io.postino.server.dkim;
 
-import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import javax.inject.Inject;
 
@@ -27,7 +31,8 @@ import io.postino.server.recipients.RecipientSettings;
  * Does DNS already show a DKIM key? Asks the server's DNS (recipients.properties
  * {@code dns.servers}, else /etc/resolv.conf, within {@code dns.timeout}) for the TXT record at
  * {@code <selector>._domainkey.<domain>}, without caching, so that a record just published shows
- * at once (as far as the resolver's own cache allows).
+ * at once (as far as the resolver's own cache allows). The keys of a listing are looked up at the
+ * same time, so a DNS that does not answer delays it by {@code dns.timeout} once, not once per key.
  * <ul>
  *   <li>{@code published}: a TXT record there has the key's {@code p=} value;</li>
  *   <li>{@code different}: there are TXT records, none with this key (an older key, a typo, a
@@ -47,29 +52,46 @@ public class DkimPublication {
     }
 
     private final Resolver resolver;
+    private final Duration timeout;
 
     @Inject
     public DkimPublication(RecipientSettings settings) {
-        this(DnsRecipientDomains.resolver(settings));
+        this(DnsRecipientDomains.resolver(settings), settings.dnsTimeout());
     }
 
-    DkimPublication(Resolver resolver) {
+    DkimPublication(Resolver resolver, Duration timeout) {
         this.resolver = resolver;
+        this.timeout = timeout;
     }
 
     public State check(DkimKey key) {
+        return checkAll(List.of(key)).get(0);
+    }
+
+    /** The keys' states, in their order, looked up at once: the whole listing waits {@code dns.timeout} at most. */
+    public List<State> checkAll(List<DkimKey> keys) {
+        List<CompletableFuture<State>> lookups = keys.stream().map(this::lookUp).toList();
+        return lookups.stream().map(CompletableFuture::join).toList();
+    }
+
+    private CompletableFuture<State> lookUp(DkimKey key) {
         Name name;
         try {
             name = Name.fromString(key.dnsName(), Name.root);
         } catch (TextParseException e) {
-            return new State(Outcome.UNKNOWN, Optional.of("not a DNS name: " + key.dnsName()));
+            return CompletableFuture.completedFuture(new State(Outcome.UNKNOWN, Optional.of("not a DNS name: " + key.dnsName())));
         }
-        Message response;
-        try {
-            response = resolver.send(Message.newQuery(Record.newRecord(name, Type.TXT, DClass.IN)));
-        } catch (IOException e) {
-            return new State(Outcome.UNKNOWN, Optional.of("no answer from DNS: " + e.getMessage()));
-        }
+        return resolver.sendAsync(Message.newQuery(Record.newRecord(name, Type.TXT, DClass.IN))).toCompletableFuture()
+            .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+            .thenApply(response -> state(key, name, response))
+            .exceptionally(error -> {
+                Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+                String why = cause instanceof TimeoutException ? "no answer within " + timeout.toMillis() + " ms" : String.valueOf(cause.getMessage());
+                return new State(Outcome.UNKNOWN, Optional.of("no answer from DNS: " + why));
+            });
+    }
+
+    private static State state(DkimKey key, Name name, Message response) {
         int rcode = response.getRcode();
         if (rcode == Rcode.NXDOMAIN) {
             return new State(Outcome.MISSING, Optional.empty());

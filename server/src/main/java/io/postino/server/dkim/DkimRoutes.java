@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Collectors;
 
 import javax.inject.Inject;
 
@@ -67,8 +66,7 @@ public class DkimRoutes implements Routes {
 
     @Override
     public void define(Service service) {
-        service.get(BASE + "/:domain", (request, response) -> keys.keys(domain(request)).stream().map(this::viewWithDns)
-            .collect(Collectors.toList()), json);
+        service.get(BASE + "/:domain", (request, response) -> withDns(keys.keys(domain(request))), json);
         service.post(BASE + "/:domain/keys", this::generate, json);
         service.post(BASE + "/:domain/keys/:selector/activate", this::activate, json);
         service.delete(BASE + "/:domain/keys/:selector", this::delete);
@@ -131,12 +129,16 @@ public class DkimRoutes implements Routes {
         return domain;
     }
 
-    private Map<String, Object> viewWithDns(DkimKey key) {
-        Map<String, Object> view = view(key);
-        DkimPublication.State state = publication.check(key);
-        view.put("dns", state.configName());
-        view.put("dnsFound", state.detail().orElse(null));
-        return view;
+    private List<Map<String, Object>> withDns(List<DkimKey> listed) {
+        List<DkimPublication.State> states = publication.checkAll(listed);
+        List<Map<String, Object>> views = new ArrayList<>();
+        for (int i = 0; i < listed.size(); i++) {
+            Map<String, Object> view = view(listed.get(i));
+            view.put("dns", states.get(i).configName());
+            view.put("dnsFound", states.get(i).detail().orElse(null));
+            views.add(view);
+        }
+        return views;
     }
 
     private static Map<String, Object> view(DkimKey key) {

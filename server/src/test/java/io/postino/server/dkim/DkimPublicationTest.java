@@ -28,7 +28,7 @@ class DkimPublicationTest {
         dns = TestDns.start();
         SimpleResolver resolver = new SimpleResolver(new InetSocketAddress("127.0.0.1", dns.port()));
         resolver.setTimeout(Duration.ofMillis(500));
-        publication = new DkimPublication(resolver);
+        publication = new DkimPublication(resolver, Duration.ofSeconds(2));
         key = new FileDkimKeys(directory).generate("acme.test", "s1", DkimKey.Algorithm.RSA, 2048);
     }
 
@@ -70,6 +70,20 @@ class DkimPublicationTest {
         dns.exists("s2._domainkey.acme.test");
         DkimKey other = new DkimKey("acme.test", "s2", key.algorithm(), key.privateKey(), key.publicKey(), key.createdAt(), false);
         assertThat(publication.check(other).configName()).isEqualTo("missing");
+    }
+
+    @Test
+    void aSilentDnsDelaysAListingOnceAndSaysSo() {
+        dns.silent("s1._domainkey.acme.test");
+        dns.silent("s2._domainkey.acme.test");
+        DkimKey other = new DkimKey("acme.test", "s2", key.algorithm(), key.privateKey(), key.publicKey(), key.createdAt(), false);
+
+        long start = System.nanoTime();
+        java.util.List<DkimPublication.State> states = publication.checkAll(java.util.List.of(key, other));
+
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(3500));
+        assertThat(states).extracting(DkimPublication.State::configName).containsExactly("unknown", "unknown");
+        assertThat(states.get(0).detail()).get().asString().contains("no answer");
     }
 
     @Test

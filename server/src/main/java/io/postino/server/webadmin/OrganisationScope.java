@@ -15,7 +15,7 @@ import io.postino.organisations.OrganisationsConfig;
  *
  * <table>
  *   <caption>Allowed requests for {@code organisation:<id>}</caption>
- *   <tr><td>GET</td><td>{@code /organisations/<id>}, {@code /organisations/<id>/users}, {@code /organisations/<id>/autoconfig-records}</td></tr>
+ *   <tr><td>GET</td><td>{@code /organisations/<id>}, {@code /organisations/<id>/users}, {@code /organisations/<id>/autoconfig-records}, {@code /organisations/<id>/webhooks}</td></tr>
  *   <tr><td>GET, PUT, DELETE</td><td>{@code /organisations/<id>/suppressions[/<address>]}</td></tr>
  *   <tr><td>PUT, DELETE, HEAD</td><td>{@code /users/<login>} with the login in one of its domains</td></tr>
  *   <tr><td>GET, POST, DELETE</td><td>{@code /dkim/domains/<domain>[/...]} for one of its domains</td></tr>
@@ -31,7 +31,7 @@ import io.postino.organisations.OrganisationsConfig;
  * login than the one checked. A DKIM domain is checked the same way.</p>
  */
 final class OrganisationScope {
-    private static final Pattern ORGANISATION = Pattern.compile("/organisations/([^/]+)(/users|/autoconfig-records)?/?");
+    private static final Pattern ORGANISATION = Pattern.compile("/organisations/([^/]+)(/users|/autoconfig-records|/webhooks)?/?");
     private static final Pattern SUPPRESSIONS = Pattern.compile("/organisations/([^/]+)/suppressions(/[^/]+)?/?");
     private static final Pattern USER = Pattern.compile("/users/([^/]+)/?");
     private static final Pattern DKIM = Pattern.compile("/dkim/domains/([^/]+)(/.*)?");

@@ -29,6 +29,10 @@ class OrganisationScopeTest {
         assertThat(acme("GET", "/organisations/acme/autoconfig-records")).isTrue();
         assertThat(acme("GET", "/organisations/beta/autoconfig-records")).isFalse();
         assertThat(acme("DELETE", "/organisations/acme/autoconfig-records")).isFalse();
+        assertThat(acme("GET", "/organisations/acme/webhooks")).isTrue();
+        assertThat(acme("GET", "/organisations/beta/webhooks")).isFalse();
+        assertThat(acme("PUT", "/organisations/acme/webhooks")).isFalse();
+        assertThat(acme("GET", "/mailQueueSummary")).isFalse();
         assertThat(acme("POST", "/organisations/acme")).isFalse();
         assertThat(acme("GET", "/organisations")).isFalse();
         assertThat(acme("POST", "/organisations/reload")).isFalse();

@@ -39,7 +39,8 @@ import io.postino.server.PostinoSettings;
  * {@code postconf -n}: the POSTINO_* settings taken from the environment, and every value of
  * conf/ that differs from the conf/ Postino ships (a copy of which is inside the server's jar,
  * {@code io/postino/server/cli/shipped-conf/}, so that an edited conf/ is still compared with
- * the original). Offline: reads files, asks no server.
+ * the original). Offline: reads files, asks no server. The schemas ({@code .xsd}) and
+ * README.md are left out: they are not configuration.
  *
  * <p>An XML value is named by its path from the root element: a repeated element is told apart by
  * the first of {@code id}, {@code name}, {@code jmxName}, {@code class} that all its same-named
@@ -144,7 +145,7 @@ final class ConfigCommand {
     /** Every value of every file of {@code conf} and of the shipped conf, file by file, sorted by file name. */
     List<Value> compare(Path conf) throws WebAdminClient.RequestFailed {
         Map<String, Map<String, String>> shipped = new TreeMap<>();
-        for (String name : shippedFiles()) {
+        for (String name : shippedFiles().stream().filter(ConfigCommand::isConfiguration).toList()) {
             try (InputStream in = ConfigCommand.class.getClassLoader().getResourceAsStream(SHIPPED + name)) {
                 shipped.put(name, values(name, in.readAllBytes()));
             } catch (IOException | RuntimeException e) {
@@ -155,7 +156,7 @@ final class ConfigCommand {
         try (Stream<Path> files = Files.list(conf)) {
             for (Path file : (Iterable<Path>) files.sorted()::iterator) {
                 String name = file.getFileName().toString();
-                if (Files.isRegularFile(file) && !name.equals("README.md")) {
+                if (Files.isRegularFile(file) && isConfiguration(name)) {
                     try {
                         effective.put(name, values(name, Files.readAllBytes(file)));
                     } catch (IOException | RuntimeException e) {
@@ -184,6 +185,11 @@ final class ConfigCommand {
             }));
         }
         return values;
+    }
+
+    /** The documentation and the schemas in conf/ are not configuration. */
+    private static boolean isConfiguration(String name) {
+        return !name.equals("README.md") && !name.endsWith(".xsd");
     }
 
     /** The names of the shipped conf files, from the jar (or the classes directory) that holds this class. */
@@ -215,7 +221,7 @@ final class ConfigCommand {
     /** A file's values by path: XML elements and attributes, properties keys, else the whole text. */
     static Map<String, String> values(String name, byte[] content) throws IOException {
         Map<String, String> values = new LinkedHashMap<>();
-        if (name.endsWith(".xml") || name.endsWith(".xsd")) {
+        if (name.endsWith(".xml")) {
             Element root;
             try {
                 DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();

@@ -8,8 +8,11 @@ import org.apache.james.user.api.UsersRepositoryException;
 import org.apache.james.webadmin.Routes;
 import org.apache.james.webadmin.utils.JsonTransformer;
 import org.eclipse.jetty.http.HttpStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import io.postino.server.WebAdminErrors;
+import io.postino.server.smtp.LogSafe;
 import spark.Request;
 import spark.Response;
 import spark.Service;
@@ -30,6 +33,7 @@ import spark.Service;
  */
 public class DisabledUserRoutes implements Routes {
     public static final String BASE = "/disabledUsers";
+    private static final Logger LOGGER = LoggerFactory.getLogger(DisabledUserRoutes.class);
 
     private final DisabledUsers disabled;
     private final UsersRepository users;
@@ -60,12 +64,15 @@ public class DisabledUserRoutes implements Routes {
             throw WebAdminErrors.notFound("No user '" + user.asString() + "': only an existing user can be disabled");
         }
         disabled.disable(user.asString());
+        LOGGER.info("User {} disabled over WebAdmin: it can no longer log in to send", LogSafe.of(user.asString()));
         response.status(HttpStatus.NO_CONTENT_204);
         return "";
     }
 
     private Object enable(Request request, Response response) {
-        disabled.enable(username(request).asString());
+        Username user = username(request);
+        disabled.enable(user.asString());
+        LOGGER.info("User {} enabled over WebAdmin", LogSafe.of(user.asString()));
         response.status(HttpStatus.NO_CONTENT_204);
         return "";
     }

@@ -31,6 +31,7 @@ class DisabledUsersIntegrationTest {
     private static final List<String> USERS = List.of("alice@acme.test", "carol@acme.test", "dave@acme.test", "bob@beta.test");
 
     private Path temporary;
+    private Path installation;
     private SmtpSink sink;
     private PostinoProcess postino;
     private String acmeToken;
@@ -39,7 +40,7 @@ class DisabledUsersIntegrationTest {
     void start() throws Exception {
         temporary = TestFiles.createTemporaryDirectory("disabled-users");
         sink = SmtpSink.start();
-        Path installation = Installations.copyWithOrganisations(temporary.resolve("postino"), ORGANISATIONS);
+        installation = Installations.copyWithOrganisations(temporary.resolve("postino"), ORGANISATIONS);
         postino = PostinoProcess.start(installation, temporary.resolve("data"), "127.0.0.1", sink.port());
         for (String domain : List.of("acme.test", "beta.test")) {
             assertThat(postino.webAdmin("PUT", "/domains/" + domain, null).statusCode()).isEqualTo(204);
@@ -121,6 +122,24 @@ class DisabledUsersIntegrationTest {
                 + "{\"login\":\"dave@acme.test\",\"disabled\":true}]");
         } finally {
             assertThat(postino.webAdmin("DELETE", "/disabledUsers/dave@acme.test", null).statusCode()).isEqualTo(204);
+        }
+    }
+
+    @Test
+    void aDisabledUserStaysDisabledAfterARestart() throws Exception {
+        assertThat(postino.webAdmin("PUT", "/disabledUsers/dave@acme.test", null).statusCode()).isEqualTo(204);
+        try {
+            postino.stop();
+            postino = PostinoProcess.start(installation, temporary.resolve("data"), "127.0.0.1", sink.port());
+
+            assertThat(postino.webAdmin("GET", "/disabledUsers", null).body()).isEqualTo("[\"dave@acme.test\"]");
+            try (SmtpClient smtp = submission("127.0.0.24")) {
+                SmtpClient.Reply refused = smtp.authPlain("dave@acme.test", "pw-dave@acme.test");
+                assertThat(refused.code()).isEqualTo(535);
+                assertThat(refused.text()).contains("disabled");
+            }
+        } finally {
+            postino.webAdmin("DELETE", "/disabledUsers/dave@acme.test", null);
         }
     }
 

@@ -48,6 +48,17 @@ class OrganisationScopeTest {
     }
 
     @Test
+    void disablesAndEnablesItsOwnUsersOnly() {
+        assertThat(acme("PUT", "/disabledUsers/alice@acme.test")).isTrue();
+        assertThat(acme("DELETE", "/disabledUsers/alice@kilo.test")).isTrue();
+        assertThat(acme("PUT", "/disabledUsers/bob@beta.test")).isFalse();
+        assertThat(acme("DELETE", "/disabledUsers/bob@beta.test")).isFalse();
+        assertThat(acme("PUT", "/disabledUsers/bob%40beta.test@acme.test")).isFalse();
+        assertThat(acme("GET", "/disabledUsers")).isFalse();
+        assertThat(acme("GET", "/disabledUsers/alice@acme.test")).isFalse();
+    }
+
+    @Test
     void notAnotherOrganisationsData() {
         assertThat(acme("GET", "/organisations/beta")).isFalse();
         assertThat(acme("GET", "/organisations/beta/suppressions")).isFalse();

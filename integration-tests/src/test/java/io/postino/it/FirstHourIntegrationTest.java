@@ -80,6 +80,11 @@ class FirstHourIntegrationTest {
 
     @AfterAll
     void stopWhatIsLeft() throws Exception {
+        // A failed step leaves the background server running: by its PID, from the PID file if start did not return.
+        Path pidFile = temporary.resolve("data/postino.pid");
+        if (serverPid == null && Files.isRegularFile(pidFile)) {
+            serverPid = Long.parseLong(Files.readString(pidFile, StandardCharsets.US_ASCII).trim());
+        }
         if (serverPid != null) {
             ProcessHandle.of(serverPid).ifPresent(ProcessHandle::destroyForcibly);
         }

@@ -44,6 +44,8 @@ async function main() {
   try {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     page.on('pageerror', (error) => result.consoleErrors.push(String(error)));
+    // A confirmation the console asks for is what the admin answers OK to.
+    page.on('dialog', (dialog) => dialog.accept());
     await page.goto(env('CONSOLE_URL'));
     await page.fill('#token', env('TOKEN'));
     await page.click('#login-form button[type=submit]');

@@ -146,13 +146,24 @@ public final class PostinoCli {
             .toArray(String[]::new)));
     }
 
+    /**
+     * The directory the server reads: {@code POSTINO_CONF_DIR} (relative: to the caller's
+     * directory, as bin/postino takes it), else the installation's conf/. {@code ./run.sh ctl}
+     * sets it to the checkout's conf/, which the server serves, not the build's copy.
+     */
+    static Path configurationDirectory(Map<String, String> environment, Path home, Path workingDirectory) {
+        String directory = environment.get("POSTINO_CONF_DIR");
+        return directory == null || directory.isBlank() ? home.resolve("conf") : workingDirectory.resolve(directory.trim());
+    }
+
     private int checkConfig(Arguments arguments) throws Arguments.UsageException {
         if (helpShown(arguments, "check-config")) {
             return OK;
         }
         arguments.allowOnly("check-config", Set.of("conf", "json", "help"));
         arguments.operands("check-config", 1);
-        Path conf = arguments.option("conf").map(workingDirectory::resolve).orElse(home.resolve("conf")).normalize();
+        Path conf = arguments.option("conf").map(workingDirectory::resolve)
+            .orElseGet(() -> configurationDirectory(environment, home, workingDirectory)).normalize();
         List<String> problems = new ArrayList<>();
         try {
             // The files refer to the settings as ${sys:postino.*}, as when the server starts.

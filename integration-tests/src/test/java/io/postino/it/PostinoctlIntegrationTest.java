@@ -120,6 +120,28 @@ class PostinoctlIntegrationTest {
     }
 
     @Test
+    void queueListAndDeleteByRouteTakeTheMailOfTheDomainsThatRouteDelivers() throws Exception {
+        SmtpClient.expect(SmtpClient.sendInNewSession("127.0.0.1", postino.smtpPort, "app@acme.test", "later-2@routed.example",
+            "From: app@acme.test\r\nTo: later-2@routed.example\r\nSubject: deferred\r\n\r\nlater\r\n"), 250);
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
+        Run direct;
+        do {
+            Thread.sleep(500);
+            direct = postinoctl("", "queue", "list", "--route", "-");
+            assertThat(direct.status()).as(direct.err()).isZero();
+        } while (!direct.out().contains("later-2@routed.example\t20") && Instant.now().isBefore(deadline));
+        assertThat(direct.out()).as("acme has no <routing>: direct MX delivery").containsPattern(
+            "(?m)^outgoing\\.acme\t\\S+\tapp@acme\\.test\tlater-2@routed\\.example\t20");
+        assertThat(postinoctl("", "queue", "list", "--route", "eu").out()).as("no mail takes route eu").isEmpty();
+
+        Run deleted = postinoctl("", "queue", "delete", "--route", "-", "--domain", "routed.example");
+        assertThat(deleted.status()).as(deleted.err()).isZero();
+        assertThat(deleted.out()).isEqualTo("route -\tremoved\t1\n");
+        assertThat(postinoctl("", "queue", "list", "--domain", "routed.example").out()).isEmpty();
+        assertThat(postinoctl("", "queue", "flush", "--route", "-").status()).as("queues are flushed whole").isEqualTo(3);
+    }
+
+    @Test
     void queueHoldAndReleaseAnOrganisationsOutgoingQueueAndRouteIsRefusedWithStatus3() throws Exception {
         Run hold = postinoctl("", "queue", "hold", "--organisation", "acme");
         assertThat(hold.status()).as(hold.err()).isZero();

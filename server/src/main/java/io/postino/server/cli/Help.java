@@ -35,9 +35,10 @@ final class Help {
                     "exit status 2 when invalid, 0 (and 'DIR: valid') when valid.");
             case "queue":
                 return String.join("\n",
-                    "Usage: postinoctl queue list    [--organisation ID] [--domain DOMAIN] [--queue NAME]",
+                    "Usage: postinoctl queue list    [--organisation ID] [--domain DOMAIN] [--queue NAME] [--route NAME]",
                     "       postinoctl queue flush   [--organisation ID] [--queue NAME]",
                     "       postinoctl queue delete  [--organisation ID] [--queue NAME] (--sender A | --recipient A | --name N | --domain D | --all)",
+                    "       postinoctl queue delete  --route NAME [--organisation ID] [--domain D]",
                     "       postinoctl queue hold    (--organisation ID | --queue NAME | --all)",
                     "       postinoctl queue release (--organisation ID | --queue NAME | --all)",
                     "       postinoctl queue holds",
@@ -48,8 +49,10 @@ final class Help {
                     "  --organisation holds outgoing.ID, --all every outgoing queue, --queue any queue 'holds' lists",
                     "  (spool.ID too: its mail is then not even processed). Prints: queue, held|released.",
                     "holds: every queue that can be held, with held or holdable.",
-                    "--route is refused (exit status 3): queues are per organisation, not per route, and a queued mail",
-                    "  does not carry its route (chosen at delivery from <routing> and the recipient's domain).",
+                    "--route NAME (- for direct MX delivery): mail with a recipient whose domain that organisations.xml route",
+                    "  delivers (chosen at delivery from <routing> and the recipient's domain); delete --route removes whole mails,",
+                    "  held queues included, and prints: route NAME, removed, count. flush, hold and release refuse --route",
+                    "  (exit status 3): queues are per organisation and held and flushed whole.",
                     "hold and release --domain are refused (exit status 3): whole queues are held, not domains.",
                     CONNECTION);
             case "users":

@@ -15,10 +15,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * of one organisation ({@code outgoing.acme}, {@code spool.acme}), and Postino's
  * {@code /mailQueueHolds} for hold and release.
  *
- * <p>{@code --route} is refused (exit status 3): a route is not a queue and a queued mail does
- * not carry one. The route is chosen when the mail is delivered, from its organisation's
- * {@code <routing>} and the domain of its first recipient, and WebAdmin says neither which
- * route a queued mail will take nor what an organisation's routing is.</p>
+ * <p>{@code --route NAME} ({@code -}: direct MX delivery) works for list and delete, through
+ * Postino's {@code /mailQueueSummary}, which tells per queue which route each recipient domain's
+ * mail takes (the route is chosen at delivery from the organisation's {@code <routing>} and the
+ * recipient's domain). hold, release and flush refuse it (exit status 3): queues are per
+ * organisation and held and flushed whole.</p>
  */
 final class QueueCommands {
     private final PostinoCli cli;
@@ -34,10 +35,10 @@ final class QueueCommands {
         if (cli.helpShown(arguments, "queue")) {
             return PostinoCli.OK;
         }
-        if (arguments.option("route").isPresent()) {
-            throw new PostinoCli.NotSupported("queue " + sub + " --route: a queued mail does not carry its route and queues are per "
-                + "organisation, not per route (the route is chosen when the mail is delivered, from the organisation's <routing> and "
-                + "the recipient's domain, and WebAdmin exposes neither); use --organisation or --queue; nothing was done");
+        if (arguments.option("route").isPresent() && !sub.equals("list") && !sub.equals("delete")) {
+            throw new PostinoCli.NotSupported("queue " + sub + " --route: queues are per organisation, not per route, and are held and "
+                + "flushed whole (the route is chosen when the mail is delivered, from the organisation's <routing> and the recipient's "
+                + "domain); queue list and queue delete take --route; nothing was done");
         }
         switch (sub) {
             case "list":
@@ -157,23 +158,53 @@ final class QueueCommands {
         return names;
     }
 
-    private boolean inDomain(JsonNode mail) {
+    private boolean inDomain(JsonNode mail, Optional<Set<String>> routed) {
         Optional<String> domain = arguments.option("domain").map(PostinoCli::lower);
-        if (domain.isEmpty()) {
+        if (domain.isEmpty() && routed.isEmpty()) {
             return true;
         }
         for (JsonNode recipient : mail.path("recipients")) {
-            if (PostinoCli.lower(recipient.asText()).endsWith("@" + domain.get())) {
+            String address = PostinoCli.lower(recipient.asText());
+            String recipientDomain = address.substring(address.lastIndexOf('@') + 1);
+            if (domain.map(recipientDomain::equals).orElse(true) && routed.map(domains -> domains.contains(recipientDomain)).orElse(true)) {
                 return true;
             }
         }
         return false;
     }
 
-    private List<JsonNode> mails(WebAdminClient client, String queue) throws WebAdminClient.RequestFailed {
+    /**
+     * With {@code --route}: per queue, the recipient domains whose mail that route delivers, as
+     * WebAdmin's queue summary tells them ({@code -} names direct MX delivery).
+     */
+    private Optional<java.util.Map<String, Set<String>>> routedDomains(WebAdminClient client) throws WebAdminClient.RequestFailed {
+        Optional<String> route = arguments.option("route");
+        if (route.isEmpty()) {
+            return Optional.empty();
+        }
+        java.util.Map<String, Set<String>> domains = new java.util.HashMap<>();
+        for (JsonNode queue : client.get("/mailQueueSummary").json().path("queues")) {
+            for (JsonNode destination : queue.path("destinations")) {
+                String name = destination.path("route").isNull() || destination.path("route").isMissingNode()
+                    ? "-" : destination.path("route").asText();
+                if (name.equals(route.get())) {
+                    domains.computeIfAbsent(queue.path("name").asText(), any -> new java.util.HashSet<>())
+                        .add(PostinoCli.lower(destination.path("domain").asText()));
+                }
+            }
+        }
+        return Optional.of(domains);
+    }
+
+    private List<JsonNode> mails(WebAdminClient client, String queue, Optional<java.util.Map<String, Set<String>>> routed)
+        throws WebAdminClient.RequestFailed {
+        Optional<Set<String>> domains = routed.map(byQueue -> byQueue.getOrDefault(queue, Set.of()));
         List<JsonNode> mails = new ArrayList<>();
+        if (domains.isPresent() && domains.get().isEmpty()) {
+            return mails;
+        }
         for (JsonNode mail : client.get("/mailQueues/" + WebAdminClient.encode(queue) + "/mails").json()) {
-            if (inDomain(mail)) {
+            if (inDomain(mail, domains)) {
                 mails.add(mail);
             }
         }
@@ -184,8 +215,9 @@ final class QueueCommands {
     private int list() throws WebAdminClient.RequestFailed {
         WebAdminClient client = cli.client(arguments);
         ArrayNode all = PostinoCli.array();
+        Optional<java.util.Map<String, Set<String>>> routed = routedDomains(client);
         for (String queue : queues(client, false)) {
-            for (JsonNode mail : mails(client, queue)) {
+            for (JsonNode mail : mails(client, queue, routed)) {
                 ObjectNode item = all.addObject();
                 item.put("queue", queue);
                 item.setAll((ObjectNode) mail);
@@ -219,7 +251,32 @@ final class QueueCommands {
         return PostinoCli.OK;
     }
 
+    /**
+     * {@code --route}: WebAdmin's removal by route (with the organisation and domain given), which
+     * takes the whole mail of every recipient that route delivers, held queues included.
+     */
+    private int deleteByRoute() throws Arguments.UsageException, WebAdminClient.RequestFailed {
+        if (arguments.option("queue").isPresent() || Stream.of("sender", "recipient", "name").anyMatch(name -> arguments.option(name).isPresent())
+            || arguments.flag("all")) {
+            throw new Arguments.UsageException("queue delete --route takes only --organisation and --domain besides");
+        }
+        String route = arguments.option("route").orElseThrow();
+        StringBuilder query = new StringBuilder("?route=").append(route.equals("-") ? "" : WebAdminClient.encode(route));
+        arguments.option("organisation").ifPresent(id -> query.append("&organisation=").append(WebAdminClient.encode(id)));
+        arguments.option("domain").ifPresent(domain -> query.append("&domain=").append(WebAdminClient.encode(domain)));
+        JsonNode removed = cli.client(arguments).send("DELETE", "/mailQueueSummary/mails" + query, null).json();
+        if (arguments.flag("json")) {
+            cli.json(removed);
+        } else {
+            cli.row("route " + route, "removed", removed.path("removed").asText("0"));
+        }
+        return PostinoCli.OK;
+    }
+
     private int delete() throws Arguments.UsageException, WebAdminClient.RequestFailed {
+        if (arguments.option("route").isPresent()) {
+            return deleteByRoute();
+        }
         boolean byMail = arguments.option("domain").isPresent();
         Set<String> filters = Set.of("sender", "recipient", "name");
         long given = filters.stream().filter(name -> arguments.option(name).isPresent()).count();
@@ -236,7 +293,7 @@ final class QueueCommands {
             List<String> targets = new ArrayList<>();
             if (byMail) {
                 // The API deletes by exact sender, recipient or name: a domain becomes the names of its mails.
-                for (JsonNode mail : mails(client, queue)) {
+                for (JsonNode mail : mails(client, queue, Optional.empty())) {
                     targets.add(base + "?name=" + WebAdminClient.encode(mail.path("name").asText()));
                 }
             } else if (given == 1) {

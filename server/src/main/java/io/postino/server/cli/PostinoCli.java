@@ -81,6 +81,8 @@ public final class PostinoCli {
                     return users(arguments);
                 case "dkim":
                     return dkim(arguments);
+                case "trace":
+                    return new TraceCommand(this, arguments).run();
                 case "help":
                     out.println(Help.of(arguments.word(1).orElse("")));
                     return OK;
@@ -120,6 +122,11 @@ public final class PostinoCli {
 
     PrintStream out() {
         return out;
+    }
+
+    /** Where relative file names on the command line are read from. */
+    Path workingDirectory() {
+        return workingDirectory;
     }
 
     void json(JsonNode node) {

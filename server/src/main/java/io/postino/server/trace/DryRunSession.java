@@ -38,7 +38,8 @@ final class DryRunSession implements InvocationHandler {
         this.client = client;
         this.user = user.map(Username::of).orElse(null);
         this.helo = helo;
-        this.relayingAllowed = listener.isAuthorised(client);
+        // James' AUTH handler allows relaying once the login succeeds.
+        this.relayingAllowed = this.user != null || listener.isAuthorised(client);
         attachments.put(ProtocolSession.State.Connection, new HashMap<>());
         attachments.put(ProtocolSession.State.Transaction, new HashMap<>());
         attachments.get(ProtocolSession.State.Connection).put(SMTPSession.CURRENT_HELO_NAME, helo);

@@ -8,6 +8,7 @@ import java.util.Set;
 
 import org.apache.james.core.MailAddress;
 import org.apache.james.core.MaybeSender;
+import org.apache.james.protocols.api.ProtocolSession;
 import org.apache.james.protocols.api.handler.ProtocolHandler;
 import org.apache.james.protocols.smtp.SMTPSession;
 import org.apache.james.protocols.smtp.hook.HookResult;
@@ -20,6 +21,7 @@ import org.apache.mailet.Mail;
 
 import com.google.inject.Injector;
 
+import io.postino.server.smtp.OrganisationSession;
 import io.postino.server.smtp.PostinoCoreHandlers;
 import io.postino.server.smtp.VerifyRecipients;
 
@@ -90,7 +92,7 @@ final class SmtpTrace {
         }
 
         steps.add(new TraceStep("smtp", "connect", "note", listener.name() + " (port " + listener.port() + ") from " + session.getRemoteAddress().getAddress().getHostAddress()
-            + (dryRun.relayingAllowed() ? ", an authorised address (authorizedAddresses)" : "")
+            + (listener.isAuthorised(session.getRemoteAddress().getAddress()) ? ", an authorised address (authorizedAddresses)" : "")
             + (session.getUsername() == null ? ", no AUTH" : ", AUTH as " + session.getUsername().asString() + " (password not checked)")));
 
         steps.add(new TraceStep("smtp", "MAIL FROM", "note", "<" + sender.asString() + ">" + (size > 0 ? " SIZE=" + size : "")));
@@ -103,6 +105,9 @@ final class SmtpTrace {
                 return new Outcome(steps, refusal);
             }
         }
+        steps.add(new TraceStep("smtp", "organisation", "note", session.getAttachment(OrganisationSession.SENDING_ORGANISATION, ProtocolSession.State.Transaction)
+            .map(id -> "the transaction belongs to organisation " + id)
+            .orElse("the transaction belongs to no organisation (mail from the Internet for the served domains)")));
         for (MailAddress recipient : recipients) {
             steps.add(new TraceStep("smtp", "RCPT TO", "note", "<" + recipient.asString() + ">"));
             boolean accepted = false;

@@ -50,18 +50,22 @@ final class SmtpTrace {
         "io.postino.server.smtp.EnforceVisibleSender",
         "io.postino.server.smtp.RequireDkimKey",
         "io.postino.server.smtp.StampOrganisation",
+        "io.postino.server.smtp.SmtpUtf8Extension",
         "io.postino.server.smtp.VerifyRecipients",
         "org.apache.james.smtpserver.fastfail.MaxRcptHandler",
         "org.apache.james.smtpserver.AuthRequiredToRelayRcptHook",
         "org.apache.james.protocols.smtp.core.PostmasterAbuseRcptHook",
         "org.apache.james.smtpserver.AddDefaultAttributesMessageHook");
+    /** James' check of MAIL FROM against the login, at MAIL and again at RCPT; it needs James' own session class. */
+    private static final String SENDER_AUTH = "org.apache.james.smtpserver.SenderAuthIdentifyVerificationHook";
     /** Hooks a trace leaves out, and why. */
     private static final Map<String, String> SKIPPED = Map.of(
         "io.postino.server.smtp.RecordSmtpEvents", "records SMTP events and metrics: not done in a dry run",
         "io.postino.server.smtp.SpoolReceivedMail", "would queue the message: not done in a dry run",
         "io.postino.server.smtp.ThrottleAuthentication", "checks AUTH passwords: the trace assumes the login succeeded",
         "io.postino.server.smtp.RefuseDamagedMessage", "judges the lines as the client sends them: not evaluated on the message given",
-        "io.postino.server.smtp.ReceivedHeader", "would add the Received: header");
+        "io.postino.server.smtp.ReceivedHeader", "would add the Received: header",
+        "org.apache.james.protocols.smtp.core.esmtp.MailSizeEsmtpExtension", "the size limit: see the size step at MAIL FROM");
 
     private final Injector injector;
     private final VerifyRecipients verifyRecipients;
@@ -99,6 +103,7 @@ final class SmtpTrace {
         if (listener.maxMessageSize() > 0 && size > listener.maxMessageSize()) {
             return refused(steps, "size", Refusal.of("552", "5.3.4 Message too big: this server accepts at most " + listener.maxMessageSize() + " bytes"));
         }
+        steps.add(new TraceStep("smtp", "size", "pass", size + " octets" + (listener.maxMessageSize() > 0 ? ", at most " + listener.maxMessageSize() : ", no limit")));
         for (int i = 0; i < hooks.size(); i++) {
             Optional<Refusal> refusal = mail(hooks.get(i), names.get(i), order.get(i), session, sender, listener, steps);
             if (refusal.isPresent()) {
@@ -113,6 +118,10 @@ final class SmtpTrace {
             boolean accepted = false;
             for (int i = 0; i < hooks.size() && !accepted; i++) {
                 Object hook = hooks.get(i);
+                if (order.get(i).equals(SENDER_AUTH)) {
+                    mail(hook, names.get(i), order.get(i), session, sender, listener, steps);
+                    continue;
+                }
                 if (!(hook instanceof RcptHook)) {
                     continue;
                 }
@@ -156,7 +165,7 @@ final class SmtpTrace {
     }
 
     private Optional<Refusal> mail(Object hook, String name, String className, SMTPSession session, MaybeSender sender, Listener listener, List<TraceStep> steps) {
-        if (className.equals("org.apache.james.smtpserver.SenderAuthIdentifyVerificationHook")) {
+        if (className.equals(SENDER_AUTH)) {
             steps.add(new TraceStep("smtp", name, listener.verifyIdentity() ? "not evaluated" : "pass",
                 listener.verifyIdentity() ? "needs James' own session class" : "verifyIdentity is false on this listener"));
             return Optional.empty();

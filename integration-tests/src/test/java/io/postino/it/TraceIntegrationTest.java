@@ -26,13 +26,12 @@ import org.junit.jupiter.api.TestInstance;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TraceIntegrationTest {
-    private static final String ORGANISATIONS = "<organisations><organisation id=\"acme\" name=\"Acme\"><domain>acme.test</domain>"
-        + "<limits><user per=\"minute\" messages=\"3\"/></limits></organisation></organisations>";
     private static final String MESSAGE = "From: alice@acme.test\nTo: bob@example.net\nSubject: trace me\n\nHello\n";
 
     private Path temporary;
     private Path installation;
     private SmtpSink sink;
+    private SmtpSink internal;
     private PostinoProcess postino;
 
     record Run(int status, String out, String err) {
@@ -41,11 +40,18 @@ class TraceIntegrationTest {
     @BeforeAll
     void start() throws Exception {
         temporary = TestFiles.createTemporaryDirectory("trace");
-        installation = Installations.copyWithOrganisations(temporary.resolve("postino"), ORGANISATIONS);
+        installation = Installations.copyOfDistribution(temporary.resolve("postino"));
         sink = SmtpSink.start();
+        internal = SmtpSink.start();
+        String organisations = "<organisations><organisation id=\"acme\" name=\"Acme\"><domain>acme.test</domain>"
+            + "<limits><user per=\"minute\" messages=\"3\"/></limits>"
+            + "<relayDomain name=\"corp.acme.test\" host=\"127.0.0.1\" port=\"" + internal.port() + "\"/></organisation></organisations>";
+        Files.writeString(installation.resolve("conf/organisations.xml"), organisations, StandardCharsets.UTF_8);
         postino = PostinoProcess.start(installation, temporary.resolve("data"), "127.0.0.1", sink.port());
         assertThat(postino.webAdmin("PUT", "/domains/acme.test", null).statusCode()).isEqualTo(204);
-        assertThat(postino.webAdmin("PUT", "/users/alice@acme.test", "{\"password\":\"pw-alice\"}").statusCode()).isEqualTo(204);
+        for (String user : List.of("alice", "bob")) {
+            assertThat(postino.webAdmin("PUT", "/users/" + user + "@acme.test", "{\"password\":\"pw-" + user + "\"}").statusCode()).isEqualTo(204);
+        }
         assertThat(postino.webAdmin("POST", "/dkim/domains/acme.test/keys?selector=tr1&algorithm=ed25519", null).statusCode()).isEqualTo(201);
         assertThat(postino.webAdmin("POST", "/dkim/domains/acme.test/keys/tr1/activate", null).statusCode()).isEqualTo(200);
         Files.writeString(temporary.resolve("mail.eml"), MESSAGE, StandardCharsets.UTF_8);
@@ -53,6 +59,9 @@ class TraceIntegrationTest {
 
     @AfterAll
     void stop() throws Exception {
+        if (internal != null) {
+            internal.close();
+        }
         TestFiles.stopAll(postino, sink, temporary);
     }
 
@@ -81,7 +90,7 @@ class TraceIntegrationTest {
             state.append(postino.webAdmin("GET", "/mailQueues/" + queue, null).body()).append('\n');
         }
         state.append(postino.webAdmin("GET", "/tracking?organisation=acme", null).body()).append('\n');
-        state.append(postino.webAdmin("GET", "/ratelimits/users/alice@acme.test", null).body().replaceAll("\"(nextTokenIn|renewsIn)[^,}]*", ""));
+        state.append(postino.webAdmin("GET", "/ratelimits/users/alice@acme.test", null).body().replaceAll("\"nextAvailableInSeconds[^,}]*", ""));
         return state.toString();
     }
 
@@ -113,7 +122,7 @@ class TraceIntegrationTest {
         assertThat(trace.out()).doesNotContain("\tnot evaluated\tfailed");
 
         Thread.sleep(Duration.ofSeconds(3).toMillis());
-        assertThat(sink.messages()).as("the smarthost received nothing").isEmpty();
+        assertThat(sink.matching(message -> message.text().contains("trace me"))).as("the smarthost received nothing").isEmpty();
         assertThat(state()).as("queues, tracking and rate-limit use unchanged").isEqualTo(before);
 
         Run json = postinoctl("trace", "mail.eml", "--from", "alice@acme.test", "--to", "bob@example.net", "--user", "alice@acme.test", "--json");
@@ -130,15 +139,61 @@ class TraceIntegrationTest {
         assertThat(trace.out()).contains("smtp\tEnforceSenderIdentity\trefuse\tMAIL: ").doesNotContain("mailet\t");
 
         SmtpClient.Reply real;
-        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.submissionPort)) {
-            client.greetingAndEhlo();
-            SmtpClient.expect(client.startTls(), 220);
-            client.command("EHLO client.test");
-            SmtpClient.expect(client.authPlain("alice@acme.test", "pw-alice"), 235);
+        try (SmtpClient client = submission("alice")) {
             real = client.command("MAIL FROM:<mallory@acme.test>");
         }
         assertThat(String.valueOf(real.code())).isEqualTo(verdict.group(1)).isEqualTo("550");
         assertThat(real.text()).isEqualTo(verdict.group(1) + " " + verdict.group(2) + " " + verdict.group(3));
+    }
+
+    private SmtpClient submission(String user) throws Exception {
+        SmtpClient client = SmtpClient.connect("127.0.0.1", postino.submissionPort);
+        client.greetingAndEhlo();
+        SmtpClient.expect(client.startTls(), 220);
+        client.command("EHLO client.test");
+        SmtpClient.expect(client.authPlain(user + "@acme.test", "pw-" + user), 235);
+        return client;
+    }
+
+    @Test
+    void aUserOverItsRateLimitIsDeferredAsARealSessionIsAndTheTraceTakesNothingFromTheBudget() throws Exception {
+        SmtpClient.Reply real;
+        try (SmtpClient bob = submission("bob")) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(bob.send("bob@acme.test", List.of("r" + i + "@example.net"), "From: bob@acme.test\r\nSubject: budget\r\n\r\nx").code()).isEqualTo(250);
+            }
+            real = bob.command("MAIL FROM:<bob@acme.test>");
+        }
+        assertThat(real.code()).isEqualTo(451);
+        String usage = postino.webAdmin("GET", "/ratelimits/users/bob@acme.test", null).body();
+
+        Run trace = postinoctl("trace", "mail.eml", "--from", "bob@acme.test", "--to", "bob@example.net", "--user", "bob@acme.test");
+
+        assertThat(trace.status()).as(trace.out() + trace.err()).isEqualTo(1);
+        assertThat(trace.out()).contains("smtp\tEnforceRateLimits\trefuse\tMAIL: 451 4.7.1 Rate limit reached: user bob@acme.test may send 3 messages per minute");
+        assertThat(trace.out()).containsPattern("(?m)^verdict\trefused\t451 4\\.7\\.1 Rate limit reached: user bob@acme\\.test may send 3 messages per minute");
+        assertThat(real.text()).startsWith("451 4.7.1 Rate limit reached: user bob@acme.test may send 3 messages per minute");
+        // A token may come back while the test runs (3 a minute); a trace that took one would raise "used".
+        assertThat(used(postino.webAdmin("GET", "/ratelimits/users/bob@acme.test", null).body())).isLessThanOrEqualTo(used(usage)).isPositive();
+    }
+
+    private static int used(String usage) {
+        Matcher used = Pattern.compile("\"used\":(\\d+)").matcher(usage);
+        assertThat(used.find()).as(usage).isTrue();
+        return Integer.parseInt(used.group(1));
+    }
+
+    @Test
+    void aRecipientOfARelayDomainIsNotVerifiedOnTheInternalServerAndGoesInbound() throws Exception {
+        Run trace = postinoctl("trace", "mail.eml", "--from", "someone@example.org", "--to", "staff@corp.acme.test", "--client", "203.0.113.9");
+
+        assertThat(trace.status()).as(trace.out() + trace.err()).isZero();
+        assertThat(trace.out())
+            .contains("smtp\tcallout\tnot evaluated\twould call out to 127.0.0.1:" + internal.port() + " to verify <staff@corp.acme.test>")
+            .contains("smtp\torganisation\tnote\tthe transaction belongs to no organisation")
+            .contains("mailet\ttransport/RecipientIsInRelayDomain ToProcessor\tto processor\tstaff@corp.acme.test → 'inbound'")
+            .contains("route\tstaff@corp.acme.test\tthe server of relay domain corp.acme.test (127.0.0.1:" + internal.port() + ")\n");
+        assertThat(internal.connectionCount()).as("nobody asked the internal server").isZero();
     }
 
     @Test

@@ -23,7 +23,6 @@ import com.google.inject.Injector;
 
 import io.postino.server.smtp.OrganisationSession;
 import io.postino.server.smtp.PostinoCoreHandlers;
-import io.postino.server.smtp.VerifyRecipients;
 
 /**
  * The SMTP stage of a trace: the hooks of one listener called as its session would call them, in
@@ -34,7 +33,7 @@ import io.postino.server.smtp.VerifyRecipients;
  * <p>Only hooks known to decide without side effects are called (the same instances the server
  * builds, through its injector); the rate limits are only checked, never charged (the charge is
  * made by {@code EnforceRateLimits.onHookResult} once a message is queued, which a trace never
- * calls). The others are reported as skipped with the reason: the event recorder, the spooler,
+ * calls), by a rate limiter of the trace's own, so that a refusal counts in no metric. The others are reported as skipped with the reason: the event recorder, the spooler,
  * AUTH (the trace assumes the login succeeded), a recipient callout to an organisation's internal
  * server (reported as "would call out", assumed accepted). The first refusal ends the stage with
  * the reply the server would give.</p>
@@ -68,12 +67,17 @@ final class SmtpTrace {
         "org.apache.james.protocols.smtp.core.esmtp.MailSizeEsmtpExtension", "the size limit: see the size step at MAIL FROM");
 
     private final Injector injector;
-    private final VerifyRecipients verifyRecipients;
+    private final Map<String, Object> ownInstances;
     private final DryRunCallouts callouts;
 
-    SmtpTrace(Injector injector, VerifyRecipients verifyRecipients, DryRunCallouts callouts) {
+    /**
+     * @param ownInstances hooks built for the trace instead of the server's, by class name:
+     *        {@code VerifyRecipients} over {@code callouts}, {@code EnforceRateLimits} over a rate
+     *        limiter whose refusals count in no metric of the server
+     */
+    SmtpTrace(Injector injector, Map<String, Object> ownInstances, DryRunCallouts callouts) {
         this.injector = injector;
-        this.verifyRecipients = verifyRecipients;
+        this.ownInstances = Map.copyOf(ownInstances);
         this.callouts = callouts;
     }
 
@@ -178,8 +182,8 @@ final class SmtpTrace {
     }
 
     private Object instantiate(String className, org.apache.commons.configuration2.HierarchicalConfiguration<?> configuration, List<TraceStep> steps) {
-        if (className.equals(VerifyRecipients.class.getName())) {
-            return verifyRecipients;
+        if (ownInstances.containsKey(className)) {
+            return ownInstances.get(className);
         }
         if (!DECIDING.contains(className)) {
             return new Unknown(className);

@@ -30,6 +30,11 @@ import io.postino.organisations.Organisations;
 import io.postino.recipients.RecipientDomains;
 import io.postino.recipients.SuppressionList;
 import io.postino.server.recipients.RecipientSettings;
+import io.postino.server.metrics.PostinoMetrics;
+import io.postino.server.ratelimit.CounterStore;
+import io.postino.server.ratelimit.RateLimitSettings;
+import io.postino.server.ratelimit.RateLimiter;
+import io.postino.server.smtp.EnforceRateLimits;
 import io.postino.server.smtp.VerifyRecipients;
 
 /**
@@ -48,11 +53,12 @@ public class Tracer {
     private final RecipientDomains recipientDomains;
     private final RecipientSettings recipientSettings;
     private final UsersRepository users;
+    private final EnforceRateLimits rateLimits;
 
     @Inject
     public Tracer(Injector injector, ConfigurationProvider configurations, CompositeProcessorImpl processors, Organisations organisations,
                   DomainList domainList, SuppressionList suppressions, RecipientDomains recipientDomains, RecipientSettings recipientSettings,
-                  UsersRepository users) {
+                  UsersRepository users, CounterStore counters, RateLimitSettings rateLimitSettings) {
         this.injector = injector;
         this.configurations = configurations;
         this.processors = processors;
@@ -62,6 +68,8 @@ public class Tracer {
         this.recipientDomains = recipientDomains;
         this.recipientSettings = recipientSettings;
         this.users = users;
+        // The server's counters, read only; its own limiter would count a refusal in its metrics.
+        this.rateLimits = new EnforceRateLimits(organisations, new RateLimiter(counters, rateLimitSettings, new PostinoMetrics()));
     }
 
     /** @throws IllegalArgumentException when no listener answers for the port */
@@ -84,7 +92,7 @@ public class Tracer {
             .state(Mail.DEFAULT)
             .build();
         try {
-            SmtpTrace.Outcome smtp = new SmtpTrace(injector, verifyRecipients, callouts)
+            SmtpTrace.Outcome smtp = new SmtpTrace(injector, Map.of(VerifyRecipients.class.getName(), verifyRecipients, EnforceRateLimits.class.getName(), rateLimits), callouts)
                 .run(listener, session, request.sender(), request.recipients(), mail, request.message().length);
             steps.addAll(smtp.steps());
             Map<String, Object> result = new LinkedHashMap<>();

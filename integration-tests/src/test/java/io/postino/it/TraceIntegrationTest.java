@@ -115,6 +115,7 @@ class TraceIntegrationTest {
             .contains("smtp\tEnforceRateLimits\tpass\tRCPT\n")
             .contains("smtp\tSpoolReceivedMail\tskipped\twould queue the message: not done in a dry run\n")
             .contains("mailet\ttransport/All RejectUnauthorisedSender\tpass\tsender authorised for organisation acme\n")
+            .contains("mailet\ttransport/IsSubmission AddMissingMessageIdAndDate\tran on the copy\tbob@example.net\n")
             .contains("mailet\trelay/All SignDkim\tsign\td=acme.test s=tr1\n")
             .contains("route\tbob@example.net\tsmarthost 127.0.0.1:" + sink.port() + "\n")
             .contains("dkim\td=acme.test s=tr1\n")
@@ -137,6 +138,8 @@ class TraceIntegrationTest {
         Matcher verdict = Pattern.compile("(?m)^verdict\trefused\t(\\d{3}) (\\d\\.\\d+\\.\\d+) (.+)$").matcher(trace.out());
         assertThat(verdict.find()).as(trace.out()).isTrue();
         assertThat(trace.out()).contains("smtp\tEnforceSenderIdentity\trefuse\tMAIL: ").doesNotContain("mailet\t");
+        assertThat(postinoctl("trace", "mail.eml", "--from", "nobody@acme.test", "--to", "bob@example.net", "--user", "nobody@acme.test").out())
+            .endsWith("verdict\trefused\t535 5.7.8 Authentication credentials invalid\n");
 
         SmtpClient.Reply real;
         try (SmtpClient client = submission("alice")) {

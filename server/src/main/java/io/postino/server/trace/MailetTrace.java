@@ -42,7 +42,8 @@ import io.postino.organisations.Route;
  * {@code IsUnknownRelayRecipient}, which calls out); any other is reported "not evaluated" and
  * taken as not matching. Mailets that decide are simulated: {@code ToProcessor} follows its
  * processor, {@code RejectUnauthorisedSender} and {@code SignDkim} run for real on the copy (they
- * change nothing but that mail), {@code SplitByRoute} and {@code RemoteDelivery} report the route
+ * change nothing but that mail), as do header and attribute mailets ({@code RemoveMimeHeader},
+ * {@code AddMissingMessageIdAndDate} ...), {@code SplitByRoute} and {@code RemoteDelivery} report the route
  * of each recipient, repositories, bounces and {@code Null} end the part. Any other mailet is
  * listed as "would run (not simulated)" and the walk goes on.</p>
  */
@@ -71,6 +72,15 @@ final class MailetTrace {
         "io.postino.matchers.IsSuppressedRecipient",
         "io.postino.matchers.RecipientIsInRelayDomain",
         "io.postino.matchers.SenderOrganisationIs");
+
+    /** Mailets that change nothing but the mail they are given: they run on the copy. */
+    private static final Set<String> RUN_ON_COPY = Set.of(
+        "org.apache.james.transport.mailets.RemoveMimeHeader",
+        "org.apache.james.transport.mailets.AddHeader",
+        "org.apache.james.transport.mailets.SetMimeHeader",
+        "org.apache.james.transport.mailets.SetMailAttribute",
+        "org.apache.james.transport.mailets.RemoveMailAttribute",
+        "io.postino.mailets.AddMissingMessageIdAndDate");
 
     private final CompositeProcessorImpl processors;
     private final Organisations organisations;
@@ -251,12 +261,19 @@ final class MailetTrace {
                 steps.add(new TraceStep("mailet", name, "skipped", "would record a '" + mailet.getMailetConfig().getInitParameter("type") + "' event (not recorded: dry run)"));
                 return;
             case "RouteRoleAddresses":
-                steps.add(new TraceStep("mailet", name, "would run (not simulated)", "sends " + recipients + " to their organisation's owners, then '"
+                // Not run: for a loop it sends a copy to the error processor. The route shown is the role address's own.
+                steps.add(new TraceStep("mailet", name, "would run (not simulated)", "would send " + recipients
+                    + " to their alias, the organisation's <postmaster>/<abuse> or the server's postmaster, then '"
                     + mailet.getMailetConfig().getInitParameter("processor") + "'"));
                 mail.setState(mailet.getMailetConfig().getInitParameter("processor"));
                 return;
             default:
-                steps.add(new TraceStep("mailet", name, "would run (not simulated)", recipients));
+                if (RUN_ON_COPY.contains(mailet.getClass().getName())) {
+                    mailet.service(mail);
+                    steps.add(new TraceStep("mailet", name, "ran on the copy", recipients));
+                } else {
+                    steps.add(new TraceStep("mailet", name, "would run (not simulated)", recipients));
+                }
         }
     }
 

@@ -79,7 +79,15 @@ public class Tracer {
             .orElseThrow(() -> new IllegalArgumentException("No SMTP listener for port " + request.port() + " in conf/smtpserver.xml"));
         List<TraceStep> steps = new ArrayList<>();
         if (request.user().isPresent() && !userExists(request.user().get())) {
-            steps.add(new TraceStep("smtp", "AUTH", "note", "there is no user " + request.user().get() + ": the real server would refuse the login (535 5.7.8)"));
+            // What AUTH answers for any wrong login; the trace never checks a password.
+            Refusal refusal = new Refusal("535", "5.7.8", "Authentication credentials invalid");
+            steps.add(new TraceStep("smtp", "AUTH", "refuse", "there is no user " + request.user().get() + ": " + refusal.line()));
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("steps", steps);
+            result.put("route", Map.of());
+            result.put("dkim", List.of());
+            result.put("verdict", verdict(false, refusal));
+            return result;
         }
         DryRunCallouts callouts = new DryRunCallouts();
         VerifyRecipients verifyRecipients = new VerifyRecipients(organisations, domainList, suppressions, callouts, recipientDomains, recipientSettings);

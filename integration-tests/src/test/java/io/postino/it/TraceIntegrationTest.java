@@ -207,6 +207,20 @@ class TraceIntegrationTest {
     }
 
     @Test
+    void recipientsOnDifferentPathsAreSplitAndEachGetsItsRoute() throws Exception {
+        Run trace = postinoctl("trace", "mail.eml", "--from", "alice@acme.test", "--to", "staff@corp.acme.test", "--to", "bob@example.net",
+            "--user", "alice@acme.test");
+
+        assertThat(trace.status()).as(trace.out() + trace.err()).isZero();
+        assertThat(trace.out())
+            .contains("mailet\ttransport/RecipientIsInRelayDomain ToProcessor\tsplit\tmatched staff@corp.acme.test; the other recipients go on in 'transport'\n")
+            .contains("route\tstaff@corp.acme.test\tthe server of relay domain corp.acme.test (127.0.0.1:" + internal.port() + ")\n")
+            .contains("route\tbob@example.net\tsmarthost 127.0.0.1:" + sink.port() + "\n")
+            .contains("mailet\trelay/All SignDkim\tsign\td=acme.test s=tr1\n");
+        assertThat(internal.connectionCount()).isZero();
+    }
+
+    @Test
     void anOrganisationTokenMayNotTrace() throws Exception {
         String made = postino.webAdmin("POST", "/tokens", "{\"scope\":\"organisation:acme\"}").body();
         Matcher token = Pattern.compile("\"token\":\"([^\"]+)\"").matcher(made);

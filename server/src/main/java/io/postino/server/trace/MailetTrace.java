@@ -17,6 +17,7 @@ import java.util.stream.Collectors;
 import javax.mail.MessagingException;
 
 import org.apache.james.core.MailAddress;
+import org.apache.james.lifecycle.api.LifecycleUtil;
 import org.apache.james.mailetcontainer.impl.CompositeProcessorImpl;
 import org.apache.james.mailetcontainer.impl.MailetProcessorImpl;
 import org.apache.james.mailetcontainer.impl.MatcherMailetPair;
@@ -98,6 +99,15 @@ final class MailetTrace {
     }
 
     Outcome run(Mail mail) throws MessagingException {
+        List<Mail> copies = new ArrayList<>();
+        try {
+            return walk(mail, copies);
+        } finally {
+            copies.forEach(LifecycleUtil::dispose);
+        }
+    }
+
+    private Outcome walk(Mail mail, List<Mail> copies) throws MessagingException {
         List<TraceStep> steps = new ArrayList<>();
         Map<String, String> routes = new LinkedHashMap<>();
         Set<String> dkim = new LinkedHashSet<>();
@@ -126,6 +136,8 @@ final class MailetTrace {
                     rest.setRecipients(current.getRecipients().stream().filter(recipient -> !matched.contains(recipient)).collect(Collectors.toList()));
                     target = MailImpl.duplicate(current);
                     target.setRecipients(List.copyOf(matched));
+                    copies.add(rest);
+                    copies.add(target);
                     parts.addFirst(new Part(rest, part.state(), i + 1));
                     steps.add(new TraceStep("mailet", name, "split", "matched " + addresses(matched) + "; the other recipients go on in '" + part.state() + "'"));
                 }

@@ -2,6 +2,7 @@
 # Starts Postino on embedded defaults from this checkout, building the distribution first if needed.
 # Ports below 1024 need root: as another user, set e.g. POSTINO_SMTP_PORT=2525 (see --help).
 # Arguments go to bin/postino: `./run.sh start|stop|status` runs it in the background.
+# `./run.sh ctl ARGS` runs bin/postinoctl ARGS instead, with this checkout's var/ and conf/.
 set -euo pipefail
 cd "$(dirname "$0")"
 dist="distribution/target/postino-0.1.0-SNAPSHOT/postino-0.1.0-SNAPSHOT"
@@ -19,4 +20,9 @@ fi
 export POSTINO_CONF_DIR="${POSTINO_CONF_DIR:-$PWD/conf}"
 # Keep the data of a checkout's server beside the checkout, not inside the build output.
 export POSTINO_DATA_DIR="${POSTINO_DATA_DIR:-$PWD/var}"
+# bin/postinoctl finds the token and WebAdmin's port as the server does, through the same variables.
+if [ "${1:-}" = ctl ]; then
+    shift
+    exec "$dist/bin/postinoctl" "$@"
+fi
 exec "$dist/bin/postino" "$@"

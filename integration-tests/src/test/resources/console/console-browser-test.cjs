@@ -1,7 +1,8 @@
 // Drives Postino's web console in headless Chromium (playwright-core) the way an admin would, and
 // prints one JSON line with what it saw: ConsoleIntegrationTest checks it. Every wait is bounded.
 // Environment: CONSOLE_URL, OPERATOR_TOKEN, ORGANISATION_TOKEN, RECIPIENT (a mail already
-// delivered), SMTP_PORT, SCREENSHOTS (directory), CHROMIUM (executable).
+// delivered), SMTP_PORT, SCREENSHOTS (directory), CHROMIUM (executable), DISABLED_USERS ("true"
+// when the server has the /disabledUsers routes: the disable/enable step runs only then).
 'use strict';
 const net = require('net');
 const path = require('path');
@@ -92,6 +93,7 @@ async function main() {
       }
     });
     page.on('pageerror', (error) => result.consoleErrors.push(String(error)));
+    page.on('dialog', (dialog) => dialog.accept());
 
     await page.goto(env('CONSOLE_URL'));
     await page.waitForSelector('#login:not([hidden])', { timeout: WAIT });
@@ -133,6 +135,40 @@ async function main() {
     await awaitStatus(page, heldRecipient, 'delivered');
     result.steps.deliveredAfterRelease = true;
 
+    // Every queue of one organisation at once, the queued mail by destination and route, and one destination's mail deleted.
+    await page.goto(env('CONSOLE_URL') + '#/queues');
+    await page.click('#hold-org-acme', { timeout: WAIT });
+    await page.waitForSelector('[id="release-outgoing.acme"]', { timeout: WAIT });
+    await page.waitForSelector('[id="release-spool.acme"]', { timeout: WAIT });
+    result.steps.organisationQueuesHeld = true;
+    const deletedRecipient = 'bulk-' + Date.now() + '@routed.test';
+    const keptRecipient = 'kept-' + Date.now() + '@example.net';
+    await sendMail(Number(env('SMTP_PORT')), 'app@acme.test', deletedRecipient);
+    await sendMail(Number(env('SMTP_PORT')), 'app@acme.test', keptRecipient);
+    result.steps.deletedRecipient = deletedRecipient;
+    result.steps.keptRecipient = keptRecipient;
+    const queuesDeadline = Date.now() + 30000;
+    let queuesText = '';
+    while (Date.now() < queuesDeadline) {
+      await page.reload();
+      await page.waitForSelector('#queues-acme', { timeout: WAIT });
+      queuesText = await page.textContent('#queues-acme');
+      if (queuesText.includes('routed.test via acme-out: 1') && queuesText.includes('example.net: 1')) {
+        break;
+      }
+      await page.waitForTimeout(500);
+    }
+    result.steps.queuesByDestination = queuesText;
+    await shot(page, '10-queues-by-destination');
+    await page.click('[id="delete-domain-acme-routed.test"]', { timeout: WAIT });
+    await page.waitForFunction(() => document.querySelector('#notice').textContent.includes('mails deleted'), null, { timeout: WAIT });
+    result.steps.bulkDeleted = await page.textContent('#notice');
+    await page.click('#release-org-acme', { timeout: WAIT });
+    await page.waitForSelector('[id="hold-outgoing.acme"]', { timeout: WAIT });
+    await page.waitForSelector('[id="hold-spool.acme"]', { timeout: WAIT });
+    result.steps.organisationQueuesReleased = true;
+    await awaitStatus(page, keptRecipient, 'delivered');
+
     await page.goto(env('CONSOLE_URL') + '#/organisations/acme');
     await page.waitForSelector('#add-suppression', { timeout: WAIT });
     const suppressed = 'unsubscribed-' + Date.now() + '@example.net';
@@ -143,9 +179,15 @@ async function main() {
       && document.querySelector('#suppressions').textContent.includes(address), suppressed, { timeout: WAIT });
     result.steps.suppressed = suppressed;
     await page.click('.dkim button:has-text("Generate a key")', { timeout: WAIT });
-    await page.waitForFunction(() => document.querySelector('.dkim code')
-      && document.querySelector('.dkim code').textContent.includes('_domainkey.acme.test'), null, { timeout: 60000 });
+    await page.waitForSelector('.dkim .dns-missing', { timeout: 60000 });
     result.steps.dkimRecord = await page.textContent('.dkim code');
+    result.steps.dkimPublished = (await page.$('.dkim tr:has-text("live._domainkey.acme.test") .dns-published')) !== null;
+    result.steps.dkimMissing = (await page.$('.dkim tr:not(:has-text("live._domainkey")) .dns-missing')) !== null;
+    result.steps.usage = await page.textContent('#usage');
+    const webhooks = await page.textContent('#webhooks');
+    result.steps.webhooks = webhooks;
+    result.steps.webhookShown = webhooks.includes('acme-hook') && webhooks.includes('archive') && !webhooks.includes('beta-hook');
+    result.steps.webhookMasked = webhooks.includes('token=***') && !webhooks.includes('sekrit');
     await shot(page, '05-organisation');
 
     await page.goto(env('CONSOLE_URL') + '#/blocks');
@@ -155,6 +197,15 @@ async function main() {
     await page.waitForSelector('#health-status', { timeout: WAIT });
     result.steps.health = await page.textContent('#health-status');
     await shot(page, '07-health');
+
+    await page.goto(env('CONSOLE_URL') + '#/activity');
+    await page.waitForFunction(() => {
+      const line = document.querySelector('#chart-rates path[data-series=received]');
+      return line && Number(line.getAttribute('data-points')) >= 2 && document.querySelector('#chart-depth path');
+    }, null, { timeout: WAIT });
+    result.steps.chartPoints = Number(await page.getAttribute('#chart-rates path[data-series=received]', 'data-points'));
+    result.steps.chartPath = await page.getAttribute('#chart-rates path[data-series=received]', 'd');
+    await shot(page, '11-activity');
 
     await page.click('#logout');
     await page.waitForSelector('#login:not([hidden])', { timeout: WAIT });
@@ -170,6 +221,18 @@ async function main() {
     await page.waitForFunction(() => document.querySelector('#users')
       && document.querySelector('#users').textContent.includes('bob@acme.test'), null, { timeout: WAIT });
     result.steps.userAdded = 'bob@acme.test';
+    result.steps.organisationAdminUsage = (await page.textContent('#usage')).includes('per hour');
+    result.steps.organisationAdminWebhooks = (await page.textContent('#webhooks')).includes('acme-hook');
+    if (process.env.DISABLED_USERS === 'true') {
+      await page.click('[id="disable-bob@acme.test"]', { timeout: WAIT });
+      await page.waitForSelector('[id="enable-bob@acme.test"]', { timeout: WAIT });
+      result.steps.userDisabled = true;
+      await page.click('[id="enable-bob@acme.test"]', { timeout: WAIT });
+      await page.waitForSelector('[id="disable-bob@acme.test"]', { timeout: WAIT });
+      result.steps.userEnabled = true;
+    } else {
+      result.steps.userDisableSkipped = true;
+    }
     await shot(page, '08-organisation-admin');
 
     await page.goto(env('CONSOLE_URL') + '#/organisations/beta');

@@ -317,7 +317,7 @@ class OrganisationsIntegrationTest {
 
         HttpResponse<String> users = postino.webAdmin("GET", "/organisations/beta/users", null);
         assertThat(users.statusCode()).isEqualTo(200);
-        assertThat(users.body()).isEqualTo("[\"bob@beta.test\"]");
+        assertThat(users.body()).isEqualTo("[{\"login\":\"bob@beta.test\",\"disabled\":false}]");
 
         assertThat(postino.webAdmin("GET", "/organisations/nope", null).statusCode()).isEqualTo(404);
     }

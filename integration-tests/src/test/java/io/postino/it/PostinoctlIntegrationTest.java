@@ -17,6 +17,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 /**
  * The packaged {@code bin/postinoctl} run as an operator runs it, against the packaged server:
  * its exit status and output are what is checked, and what it did is checked over SMTP.
@@ -114,9 +117,103 @@ class PostinoctlIntegrationTest {
             "(?m)^outgoing\\.acme\t\\S+\tapp@acme\\.test\tlater-1@example\\.net\t20\\d\\d-");
         assertThat(postinoctl("", "queue", "list", "--domain", "other.test").out()).isEmpty();
         assertThat(postinoctl("", "queue", "list", "--organisation", "nobody").status()).isEqualTo(1);
-        Run hold = postinoctl("", "queue", "hold");
-        assertThat(hold.status()).isEqualTo(3);
-        assertThat(hold.err()).contains("cannot hold");
+    }
+
+    @Test
+    void queueHoldAndReleaseAnOrganisationsOutgoingQueueAndRouteIsRefusedWithStatus3() throws Exception {
+        Run hold = postinoctl("", "queue", "hold", "--organisation", "acme");
+        assertThat(hold.status()).as(hold.err()).isZero();
+        assertThat(hold.out()).isEqualTo("outgoing.acme\theld\n");
+        assertThat(postino.webAdmin("GET", "/mailQueueHolds", null).body()).contains("\"held\":[\"outgoing.acme\"]");
+        assertThat(postinoctl("", "queue", "holds").out()).contains("outgoing.acme\theld\n", "spool.acme\tholdable\n");
+
+        Run release = postinoctl("", "queue", "release", "--organisation", "acme");
+        assertThat(release.status()).as(release.err()).isZero();
+        assertThat(release.out()).isEqualTo("outgoing.acme\treleased\n");
+        assertThat(postino.webAdmin("GET", "/mailQueueHolds", null).body()).contains("\"held\":[]");
+        assertThat(postinoctl("", "queue", "release", "--queue", "outgoing.acme").status()).as("not held").isEqualTo(1);
+
+        Run route = postinoctl("", "queue", "hold", "--route", "eu");
+        assertThat(route.status()).isEqualTo(3);
+        assertThat(route.err()).contains("not per route");
+        assertThat(postinoctl("", "queue", "hold").status()).as("hold what").isEqualTo(64);
+    }
+
+    @Test
+    void aUserDisabledWithPostinoctlCannotLogInUntilEnabledAgain() throws Exception {
+        assertThat(postino.webAdmin("PUT", "/domains/acme.test", null).statusCode()).isEqualTo(204);
+        assertThat(postino.webAdmin("PUT", "/users/erin@acme.test", "{\"password\":\"erins-pa55word\"}").statusCode()).isEqualTo(204);
+
+        Run disabled = postinoctl("", "users", "disable", "erin@acme.test");
+        assertThat(disabled.status()).as(disabled.err()).isZero();
+        assertThat(disabled.out()).isEqualTo("erin@acme.test\tdisabled\n");
+        try (SmtpClient smtp = SmtpClient.connectTls("127.0.0.1", postino.smtpsPort)) {
+            smtp.greetingAndEhlo();
+            SmtpClient.Reply refused = smtp.authPlain("erin@acme.test", "erins-pa55word");
+            assertThat(refused.code()).isEqualTo(535);
+            assertThat(refused.text()).contains("5.7.8", "disabled");
+        }
+
+        Run enabled = postinoctl("", "users", "enable", "erin@acme.test");
+        assertThat(enabled.status()).as(enabled.err()).isZero();
+        assertThat(enabled.out()).isEqualTo("erin@acme.test\tenabled\n");
+        try (SmtpClient smtp = SmtpClient.connectTls("127.0.0.1", postino.smtpsPort)) {
+            smtp.greetingAndEhlo();
+            SmtpClient.expect(smtp.authPlain("erin@acme.test", "erins-pa55word"), 235);
+        }
+        assertThat(postinoctl("", "users", "disable", "nobody@acme.test").status()).isEqualTo(1);
+        assertThat(postinoctl("", "users", "enable", "nobody@acme.test").status()).as("a mistyped login").isEqualTo(1);
+    }
+
+    @Test
+    void configShowsExactlyTheValueChangedInACopyOfTheShippedConf() throws Exception {
+        Path conf = Installations.copyOfDistribution(temporary.resolve("pristine")).resolve("conf");
+        Path smtpserver = conf.resolve("smtpserver.xml");
+        String shipped = Files.readString(smtpserver, StandardCharsets.UTF_8);
+        assertThat(shipped).contains("<connectiontimeout>300</connectiontimeout>");
+        Files.writeString(smtpserver, shipped.replaceFirst("<connectiontimeout>300</connectiontimeout>",
+            "<connectiontimeout>120</connectiontimeout>"), StandardCharsets.UTF_8);
+
+        Run changed = postinoctl("", "config", "--conf", conf.toString());
+        assertThat(changed.status()).as(changed.err()).isZero();
+        assertThat(changed.out()).isEqualTo(
+            "env: POSTINO_WEBADMIN_PORT = " + postino.webAdminPort + "\n"
+            + "env: POSTINO_DATA_DIR = " + postino.dataDirectory + "\n"
+            + "smtpserver.xml: smtpservers/smtpserver[jmxName=smtpserver-relay]/connectiontimeout = 120\n");
+
+        Run all = postinoctl("", "config", "--conf", conf.toString(), "--all");
+        assertThat(all.status()).as(all.err()).isZero();
+        assertThat(all.out()).contains("env: POSTINO_SMTP_PORT = 25  (default)\n",
+            "smtpserver.xml: smtpservers/smtpserver[jmxName=smtpserver-submission]/connectiontimeout = 300\n",
+            "smtpserver.xml: smtpservers/smtpserver[jmxName=smtpserver-relay]/connectiontimeout = 120\n");
+        assertThat(all.out().lines().count()).isGreaterThan(100);
+
+        Run json = postinoctl("", "config", "--conf", conf.toString(), "--json");
+        JsonNode result = new ObjectMapper().readTree(json.out());
+        assertThat(result.path("values")).hasSize(1);
+        assertThat(result.path("values").get(0).path("shipped").asText()).isEqualTo("300");
+        assertThat(result.path("values").get(0).path("status").asText()).isEqualTo("changed");
+        assertThat(result.path("settings").get(0).path("source").asText()).isEqualTo("environment");
+
+        Run installed = postinoctl("", "config");
+        assertThat(installed.out()).as("the test's organisations.xml is not the shipped one")
+            .contains("organisations.xml: organisations/organisation/@name = Acme\n");
+    }
+
+    @Test
+    void binPostinoRunsPostinoctlsCommandsAndSaysSoInItsHelp() throws Exception {
+        ProcessBuilder builder = new ProcessBuilder("bash", installation.resolve("bin/postino").toString(), "config", "--help")
+            .redirectErrorStream(true).redirectOutput(temporary.resolve("postino.out").toFile());
+        Process process = builder.start();
+        assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).isZero();
+        assertThat(Files.readString(temporary.resolve("postino.out"))).startsWith("Usage: postinoctl config");
+
+        Process help = new ProcessBuilder("bash", installation.resolve("bin/postino").toString(), "--help")
+            .redirectErrorStream(true).redirectOutput(temporary.resolve("postino-help.out").toFile()).start();
+        assertThat(help.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(Files.readString(temporary.resolve("postino-help.out")))
+            .contains("postino check-config|config|queue|users|dkim|trace", "run (or nothing)");
     }
 
     @Test

@@ -3,7 +3,9 @@ package io.postino.server;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -191,6 +193,20 @@ public final class PostinoSettings {
         values.forEach((variable, value) -> properties.put(variable.property, value));
         properties.put("postino.home", home.toString());
         return properties;
+    }
+
+    /** One setting as {@code postinoctl config} shows it. */
+    public record Setting(String name, String value, String defaultValue, boolean fromEnvironment, String meaning) {
+    }
+
+    /** Every setting in force, in the order of {@link Variable}, saying which {@code environment} gave. */
+    public List<Setting> settings(Map<String, String> environment) {
+        List<Setting> settings = new ArrayList<>();
+        for (Variable variable : Variable.values()) {
+            settings.add(new Setting(variable.environment, values.get(variable), variable.defaultValue,
+                environment.containsKey(variable.environment), variable.meaning));
+        }
+        return settings;
     }
 
     static String describeVariables() {

@@ -127,8 +127,11 @@ async function organisationPage(id) {
   el('button', { type: 'submit' }, 'Add user'));
 
   const userRows = [];
-  for (const login of users) {
-    userRows.push([login,
+  for (const user of users) {
+    // GET /organisations/{id}/users: logins, or {login, disabled} once the server keeps disabled users.
+    const login = typeof user === 'string' ? user : user.login;
+    const disabled = typeof user === 'object' && user.disabled === true;
+    userRows.push([login, el('span', { class: disabled ? 'held' : '' }, disabled ? 'disabled' : 'active'),
       await action('Reset password', async () => {
         const password = window.prompt('New password for ' + login);
         if (password) {
@@ -136,6 +139,15 @@ async function organisationPage(id) {
           notice('Password of ' + login + ' changed');
         }
       }),
+      typeof user !== 'object' ? '' : await action(disabled ? 'Enable' : 'Disable', async () => {
+        await api(disabled ? 'DELETE' : 'PUT', '/disabledUsers/' + enc(login));
+        notice(login + (disabled ? ' enabled: it can send again' : ' disabled: it can no longer log in to send'));
+        await rerender();
+      }, (disabled ? 'enable-' : 'disable-') + login),
+      await action('Limits', async () => {
+        const usage = await api('GET', '/ratelimits/users/' + enc(login));
+        document.getElementById('user-usage').replaceChildren(el('h4', {}, 'Rate limits of ' + login), usageTable(usage, 'user-usage-table'));
+      }, 'usage-' + login),
       await action('Delete', async () => {
         if (window.confirm('Delete ' + login + '? It can no longer send.')) {
           await api('DELETE', '/users/' + enc(login));
@@ -178,17 +190,47 @@ async function organisationPage(id) {
   for (const domain of details.domains) {
     dkim.push(await dkimSection(domain, rerender));
   }
+  const usage = await api('GET', '/ratelimits/organisations/' + enc(id)).catch((error) => error);
+  const webhooks = await api('GET', '/organisations/' + enc(id) + '/webhooks').catch((error) => error);
 
   pageOf('Organisation ' + details.name + ' (' + details.id + ')',
     table(['domains', 'trusted networks', 'identity policy', 'postmaster', 'abuse'],
       [[details.domains.join(', '), details.trustedNetworks.join(', ') || 'none', details.identity.policy,
         details.postmaster || '-', details.abuse || '-']], 'organisation'),
-    el('h3', {}, 'Users'), addUser, table(['login', '', ''], userRows, 'users'),
+    el('h3', {}, 'Users'), addUser, table(['login', 'state', '', '', '', ''], userRows, 'users'), el('div', { id: 'user-usage' }),
+    el('h3', {}, 'Rate-limit usage'), usage instanceof Error ? el('p', { id: 'usage' }, usage.message) : usageTable(usage, 'usage'),
     el('h3', {}, 'Suppression list'), addSuppression,
     table(['address', 'reason', 'detail', 'since', 'expires', ''], suppressionRows, 'suppressions'),
     el('h3', {}, 'DKIM keys and the DNS records to publish'), ...dkim,
+    el('h3', {}, 'Webhooks'), webhooks instanceof Error ? el('p', { id: 'webhooks' }, webhooks.message) : webhooksTable(webhooks),
     el('h3', {}, 'Messages'), el('p', {}, el('a', { href: '#/tracking?organisation=' + enc(id) }, 'Search this organisation\'s messages')));
 }
+
+function usageTable(usage, id) {
+  if (!usage.limits || usage.limits.length === 0) {
+    return el('p', { id }, 'No rate limit applies (organisations.xml <limits>).');
+  }
+  return table(['limit', 'used', 'available', 'next in'], usage.limits.map((l) => [
+    l.limit + ' ' + l.unit + ' per ' + l.period + ' (' + l.scope + ')',
+    el('span', { class: l.available === 0 ? 'status-rejected' : '' }, l.used), l.available,
+    l.available === 0 ? l.nextAvailableInSeconds + ' s' : '-']), id);
+}
+
+function webhooksTable(sinks) {
+  if (sinks.length === 0) {
+    return el('p', { id: 'webhooks' }, 'No event sink receives this organisation\'s events (conf/eventsinks.xml).');
+  }
+  return table(['name', 'kind', 'URL', 'events', 'last success', 'last failure', 'waiting', 'dead'], sinks.map((s) => {
+    const d = s.delivery || {};
+    return [s.name, s.kind + (s.allOrganisations ? ' (every organisation)' : ''), el('code', {}, s.url || '-'),
+      s.types.length ? s.types.join(', ') : 'all', d.lastSuccess || '-',
+      d.lastFailure ? el('span', { class: 'status-bounced' }, d.lastFailure + ' ' + (d.lastError || '')) : '-',
+      s.delivery ? d.pending : '-', s.delivery ? d.dead : '-'];
+  }), 'webhooks');
+}
+
+const DNS_STATES = { published: 'published', different: 'another record is there', missing: 'not published',
+  unknown: 'DNS did not answer' };
 
 async function dkimSection(domain, rerender) {
   const keys = await api('GET', '/dkim/domains/' + enc(domain));
@@ -196,6 +238,7 @@ async function dkimSection(domain, rerender) {
   for (const key of keys) {
     rows.push([key.selector, key.algorithm, key.active ? 'active' : 'not active', key.createdAt,
       el('code', {}, key.zoneLine),
+      el('span', { class: 'dns-' + key.dns, title: key.dnsFound || '' }, DNS_STATES[key.dns] || key.dns || '?'),
       key.active ? '' : await action('Activate', async () => {
         await api('POST', '/dkim/domains/' + enc(domain) + '/keys/' + enc(key.selector) + '/activate');
         notice('Key ' + key.selector + ' of ' + domain + ' is active');
@@ -203,7 +246,7 @@ async function dkimSection(domain, rerender) {
       })]);
   }
   return el('div', { class: 'dkim' }, el('h4', {}, domain), rows.length
-    ? table(['selector', 'algorithm', 'state', 'created', 'DNS record (zone file line)', ''], rows)
+    ? table(['selector', 'algorithm', 'state', 'created', 'DNS record (zone file line)', 'in DNS now', ''], rows)
     : el('p', {}, 'No DKIM key: mail of ' + domain + ' is not signed.'),
   await action('Generate a key', async () => {
     await api('POST', '/dkim/domains/' + enc(domain) + '/keys');
@@ -212,39 +255,132 @@ async function dkimSection(domain, rerender) {
   }));
 }
 
-async function queuesPage() {
-  const names = await api('GET', '/mailQueues');
-  const holds = await api('GET', '/mailQueueHolds');
-  const rows = [];
-  for (const name of names.slice().sort()) {
-    const queue = await api('GET', '/mailQueues/' + enc(name));
-    const held = holds.held.includes(name);
-    const buttons = [];
-    if (holds.holdable.includes(name)) {
-      buttons.push(await action(held ? 'Release' : 'Hold', async () => {
-        await api(held ? 'DELETE' : 'PUT', '/mailQueueHolds/' + enc(name));
-        notice(name + (held ? ' released' : ' held: its mail waits until released'));
-        await route();
-      }, (held ? 'release-' : 'hold-') + name));
-    }
-    buttons.push(await action('Flush', async () => {
-      await api('PATCH', '/mailQueues/' + enc(name) + '/mails?delayed=true', { delayed: false });
-      notice('Delayed mail of ' + name + ' is due now');
-      await route();
-    }, 'flush-' + name));
-    buttons.push(await action('Delete all', async () => {
-      if (window.confirm('Delete every mail of ' + name + '? They will not be delivered.')) {
-        await api('DELETE', '/mailQueues/' + enc(name) + '/mails');
-        notice('Deleting the mail of ' + name + ' (a WebAdmin task)');
-        await route();
-      }
-    }, 'delete-' + name));
-    rows.push([el('a', { href: '#/queues/' + enc(name) }, name), queue.size, el('span', { class: held ? 'held' : '' }, held ? 'on hold' : ''),
-      el('span', {}, buttons)]);
+function age(seconds) {
+  if (seconds === undefined || seconds === null) {
+    return '-';
   }
-  pageOf('Queues', el('p', {}, 'Per-organisation queues are named ', el('code', {}, 'outgoing.<organisation>'), ' and ',
-    el('code', {}, 'spool.<organisation>'), '. A held queue keeps accepting mail and delivers none until released.'),
-  table(['queue', 'mails', 'hold', ''], rows, 'queues'));
+  return seconds < 120 ? seconds + ' s' : seconds < 7200 ? Math.round(seconds / 60) + ' min' : Math.round(seconds / 3600) + ' h';
+}
+
+/** Every queue of the server, grouped by organisation (null: the shared ones), from GET /mailQueueSummary. */
+async function queuesPage() {
+  const summary = await api('GET', '/mailQueueSummary');
+  const groups = new Map();
+  for (const queue of summary.queues) {
+    const key = queue.organisation || '';
+    groups.set(key, (groups.get(key) || []).concat([queue]));
+  }
+  const content = [el('p', {}, 'Per-organisation queues are named ', el('code', {}, 'spool.<organisation>'), ' (being processed) and ',
+    el('code', {}, 'outgoing.<organisation>'), ' (being delivered). A held queue keeps accepting mail and delivers none until released;',
+    ' flushing makes delayed mail due now. Holds apply to whole queues; deleting can also choose a destination domain or a route.'),
+  bulkDeleteForm()];
+  for (const [organisation, queues] of [...groups.entries()].sort()) {
+    content.push(el('h3', {}, organisation ? 'Organisation ' + organisation : 'Shared queues'));
+    if (organisation) {
+      content.push(await organisationQueueActions(organisation, queues));
+    }
+    const rows = [];
+    for (const queue of queues) {
+      rows.push([el('a', { href: '#/queues/' + enc(queue.name) }, queue.name), queue.size, queue.size ? age(queue.oldestAgeSeconds) : '-',
+        el('span', { class: queue.held ? 'held' : '' }, queue.held ? 'on hold' : ''),
+        destinationList(organisation, queue), el('span', {}, await queueActions(queue))]);
+    }
+    content.push(table(['queue', 'mails', 'oldest', 'hold', 'destinations (recipient domain, route: mails)', ''], rows,
+      organisation ? 'queues-' + organisation : 'queues-shared'));
+  }
+  content.push(el('p', { id: 'queues' }, summary.queues.length + ' queues.'));
+  pageOf('Queues', ...content);
+}
+
+function destinationList(organisation, queue) {
+  if (queue.destinations.length === 0) {
+    return '-';
+  }
+  return el('ul', { class: 'destinations' }, queue.destinations.map((d) => el('li', {},
+    d.domain + (d.route ? ' via ' + d.route : '') + ': ' + d.mails + ' (oldest ' + age(d.oldestAgeSeconds) + ') ',
+    el('button', { type: 'button', class: 'small', id: 'delete-domain-' + (organisation || '') + '-' + d.domain, onclick: () =>
+      bulkDelete({ organisation, domain: d.domain }, 'the mail of ' + (organisation || 'every organisation') + ' to ' + d.domain) },
+    'Delete'))));
+}
+
+async function queueActions(queue) {
+  const buttons = [];
+  if (queue.holdable) {
+    buttons.push(await action(queue.held ? 'Release' : 'Hold', async () => {
+      await api(queue.held ? 'DELETE' : 'PUT', '/mailQueueHolds/' + enc(queue.name));
+      notice(queue.name + (queue.held ? ' released' : ' held: its mail waits until released'));
+      await route();
+    }, (queue.held ? 'release-' : 'hold-') + queue.name));
+  }
+  buttons.push(await action('Flush', async () => {
+    await flush(queue.name);
+    notice('Delayed mail of ' + queue.name + ' is due now');
+    await route();
+  }, 'flush-' + queue.name));
+  buttons.push(await action('Delete all', async () => {
+    if (window.confirm('Delete every mail of ' + queue.name + '? They will not be delivered.')) {
+      await api('DELETE', '/mailQueues/' + enc(queue.name) + '/mails');
+      notice('Deleting the mail of ' + queue.name + ' (a WebAdmin task)');
+      await route();
+    }
+  }, 'delete-' + queue.name));
+  return buttons;
+}
+
+function flush(name) {
+  return api('PATCH', '/mailQueues/' + enc(name) + '/mails?delayed=true', { delayed: false });
+}
+
+/** Hold, release, flush or delete every queue of one organisation at once. */
+async function organisationQueueActions(organisation, queues) {
+  const holdable = queues.filter((q) => q.holdable);
+  const each = async (verb, run) => {
+    for (const queue of holdable) {
+      await run(queue);
+    }
+    notice(verb + ' ' + holdable.map((q) => q.name).join(', '));
+    await route();
+  };
+  return el('p', { class: 'bulk' },
+    await action('Hold all', () => each('Held', (q) => q.held ? null : api('PUT', '/mailQueueHolds/' + enc(q.name))), 'hold-org-' + organisation),
+    await action('Release all', () => each('Released', (q) => q.held ? api('DELETE', '/mailQueueHolds/' + enc(q.name)) : null),
+      'release-org-' + organisation),
+    await action('Flush all', () => each('Flushed', (q) => flush(q.name)), 'flush-org-' + organisation),
+    await action('Delete all', () => bulkDelete({ organisation }, 'every mail of ' + organisation), 'delete-org-' + organisation));
+}
+
+async function bulkDelete(filter, what) {
+  try {
+    if (!window.confirm('Delete ' + what + '? It will not be delivered.')) {
+      return;
+    }
+    const parameters = new URLSearchParams();
+    for (const [name, value] of Object.entries(filter)) {
+      if (value !== undefined && value !== null) {
+        parameters.set(name, value);
+      }
+    }
+    const result = await api('DELETE', '/mailQueueSummary/mails?' + parameters.toString());
+    await route();
+    notice(result.removed + ' mails deleted (' + what + ')');
+  } catch (error) {
+    failure(error);
+  }
+}
+
+function bulkDeleteForm() {
+  return el('form', { class: 'inline', id: 'bulk-delete', onsubmit: (event) => {
+    event.preventDefault();
+    const filter = {};
+    for (const field of ['organisation', 'domain', 'route']) {
+      const value = event.target[field].value.trim();
+      if (value) {
+        filter[field] = value;
+      }
+    }
+    bulkDelete(filter, 'the queued mail of ' + JSON.stringify(filter));
+  } }, el('input', { name: 'organisation', placeholder: 'organisation' }), el('input', { name: 'domain', placeholder: 'recipient domain' }),
+  el('input', { name: 'route', placeholder: 'route' }), el('button', { type: 'submit' }, 'Delete matching mail'));
 }
 
 async function queuePage(name) {
@@ -323,13 +459,142 @@ async function healthPage() {
       el('span', { class: 'status-' + c.status }, c.status), c.cause || ''])));
 }
 
+// --- activity chart ----------------------------------------------------------------------------
+
+const SAMPLE_EVERY = 3000;
+const SAMPLES_KEPT = 200; // 10 minutes
+const samples = [];
+let sampler = null;
+
+/** Totals of the Prometheus text format: messages received and delivered (per recipient), mails in the queues. */
+function parseMetrics(text) {
+  const totals = { at: Date.now(), received: 0, delivered: 0, depth: 0 };
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(\{.*\})?\s+(\S+)/.exec(line);
+    if (!m || line.startsWith('#')) {
+      continue;
+    }
+    const value = Number(m[3]);
+    const labels = m[2] || '';
+    if (m[1] === 'postino_messages_total' && labels.includes('event="received"')) {
+      totals.received += value;
+    } else if (m[1] === 'postino_messages_total' && labels.includes('event="delivered"')) {
+      totals.delivered += value;
+    } else if (m[1] === 'postino_queue_depth') {
+      totals.depth += value;
+    }
+  }
+  return totals;
+}
+
+async function sample() {
+  try {
+    const response = await fetch('/metrics', { headers: { Authorization: 'Bearer ' + state.token }, credentials: 'omit', cache: 'no-store' });
+    if (!response.ok) {
+      return;
+    }
+    samples.push(parseMetrics(await response.text()));
+    samples.splice(0, Math.max(0, samples.length - SAMPLES_KEPT));
+    if (document.body.dataset.page === 'activity') {
+      drawActivity();
+    }
+  } catch (error) {
+    // A missed sample leaves a gap in the chart; the next one tries again.
+  }
+}
+
+function startSampling() {
+  if (!sampler) {
+    sample();
+    sampler = setInterval(sample, SAMPLE_EVERY);
+  }
+}
+
+function stopSampling() {
+  clearInterval(sampler);
+  sampler = null;
+  samples.length = 0;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+function svg(tag, attributes, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    node.setAttribute(name, String(value));
+  }
+  children.forEach((child) => node.append(child));
+  return node;
+}
+
+/** A line chart of the series (arrays of {at, value}), the same scale for all, time on the x axis. */
+function lineChart(id, series, unit) {
+  const width = 640;
+  const height = 160;
+  const left = 44;
+  const all = series.flatMap((s) => s.points);
+  const max = Math.max(1, ...all.map((p) => p.value));
+  const first = all.length ? Math.min(...all.map((p) => p.at)) : Date.now();
+  const last = all.length ? Math.max(...all.map((p) => p.at)) : first + 1;
+  const x = (at) => left + (width - left - 8) * (last === first ? 1 : (at - first) / (last - first));
+  const y = (value) => height - 18 - (height - 30) * (value / max);
+  const chart = svg('svg', { id, width, height, viewBox: '0 0 ' + width + ' ' + height, class: 'chart', role: 'img' },
+    svg('line', { x1: left, y1: y(0), x2: width - 8, y2: y(0), stroke: '#999' }),
+    svg('line', { x1: left, y1: y(0), x2: left, y2: y(max), stroke: '#999' }),
+    svg('text', { x: 2, y: y(max) + 4, 'font-size': 11 }, document.createTextNode(formatNumber(max))),
+    svg('text', { x: 2, y: y(0) + 4, 'font-size': 11 }, document.createTextNode('0')),
+    svg('text', { x: left, y: height - 3, 'font-size': 11 },
+      document.createTextNode(all.length ? Math.round((last - first) / 1000) + ' s shown, ' + unit : 'waiting for samples')));
+  series.forEach((s, index) => {
+    if (s.points.length > 0) {
+      const d = s.points.map((p, i) => (i ? 'L' : 'M') + x(p.at).toFixed(1) + ' ' + y(p.value).toFixed(1)).join(' ');
+      chart.append(svg('path', { d, fill: 'none', stroke: s.colour, 'stroke-width': 2, 'data-series': s.name, 'data-points': s.points.length }));
+    }
+    chart.append(svg('text', { x: width - 180, y: 14 + 14 * index, 'font-size': 12, fill: s.colour },
+      document.createTextNode(s.name + ': ' + (s.points.length ? formatNumber(s.points[s.points.length - 1].value) : '-'))));
+  });
+  return chart;
+}
+
+function formatNumber(value) {
+  return Number.isInteger(value) ? String(value) : value.toFixed(2);
+}
+
+function drawActivity() {
+  const rates = { received: [], delivered: [] };
+  for (let i = 1; i < samples.length; i++) {
+    const seconds = (samples[i].at - samples[i - 1].at) / 1000;
+    for (const name of ['received', 'delivered']) {
+      // A restart of the server resets its counters: no negative rate.
+      rates[name].push({ at: samples[i].at, value: Math.max(0, samples[i][name] - samples[i - 1][name]) / seconds });
+    }
+  }
+  const holder = document.getElementById('activity');
+  if (holder) {
+    holder.replaceChildren(
+      el('h3', {}, 'Messages per second (per recipient)'),
+      lineChart('chart-rates', [{ name: 'received', colour: '#23395d', points: rates.received },
+        { name: 'delivered', colour: '#171', points: rates.delivered }], 'sampled every ' + SAMPLE_EVERY / 1000 + ' s'),
+      el('h3', {}, 'Mails in the queues'),
+      lineChart('chart-depth', [{ name: 'queued', colour: '#a60', points: samples.map((p) => ({ at: p.at, value: p.depth })) }],
+        'sampled every ' + SAMPLE_EVERY / 1000 + ' s'));
+  }
+}
+
+async function activityPage() {
+  pageOf('Activity', el('p', {}, 'From this server\'s ', el('code', {}, '/metrics'), ', sampled every ', SAMPLE_EVERY / 1000,
+    ' s while the console is open (the last ', SAMPLES_KEPT * SAMPLE_EVERY / 60000, ' minutes).'), el('div', { id: 'activity' }));
+  startSampling();
+  drawActivity();
+}
+
 // --- navigation --------------------------------------------------------------------------------
 
 function navigation() {
   const links = state.organisation
     ? [['#/organisations/' + enc(state.organisation), 'My organisation'], ['#/tracking', 'Messages']]
-    : [['#/organisations', 'Organisations'], ['#/queues', 'Queues'], ['#/tracking', 'Messages'], ['#/blocks', 'Lockouts'],
-      ['#/health', 'Health']];
+    : [['#/organisations', 'Organisations'], ['#/queues', 'Queues'], ['#/activity', 'Activity'], ['#/tracking', 'Messages'],
+      ['#/blocks', 'Lockouts'], ['#/health', 'Health']];
   const nav = document.getElementById('nav');
   nav.replaceChildren(...links.map(([href, label]) => el('a', { href, class: location.hash.startsWith(href) ? 'current' : null }, label)));
   nav.hidden = false;
@@ -358,6 +623,8 @@ async function route() {
       await blocksPage();
     } else if (parts[0] === 'health') {
       await healthPage();
+    } else if (parts[0] === 'activity' && !state.organisation) {
+      await activityPage();
     } else {
       pageOf('Not found', el('p', {}, 'No such page: ' + hash));
     }
@@ -387,6 +654,9 @@ async function login(token, fresh) {
   document.getElementById('logout').hidden = false;
   show('who', state.organisation ? 'Admin of organisation ' + state.organisation : 'Operator');
   show('error', '');
+  if (!state.organisation) {
+    startSampling();
+  }
   if (fresh && location.hash) {
     history.replaceState(null, '', location.pathname + location.search);
   }
@@ -394,6 +664,7 @@ async function login(token, fresh) {
 }
 
 function logout() {
+  stopSampling();
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
   state.organisation = null;

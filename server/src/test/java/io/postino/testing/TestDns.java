@@ -23,6 +23,7 @@ import org.xbill.DNS.Name;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.SOARecord;
+import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
@@ -86,6 +87,11 @@ public final class TestDns implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalArgumentException(address, e);
         }
+    }
+
+    /** A TXT record of these strings (a long DKIM key comes cut in strings of at most 255 characters). */
+    public TestDns txt(String name, String... strings) {
+        return add(new TXTRecord(name(name), DClass.IN, TTL, java.util.List.of(strings)));
     }
 
     /** The name exists but has no records: every query gets an empty answer (NODATA). */

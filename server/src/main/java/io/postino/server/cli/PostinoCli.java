@@ -75,6 +75,8 @@ public final class PostinoCli {
                     return arguments.flag("help") ? OK : USAGE;
                 case "check-config":
                     return checkConfig(arguments);
+                case "config":
+                    return new ConfigCommand(this, arguments, environment, home, workingDirectory).run();
                 case "queue":
                     return new QueueCommands(this, arguments).run();
                 case "users":
@@ -151,13 +153,24 @@ public final class PostinoCli {
             .toArray(String[]::new)));
     }
 
+    /**
+     * The directory the server reads: {@code POSTINO_CONF_DIR} (relative: to the caller's
+     * directory, as bin/postino takes it), else the installation's conf/. {@code ./run.sh ctl}
+     * sets it to the checkout's conf/, which the server serves, not the build's copy.
+     */
+    static Path configurationDirectory(Map<String, String> environment, Path home, Path workingDirectory) {
+        String directory = environment.get("POSTINO_CONF_DIR");
+        return directory == null || directory.isBlank() ? home.resolve("conf") : workingDirectory.resolve(directory.trim());
+    }
+
     private int checkConfig(Arguments arguments) throws Arguments.UsageException {
         if (helpShown(arguments, "check-config")) {
             return OK;
         }
         arguments.allowOnly("check-config", Set.of("conf", "json", "help"));
         arguments.operands("check-config", 1);
-        Path conf = arguments.option("conf").map(workingDirectory::resolve).orElse(home.resolve("conf")).normalize();
+        Path conf = arguments.option("conf").map(workingDirectory::resolve)
+            .orElseGet(() -> configurationDirectory(environment, home, workingDirectory)).normalize();
         List<String> problems = new ArrayList<>();
         try {
             // The files refer to the settings as ${sys:postino.*}, as when the server starts.
@@ -195,7 +208,7 @@ public final class PostinoCli {
         return problems.isEmpty() ? OK : INVALID_CONFIGURATION;
     }
 
-    private int users(Arguments arguments) throws Arguments.UsageException, WebAdminClient.RequestFailed, NotSupported {
+    private int users(Arguments arguments) throws Arguments.UsageException, WebAdminClient.RequestFailed {
         String sub = arguments.word(1).orElse("");
         if (helpShown(arguments, "users")) {
             return OK;
@@ -217,11 +230,21 @@ public final class PostinoCli {
                 client.send("PUT", "/users/" + WebAdminClient.encode(login) + "?force", Map.of("password", new String(password)));
                 return report(arguments, "password-changed", login);
             }
-            case "disable":
-                throw new NotSupported("users disable: the WebAdmin REST API has no way to disable a user (James 3.8.1's /users "
-                    + "can create, change the password of, and delete one: curl -X DELETE .../users/<login>); nothing was done");
+            case "disable": {
+                String login = arguments.operands("users disable", 2, "LOGIN").get(0);
+                client(arguments).send("PUT", "/disabledUsers/" + WebAdminClient.encode(login), null);
+                return report(arguments, "disabled", login);
+            }
+            case "enable": {
+                String login = arguments.operands("users enable", 2, "LOGIN").get(0);
+                WebAdminClient client = client(arguments);
+                // Enabling answers 204 for any login: a mistyped one must not look enabled.
+                client.send("HEAD", "/users/" + WebAdminClient.encode(login), null);
+                client.send("DELETE", "/disabledUsers/" + WebAdminClient.encode(login), null);
+                return report(arguments, "enabled", login);
+            }
             default:
-                throw new Arguments.UsageException("users needs add, passwd or disable");
+                throw new Arguments.UsageException("users needs add, passwd, disable or enable");
         }
     }
 

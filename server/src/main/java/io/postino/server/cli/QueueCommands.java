@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -11,7 +12,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * {@code postinoctl queue}: James' {@code /mailQueues} routes, over every spool queue or those
- * of one organisation ({@code outgoing.acme}, {@code spool.acme}).
+ * of one organisation ({@code outgoing.acme}, {@code spool.acme}), and Postino's
+ * {@code /mailQueueHolds} for hold and release.
+ *
+ * <p>{@code --route} is refused (exit status 3): a route is not a queue and a queued mail does
+ * not carry one. The route is chosen when the mail is delivered, from its organisation's
+ * {@code <routing>} and the domain of its first recipient, and WebAdmin says neither which
+ * route a queued mail will take nor what an organisation's routing is.</p>
  */
 final class QueueCommands {
     private final PostinoCli cli;
@@ -28,8 +35,9 @@ final class QueueCommands {
             return PostinoCli.OK;
         }
         if (arguments.option("route").isPresent()) {
-            throw new PostinoCli.NotSupported("queue " + sub + " --route: the WebAdmin REST API does not say which route a queued "
-                + "mail will take (the route is chosen when it is delivered, and /organisations does not expose routing); nothing was done");
+            throw new PostinoCli.NotSupported("queue " + sub + " --route: a queued mail does not carry its route and queues are per "
+                + "organisation, not per route (the route is chosen when the mail is delivered, from the organisation's <routing> and "
+                + "the recipient's domain, and WebAdmin exposes neither); use --organisation or --queue; nothing was done");
         }
         switch (sub) {
             case "list":
@@ -47,11 +55,86 @@ final class QueueCommands {
                 return delete();
             case "hold":
             case "release":
-                throw new PostinoCli.NotSupported("queue " + sub + ": the WebAdmin REST API cannot hold or release mail (James 3.8.1's "
-                    + "/mailQueues lists, flushes and deletes; Postino adds no hold); nothing was done");
+                arguments.allowOnly("queue " + sub, Arguments.union(Arguments.CONNECTION, "organisation", "domain", "queue", "route", "all"));
+                arguments.operands("queue " + sub, 2);
+                return holdOrRelease(sub.equals("hold"));
+            case "holds":
+                arguments.allowOnly("queue holds", Arguments.CONNECTION);
+                arguments.operands("queue holds", 2);
+                return holds();
             default:
-                throw new Arguments.UsageException("queue needs list, flush, delete, hold or release");
+                throw new Arguments.UsageException("queue needs list, flush, delete, hold, release or holds");
         }
+    }
+
+    /**
+     * Holds or releases {@code --queue} (any holdable queue), the outgoing queue of
+     * {@code --organisation}, or with {@code --all} every holdable outgoing queue. Release of
+     * several queues releases those held; of one named queue, a queue not held is an error.
+     */
+    private int holdOrRelease(boolean hold) throws Arguments.UsageException, WebAdminClient.RequestFailed, PostinoCli.NotSupported {
+        String sub = hold ? "hold" : "release";
+        if (arguments.option("domain").isPresent()) {
+            throw new PostinoCli.NotSupported("queue " + sub + " --domain: queues are per organisation, not per recipient domain, and "
+                + "Postino holds whole queues; use --organisation or --queue (queue delete --domain removes a domain's mail); nothing was done");
+        }
+        long given = Stream.of(arguments.option("queue").isPresent(), arguments.option("organisation").isPresent(), arguments.flag("all"))
+            .filter(Boolean::booleanValue).count();
+        if (given != 1) {
+            throw new Arguments.UsageException("queue " + sub + " needs one of --queue NAME, --organisation ID or --all");
+        }
+        WebAdminClient client = cli.client(arguments);
+        JsonNode state = client.get("/mailQueueHolds").json();
+        List<String> targets = new ArrayList<>();
+        if (arguments.option("queue").isPresent()) {
+            targets.add(arguments.option("queue").get());
+        } else {
+            Optional<String> organisation = arguments.option("organisation");
+            if (organisation.isPresent()) {
+                client.get("/organisations/" + WebAdminClient.encode(organisation.get()));
+            }
+            String wanted = organisation.map(id -> "outgoing." + id).orElse(null);
+            for (JsonNode name : state.path(hold ? "holdable" : "held")) {
+                String queue = name.asText();
+                boolean outgoing = queue.equals("outgoing") || queue.startsWith("outgoing.");
+                if (wanted == null ? outgoing : queue.equals(wanted)) {
+                    targets.add(queue);
+                }
+            }
+            if (hold && targets.isEmpty()) {
+                throw new WebAdminClient.RequestFailed(404, "queue hold: no outgoing queue "
+                    + organisation.map(id -> "of organisation '" + id + "' ").orElse("") + "can be held (queue holds lists them)");
+            }
+        }
+        ArrayNode done = PostinoCli.array();
+        for (String queue : targets) {
+            client.send(hold ? "PUT" : "DELETE", "/mailQueueHolds/" + WebAdminClient.encode(queue), null);
+            done.add(queue);
+            if (!arguments.flag("json")) {
+                cli.row(queue, hold ? "held" : "released");
+            }
+        }
+        if (arguments.flag("json")) {
+            cli.json(done);
+        }
+        return PostinoCli.OK;
+    }
+
+    /** queue, held|holdable: every queue that can be held, one a line. */
+    private int holds() throws WebAdminClient.RequestFailed {
+        JsonNode state = cli.client(arguments).get("/mailQueueHolds").json();
+        if (arguments.flag("json")) {
+            cli.json(state);
+            return PostinoCli.OK;
+        }
+        Set<String> held = new java.util.TreeSet<>();
+        state.path("held").forEach(name -> held.add(name.asText()));
+        Set<String> all = new java.util.TreeSet<>(held);
+        state.path("holdable").forEach(name -> all.add(name.asText()));
+        for (String queue : all) {
+            cli.row(queue, held.contains(queue) ? "held" : "holdable");
+        }
+        return PostinoCli.OK;
     }
 
     private List<String> queues(WebAdminClient client, boolean outgoingOnly) throws WebAdminClient.RequestFailed {

@@ -63,8 +63,9 @@ final class WebAdminClient {
     }
 
     /**
-     * {@code --url}, else {@code POSTINO_URL}, else what the installation's conf/webadmin.properties
-     * and environment say ({@code POSTINO_WEBADMIN_PORT}); {@code --token-file}, else
+     * {@code --url}, else {@code POSTINO_URL}, else what webadmin.properties of the server's
+     * configuration directory ({@code POSTINO_CONF_DIR}, else the installation's conf/) and the
+     * environment say ({@code POSTINO_WEBADMIN_PORT}); {@code --token-file}, else
      * {@code POSTINO_TOKEN_FILE}, else {@code <data>/webadmin/operator.token}.
      */
     static WebAdminClient locate(Arguments arguments, Map<String, String> environment, Path home, Path workingDirectory)
@@ -79,7 +80,7 @@ final class WebAdminClient {
                 throw new RequestFailed(0, "cannot tell where WebAdmin is (give --url and --token-file): " + e.getMessage());
             }
         }
-        URI base = URI.create(url != null ? url : localUrl(home, settings));
+        URI base = URI.create(url != null ? url : localUrl(PostinoCli.configurationDirectory(environment, home, workingDirectory), settings));
         if (base.getScheme() == null || base.getHost() == null) {
             throw new RequestFailed(0, "--url must be like http://127.0.0.1:8000, not '" + base + "'");
         }
@@ -88,8 +89,8 @@ final class WebAdminClient {
         return new WebAdminClient(base, token);
     }
 
-    private static String localUrl(Path home, PostinoSettings settings) throws RequestFailed {
-        Path file = home.resolve("conf").resolve("webadmin.properties");
+    private static String localUrl(Path conf, PostinoSettings settings) throws RequestFailed {
+        Path file = conf.resolve("webadmin.properties");
         try {
             // The file names its port as ${sys:postino.webadmin.port}, which the server sets from the environment.
             settings.systemProperties().forEach(System::setProperty);

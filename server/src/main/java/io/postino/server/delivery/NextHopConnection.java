@@ -1,5 +1,8 @@
 package io.postino.server.delivery;
 
+import java.lang.reflect.Field;
+import java.net.Socket;
+import java.net.SocketException;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,6 +41,7 @@ import io.postino.organisations.Route;
 final class NextHopConnection extends com.sun.mail.smtp.SMTPTransport {
     private static final String FROM = "mail.smtp.from";
     private static final String MAIL_EXTENSION = "mail.smtp.mailextension";
+    private static final Field SOCKET = socketField();
     private final Optional<Route> route;
     private final long madeAt = System.nanoTime();
     private volatile boolean open;
@@ -47,14 +51,18 @@ final class NextHopConnection extends com.sun.mail.smtp.SMTPTransport {
 
     /** @param source the route's source address for this connection, if it has any */
     NextHopConnection(Session session, URLName urlName, Optional<Route> route, Optional<Route.Source> source) {
-        super(implicitTlsIfRouted(session, route), urlName);
+        super(keptSettings(implicitTlsIfRouted(session, route)), urlName);
         this.route = route;
         this.source = source;
     }
 
-    /** The next delivery on this connection reads its envelope from its own session. */
-    synchronized void use(Session delivery) {
+    /**
+     * Sends one mail, its envelope read from the delivery's own session: the session is swapped
+     * and the mail sent under one lock.
+     */
+    synchronized void send(Session delivery, Message message, Address[] addresses) throws MessagingException {
         session = delivery;
+        sendMessage(message, addresses);
     }
 
     /** Whether the socket is open, as far as this side knows (no command is sent). */
@@ -70,12 +78,12 @@ final class NextHopConnection extends com.sun.mail.smtp.SMTPTransport {
 
     /**
      * Before a kept connection takes another mail: {@code RSET} (as Postfix does with a cached
-     * session), which ends whatever the last transaction left and shows the server still answers.
-     * False, and the connection closed, when it does not answer 250.
+     * session), which ends whatever the last transaction left and shows the server still answers,
+     * within {@code timeoutMillis} rather than the delivery's read timeout (180 s as shipped). False, and the connection closed, when it does not answer 250 in time.
      */
-    synchronized boolean reset() {
+    synchronized boolean reset(int timeoutMillis) {
         try {
-            if (open && simpleCommand("RSET") == 250) {
+            if (open && withReadTimeout(timeoutMillis, () -> simpleCommand("RSET")) == 250) {
                 return true;
             }
         } catch (MessagingException e) {
@@ -85,7 +93,10 @@ final class NextHopConnection extends com.sun.mail.smtp.SMTPTransport {
         return false;
     }
 
-    /** QUIT and close; a failure only means the server went first. */
+    /**
+     * QUIT and close without waiting for the reply (kept connections are made with
+     * {@code quitwait} off): a server that went away cannot hold the thread that closes it.
+     */
     void quit() {
         try {
             close();
@@ -93,6 +104,63 @@ final class NextHopConnection extends com.sun.mail.smtp.SMTPTransport {
             // already closed by the server
         }
         open = false;
+    }
+
+    private interface Command {
+        int run() throws MessagingException;
+    }
+
+    /** Runs {@code command} with the socket's read timeout set to {@code millis}, then puts it back. */
+    private int withReadTimeout(int millis, Command command) throws MessagingException {
+        Socket socket = socket();
+        if (socket == null) {
+            return command.run();
+        }
+        int before;
+        try {
+            before = socket.getSoTimeout();
+            socket.setSoTimeout(millis);
+        } catch (SocketException e) {
+            throw new MessagingException("The kept connection's socket is closed", e);
+        }
+        try {
+            return command.run();
+        } finally {
+            try {
+                socket.setSoTimeout(before);
+            } catch (SocketException e) {
+                // closed meanwhile: not kept
+            }
+        }
+    }
+
+    /**
+     * The connection's socket: JavaMail 1.6.2 keeps it in a private field ({@code serverSocket}),
+     * which {@code SMTPTransportTest} checks is still reachable. Null where it is not.
+     */
+    private Socket socket() {
+        if (SOCKET == null) {
+            return null;
+        }
+        try {
+            return (Socket) SOCKET.get(this);
+        } catch (IllegalAccessException e) {
+            return null;
+        }
+    }
+
+    private static Field socketField() {
+        try {
+            Field field = com.sun.mail.smtp.SMTPTransport.class.getDeclaredField("serverSocket");
+            field.setAccessible(true);
+            return field;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    static boolean socketReachable() {
+        return SOCKET != null;
     }
 
     void idle(long now) {
@@ -105,6 +173,13 @@ final class NextHopConnection extends com.sun.mail.smtp.SMTPTransport {
 
     long madeAt() {
         return madeAt;
+    }
+
+    /** JavaMail reads {@code quitwait} when the transport is created: a kept connection never waits for QUIT's reply. */
+    private static Session keptSettings(Session session) {
+        session.getProperties().put("mail.smtp.quitwait", "false");
+        session.getProperties().put("mail.smtps.quitwait", "false");
+        return session;
     }
 
     /** JavaMail decides on implicit TLS when the transport is created: the route must say so before. */

@@ -24,8 +24,9 @@ import io.postino.organisations.Route;
  * SMTP connections to next hops kept open between deliveries, like Postfix's connection cache
  * ({@code smtp_connection_cache_time_limit}, {@code smtp_connection_reuse_time_limit}): a
  * connection that has just delivered a mail waits up to {@link #IDLE} for the next mail to the
- * same next hop, and serves mails for at most {@link #REUSE} from its opening; then it is closed
- * with {@code QUIT}. A kept connection is checked with {@code RSET} before it takes a mail.
+ * same next hop (a sweep every half second closes those that waited longer), and serves mails for
+ * at most {@link #REUSE} from its opening; then it is closed with {@code QUIT}, without waiting for
+ * the reply. A kept connection is checked with {@code RSET} (10 s at most) before it takes a mail.
  *
  * <p>Only a connection made for the same {@link Key} is reused: same protocol, address, port and
  * login, same route (its smarthost, TLS policy and credentials) and source address (a route's
@@ -38,11 +39,17 @@ final class NextHopConnections {
     static final Duration REUSE = Duration.ofSeconds(300);
     static final int PER_NEXT_HOP = 32;
     static final int TOTAL = 512;
-    /** Properties a delivery sets for its own mail: not part of what makes a connection the same. */
+    /**
+     * Properties a delivery sets for its own mail, and {@code quitwait}, which every kept connection
+     * has off: not part of what makes a connection the same.
+     */
     private static final Set<String> PER_MAIL = Set.of("mail.smtp.from", "mail.smtps.from", "mail.smtp.mailextension",
-        "mail.smtps.mailextension");
+        "mail.smtps.mailextension", "mail.smtp.quitwait", "mail.smtps.quitwait");
 
-    static final NextHopConnections SHARED = new NextHopConnections(IDLE, REUSE);
+    /** How long a kept connection may take to answer RSET before it takes a mail. */
+    static final Duration RESET_TIMEOUT = Duration.ofSeconds(10);
+
+    static final NextHopConnections SHARED = new NextHopConnections(IDLE, REUSE, RESET_TIMEOUT);
 
     /**
      * What a connection was made for.
@@ -66,31 +73,42 @@ final class NextHopConnections {
 
     private final long idleNanos;
     private final long reuseNanos;
+    private final int resetMillis;
     private final Map<Key, Deque<NextHopConnection>> idle = new ConcurrentHashMap<>();
     private final Map<NextHopConnection, Key> keys = new ConcurrentHashMap<>();
     private final Object sweeping = new Object();
     private ScheduledExecutorService sweeper;
     private ScheduledFuture<?> sweeps;
     private int kept;
+    private int users;
+    private volatile boolean closed;
 
-    NextHopConnections(Duration idle, Duration reuse) {
+    NextHopConnections(Duration idle, Duration reuse, Duration resetTimeout) {
         this.idleNanos = idle.toNanos();
         this.reuseNanos = reuse.toNanos();
+        this.resetMillis = (int) resetTimeout.toMillis();
     }
 
-    /** A kept connection for this key that answered {@code RSET}, if there is one. */
+    /**
+     * A kept connection for this key that answered {@code RSET}, if there is one. When one does
+     * not answer, the next hop is taken for gone: the key's other kept connections are closed
+     * unasked, and the delivery opens a new one.
+     */
     Optional<NextHopConnection> borrow(Key key) {
-        while (true) {
-            NextHopConnection connection = take(key);
-            if (connection == null) {
-                return Optional.empty();
-            }
-            if (!expired(connection, System.nanoTime()) && connection.reset()) {
-                keys.put(connection, key);
-                return Optional.of(connection);
-            }
-            connection.quit();
+        NextHopConnection connection = take(key);
+        if (connection == null) {
+            return Optional.empty();
         }
+        if (!stale(connection, System.nanoTime()) && connection.reset(resetMillis)) {
+            keys.put(connection, key);
+            return Optional.of(connection);
+        }
+        connection.quit();
+        NextHopConnection other;
+        while ((other = take(key)) != null) {
+            other.quit();
+        }
+        return Optional.empty();
     }
 
     /** Remembers what a new connection was made for, so that it can be kept after its delivery. */
@@ -102,7 +120,7 @@ final class NextHopConnections {
     void giveBack(NextHopConnection connection) {
         Key key = keys.remove(connection);
         long now = System.nanoTime();
-        if (key == null || !connection.open() || expired(connection, now) || !keep(key, connection, now)) {
+        if (key == null || closed || !connection.open() || expired(connection, now) || !keep(key, connection, now)) {
             connection.quit();
         }
     }
@@ -122,6 +140,9 @@ final class NextHopConnections {
     }
 
     private synchronized boolean keep(Key key, NextHopConnection connection, long now) {
+        if (closed) {
+            return false;
+        }
         Deque<NextHopConnection> waiting = idle.computeIfAbsent(key, any -> new ArrayDeque<>());
         if (waiting.size() >= PER_NEXT_HOP || kept >= TOTAL) {
             return false;
@@ -137,6 +158,11 @@ final class NextHopConnections {
         return now - connection.madeAt() >= reuseNanos;
     }
 
+    /** Waited longer than {@link #IDLE}, or too old: the sweeper may not have come by yet. */
+    private boolean stale(NextHopConnection connection, long now) {
+        return now - connection.idleSince() >= idleNanos || expired(connection, now);
+    }
+
     /** Closes what waited longer than {@link #IDLE} or is older than {@link #REUSE}. */
     void sweep() {
         long now = System.nanoTime();
@@ -144,7 +170,7 @@ final class NextHopConnections {
         synchronized (this) {
             for (Deque<NextHopConnection> waiting : idle.values()) {
                 waiting.removeIf(connection -> {
-                    boolean stale = now - connection.idleSince() >= idleNanos || expired(connection, now) || !connection.open();
+                    boolean stale = stale(connection, now) || !connection.open();
                     if (stale) {
                         closing.add(connection);
                     }
@@ -162,10 +188,32 @@ final class NextHopConnections {
         return kept;
     }
 
-    /** Closes every kept connection (RemoteDelivery is being destroyed). */
+    /** A RemoteDelivery mailet starts using the connections (see {@link #release()}). */
+    synchronized void retain() {
+        users++;
+        closed = false;
+    }
+
+    /**
+     * A RemoteDelivery mailet is destroyed: when it was the last, every kept connection is closed,
+     * and connections of deliveries still running are closed when they end instead of kept.
+     */
+    void release() {
+        boolean last;
+        synchronized (this) {
+            users = Math.max(0, users - 1);
+            last = users == 0;
+        }
+        if (last) {
+            closeAll();
+        }
+    }
+
+    /** Closes every kept connection; those given back later are closed too, until {@link #retain()}. */
     void closeAll() {
         List<NextHopConnection> closing = new ArrayList<>();
         synchronized (this) {
+            closed = true;
             idle.values().forEach(closing::addAll);
             idle.clear();
             kept = 0;
@@ -188,7 +236,7 @@ final class NextHopConnections {
                     thread.setDaemon(true);
                     return thread;
                 });
-                long period = Math.max(TimeUnit.MILLISECONDS.toNanos(100), idleNanos / 4);
+                long period = Math.min(TimeUnit.MILLISECONDS.toNanos(500), Math.max(TimeUnit.MILLISECONDS.toNanos(100), idleNanos / 4));
                 sweeps = sweeper.scheduleWithFixedDelay(this::sweep, period, period, TimeUnit.NANOSECONDS);
             }
         }

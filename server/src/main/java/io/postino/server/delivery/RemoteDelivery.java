@@ -57,10 +57,11 @@ public class RemoteDelivery extends org.apache.james.transport.mailets.RemoteDel
     @Override
     public void init() throws MessagingException {
         super.init();
+        NextHopConnections.SHARED.retain();
         try {
             pools = keepSessions();
         } catch (MessagingException e) {
-            super.destroy();
+            destroy();
             throw e;
         }
         LOGGER.debug("RemoteDelivery {}: {} JavaMail session pools keep their sessions", getMailetName(), pools.size());
@@ -70,7 +71,7 @@ public class RemoteDelivery extends org.apache.james.transport.mailets.RemoteDel
     public void destroy() {
         super.destroy();
         pools.forEach(GenericObjectPool::close);
-        NextHopConnections.SHARED.closeAll();
+        NextHopConnections.SHARED.release();
     }
 
     /**

@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Collectors;
 
 import javax.inject.Inject;
 
@@ -29,7 +28,9 @@ import spark.Service;
  * WebAdmin for DKIM keys of the organisations' sender domains.
  * <ul>
  *   <li>{@code GET /dkim/domains/{domain}}: its keys, newest (signing) first, each with the DNS
- *   name and TXT record to publish.</li>
+ *   name and TXT record to publish, and whether DNS shows it now ({@link DkimPublication}):
+ *   {@code "dns": "published"}, {@code "different"} (another record is there, in {@code dnsFound}),
+ *   {@code "missing"} or {@code "unknown"} (DNS did not answer, why in {@code dnsFound}).</li>
  *   <li>{@code POST /dkim/domains/{domain}/keys?algorithm=rsa&selector=s20261129&bits=2048}:
  *   generates a key pair, RSA (2048 bits by default; 3072 or 4096 on request) or
  *   {@code algorithm=ed25519}, which signs once activated; with one of each, mail gets
@@ -48,10 +49,12 @@ public class DkimRoutes implements Routes {
     private final DkimKeys keys;
     private final Organisations organisations;
     private final JsonTransformer json;
+    private final DkimPublication publication;
 
     @Inject
-    public DkimRoutes(DkimKeys keys, Organisations organisations, JsonTransformer json) {
+    public DkimRoutes(DkimKeys keys, Organisations organisations, JsonTransformer json, DkimPublication publication) {
         this.keys = keys;
+        this.publication = publication;
         this.organisations = organisations;
         this.json = json;
     }
@@ -63,8 +66,7 @@ public class DkimRoutes implements Routes {
 
     @Override
     public void define(Service service) {
-        service.get(BASE + "/:domain", (request, response) -> keys.keys(domain(request)).stream().map(DkimRoutes::view)
-            .collect(Collectors.toList()), json);
+        service.get(BASE + "/:domain", (request, response) -> withDns(keys.keys(domain(request))), json);
         service.post(BASE + "/:domain/keys", this::generate, json);
         service.post(BASE + "/:domain/keys/:selector/activate", this::activate, json);
         service.delete(BASE + "/:domain/keys/:selector", this::delete);
@@ -125,6 +127,18 @@ public class DkimRoutes implements Routes {
             throw WebAdminErrors.notFound(domain + " is not a sender domain of any organisation (organisations.xml <domain>)");
         }
         return domain;
+    }
+
+    private List<Map<String, Object>> withDns(List<DkimKey> listed) {
+        List<DkimPublication.State> states = publication.checkAll(listed);
+        List<Map<String, Object>> views = new ArrayList<>();
+        for (int i = 0; i < listed.size(); i++) {
+            Map<String, Object> view = view(listed.get(i));
+            view.put("dns", states.get(i).configName());
+            view.put("dnsFound", states.get(i).detail().orElse(null));
+            views.add(view);
+        }
+        return views;
     }
 
     private static Map<String, Object> view(DkimKey key) {

@@ -7,14 +7,17 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.InvalidKeyException;
 import java.time.Duration;
+import java.time.Instant;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -69,6 +72,16 @@ public class CamelEventSinks implements DeliveryEvents, AutoCloseable {
     private final ProducerTemplate producer;
     private final Thread dispatcher;
     private volatile boolean running = true;
+    private final Map<String, DeliveryState> states = new ConcurrentHashMap<>();
+
+    /**
+     * What became of a webhook's batches since start-up: the last accepted one, the last failed
+     * attempt and its error (retried unless all attempts are spent), batches waiting on disk and
+     * dead letters (batches that used all their attempts, under {@code <data>/events/<sink>/dead}).
+     */
+    public record DeliveryState(Optional<Instant> lastSuccess, Optional<Instant> lastFailure, Optional<String> lastError,
+                                long pending, long dead) {
+    }
 
     public CamelEventSinks(List<EventSink> sinks, Path spool, int queueCapacity) throws Exception {
         this.sinks = List.copyOf(sinks);
@@ -119,14 +132,18 @@ public class CamelEventSinks implements DeliveryEvents, AutoCloseable {
                 .maximumRedeliveryDelay(sink.maxRetry().toMillis())
                 .retryAttemptedLogLevel(LoggingLevel.DEBUG)
                 .retriesExhaustedLogLevel(LoggingLevel.WARN)
-                .useOriginalMessage())
+                .useOriginalMessage()
+                .onRedelivery(exchange -> failed(sink, exchange)))
             .process(exchange -> sign(exchange, secret))
-            .to(endpoint);
+            .to(endpoint)
+            .process(exchange -> states.merge(sink.name(), new DeliveryState(Optional.of(Instant.now()), Optional.empty(), Optional.empty(), 0, 0),
+                (old, now) -> new DeliveryState(now.lastSuccess(), old.lastFailure(), old.lastError(), 0, 0)));
         // A batch whose retries were cut short by shutdown stays pending (rollback keeps the file);
         // only one that used all its attempts becomes a dead letter.
         routes.from(dead)
             .routeId("dead-" + sink.name())
             .process(exchange -> {
+                failed(sink, exchange);
                 if (exchange.getContext().isStopping()) {
                     exchange.setRollbackOnly(true);
                 }
@@ -235,6 +252,36 @@ public class CamelEventSinks implements DeliveryEvents, AutoCloseable {
         body.put("remoteHost", event.remoteHost().orElse(null));
         body.put("reply", event.reply().orElse(null));
         return json.writeValueAsString(body);
+    }
+
+    private void failed(EventSink sink, Exchange exchange) {
+        Exception error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
+        Optional<String> why = Optional.ofNullable(error).map(e -> e.getClass().getSimpleName() + ": " + e.getMessage());
+        states.merge(sink.name(), new DeliveryState(Optional.empty(), Optional.of(Instant.now()), why, 0, 0),
+            (old, now) -> new DeliveryState(old.lastSuccess(), now.lastFailure(), now.lastError(), 0, 0));
+    }
+
+    /** The sinks of conf/eventsinks.xml, in its order. */
+    public List<EventSink> sinks() {
+        return sinks;
+    }
+
+    /** How the webhook's deliveries went since start-up; nothing for a file sink. */
+    public Optional<DeliveryState> state(EventSink sink) {
+        if (sink.kind() != EventSink.Kind.WEBHOOK) {
+            return Optional.empty();
+        }
+        DeliveryState known = states.getOrDefault(sink.name(), new DeliveryState(Optional.empty(), Optional.empty(), Optional.empty(), 0, 0));
+        return Optional.of(new DeliveryState(known.lastSuccess(), known.lastFailure(), known.lastError(),
+            files(pendingDirectory(sink)), files(deadDirectory(sink))));
+    }
+
+    private static long files(Path directory) {
+        try (java.util.stream.Stream<Path> files = Files.list(directory)) {
+            return files.filter(file -> file.getFileName().toString().endsWith(".json")).count();
+        } catch (IOException e) {
+            return 0;
+        }
     }
 
     private Path pendingDirectory(EventSink sink) {

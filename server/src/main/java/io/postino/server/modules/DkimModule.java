@@ -8,9 +8,11 @@ import org.apache.james.webadmin.Routes;
 
 import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
+import com.google.inject.Scopes;
 import com.google.inject.multibindings.Multibinder;
 
 import io.postino.dkim.DkimKeys;
+import io.postino.server.dkim.DkimPublication;
 import io.postino.server.dkim.DkimRoutes;
 import io.postino.server.dkim.FileDkimKeys;
 
@@ -19,6 +21,7 @@ public class DkimModule extends AbstractModule {
     @Override
     protected void configure() {
         Multibinder.newSetBinder(binder(), Routes.class).addBinding().to(DkimRoutes.class);
+        bind(DkimPublication.class).in(Scopes.SINGLETON);
     }
 
     @Provides

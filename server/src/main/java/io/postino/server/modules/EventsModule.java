@@ -20,6 +20,7 @@ import org.apache.james.core.healthcheck.HealthCheck;
 import org.apache.james.filesystem.api.FileSystem;
 import org.apache.james.utils.PropertiesProvider;
 import org.apache.james.webadmin.Routes;
+import org.apache.james.webadmin.utils.JsonTransformer;
 
 import com.google.inject.AbstractModule;
 import com.google.inject.Provides;
@@ -34,6 +35,7 @@ import io.postino.server.events.EventSinksFile;
 import io.postino.server.events.TrackingHealthCheck;
 import io.postino.server.events.TrackingIndex;
 import io.postino.server.events.TrackingRoutes;
+import io.postino.server.events.WebhookRoutes;
 import io.postino.server.metrics.PostinoMetrics;
 
 /**
@@ -63,6 +65,7 @@ public class EventsModule extends AbstractModule {
     @Override
     protected void configure() {
         Multibinder.newSetBinder(binder(), Routes.class).addBinding().to(TrackingRoutes.class);
+        Multibinder.newSetBinder(binder(), Routes.class).addBinding().to(WebhookRoutes.class);
         Multibinder.newSetBinder(binder(), HealthCheck.class).addBinding().to(TrackingHealthCheck.class);
     }
 
@@ -117,6 +120,12 @@ public class EventsModule extends AbstractModule {
             return new SinksLifecycle(Optional.empty());
         }
         return new SinksLifecycle(Optional.of(new CamelEventSinks(sinks, fileSystem.getFile("file://var/events").toPath(), 100_000)));
+    }
+
+    @Provides
+    @Singleton
+    WebhookRoutes webhookRoutes(SinksLifecycle sinks, Organisations organisations, JsonTransformer json) {
+        return new WebhookRoutes(sinks.sinks, organisations, json);
     }
 
     /** {@code var/...} is in the data directory; an absolute path is itself. */

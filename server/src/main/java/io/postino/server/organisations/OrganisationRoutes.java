@@ -23,6 +23,7 @@ import io.postino.organisations.Organisation;
 import io.postino.organisations.Organisations;
 import io.postino.organisations.ReloadOutcome;
 import io.postino.server.WebAdminErrors;
+import io.postino.server.users.DisabledUsers;
 import spark.Request;
 import spark.Response;
 import spark.Service;
@@ -34,7 +35,9 @@ import spark.Service;
  * <ul>
  *   <li>{@code GET /organisations}: the file, the last reload outcome and a summary per organisation.</li>
  *   <li>{@code GET /organisations/{id}}: effective configuration and number of users.</li>
- *   <li>{@code GET /organisations/{id}/users}: logins of the users in the organisation's domains.</li>
+ *   <li>{@code GET /organisations/{id}/users}: the users in the organisation's domains, sorted:
+ *   {@code [{"login": "alice@acme.test", "disabled": false}, ...]} ({@code disabled}: see
+ *   {@code /disabledUsers}).</li>
  *   <li>{@code POST /organisations/reload}: re-reads the file; 200 when applied, 400 with the
  *   file, line and reason when refused (the previous configuration stays in force).</li>
  * </ul>
@@ -44,12 +47,14 @@ public class OrganisationRoutes implements Routes {
 
     private final Organisations organisations;
     private final UsersRepository users;
+    private final DisabledUsers disabled;
     private final JsonTransformer json;
 
     @Inject
-    public OrganisationRoutes(Organisations organisations, UsersRepository users, JsonTransformer json) {
+    public OrganisationRoutes(Organisations organisations, UsersRepository users, DisabledUsers disabled, JsonTransformer json) {
         this.organisations = organisations;
         this.users = users;
+        this.disabled = disabled;
         this.json = json;
     }
 
@@ -63,7 +68,7 @@ public class OrganisationRoutes implements Routes {
         service.get(BASE, (request, response) -> overview(), json);
         service.post(BASE + "/reload", this::reload, json);
         service.get(BASE + "/:id", (request, response) -> details(organisation(request)), json);
-        service.get(BASE + "/:id/users", (request, response) -> usersOf(organisation(request)), json);
+        service.get(BASE + "/:id/users", (request, response) -> userStates(organisation(request)), json);
     }
 
     private Map<String, Object> overview() throws UsersRepositoryException {
@@ -137,6 +142,17 @@ public class OrganisationRoutes implements Routes {
         }
         logins.sort(String::compareTo);
         return logins;
+    }
+
+    private List<Map<String, Object>> userStates(Organisation organisation) throws UsersRepositoryException {
+        List<Map<String, Object>> states = new ArrayList<>();
+        for (String login : usersOf(organisation)) {
+            Map<String, Object> state = new LinkedHashMap<>();
+            state.put("login", login);
+            state.put("disabled", disabled.isDisabled(login));
+            states.add(state);
+        }
+        return states;
     }
 
     private static Map<String, Object> outcome(ReloadOutcome outcome) {

@@ -56,6 +56,8 @@ public class DestinationPacingModule extends AbstractModule {
     protected void configure() {
         Multibinder.newSetBinder(binder(), Routes.class)
             .addBinding().to(QueueHoldRoutes.class);
+        Multibinder.newSetBinder(binder(), Routes.class)
+            .addBinding().to(QueueSummaryRoutes.class);
     }
 
     @Provides

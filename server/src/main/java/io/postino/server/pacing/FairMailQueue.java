@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 import org.apache.james.queue.api.MailQueue;
@@ -95,6 +96,7 @@ final class FairMailQueue implements MailQueue {
         this.limit = limit;
         this.holds = holds;
         holds.onRelease(this::unpark);
+        holds.onDiscard(this::discardKept);
         this.factory = factory;
         this.shared = shared;
         this.name = shared.getName();
@@ -289,6 +291,38 @@ final class FairMailQueue implements MailQueue {
         if (any) {
             drain();
         }
+    }
+
+    /** Acknowledges, so removes, the mail the reader of a held queue keeps, if it matches; then reads the next. */
+    private long discardKept(String queue, Predicate<Mail> which) {
+        long discarded = 0;
+        for (Reader reader : parked) {
+            // Taken out of parked first: unpark, the only other taker, then cannot hand the mail out meanwhile.
+            if (!reader.queue.getName().asString().equals(queue) || !parked.remove(reader)) {
+                continue;
+            }
+            MailQueueItem item = reader.take();
+            boolean removed = false;
+            if (which.test(item.getMail())) {
+                try {
+                    item.done(MailQueueItem.CompletionStatus.SUCCESS);
+                    removed = true;
+                } catch (MailQueueException | RuntimeException e) {
+                    LOGGER.error("Could not remove {} from {}", item.getMail().getName(), queue, e);
+                }
+            }
+            if (removed) {
+                discarded++;
+                reader.request(1);
+            } else {
+                reader.held = item;
+                parked.add(reader);
+                if (!holds.isHeld(queue)) {
+                    unpark();
+                }
+            }
+        }
+        return discarded;
     }
 
     private List<String> known() {

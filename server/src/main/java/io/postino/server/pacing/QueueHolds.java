@@ -11,6 +11,10 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BiFunction;
+import java.util.function.Predicate;
+
+import org.apache.mailet.Mail;
 
 import io.postino.server.DurableFiles;
 
@@ -28,6 +32,7 @@ public final class QueueHolds {
     private final Set<String> held = ConcurrentHashMap.newKeySet();
     private final Set<String> holdable = ConcurrentHashMap.newKeySet();
     private final List<Runnable> onRelease = new CopyOnWriteArrayList<>();
+    private final List<BiFunction<String, Predicate<Mail>, Long>> discarders = new CopyOnWriteArrayList<>();
 
     private QueueHolds(Optional<Path> file) {
         this.file = file;
@@ -80,6 +85,21 @@ public final class QueueHolds {
         write();
         onRelease.forEach(Runnable::run);
         return true;
+    }
+
+    /**
+     * Removes the mail the reader of a held queue keeps in hand, if it matches: the one mail of
+     * the queue that its own {@code remove} cannot reach, being out of it until the queue is
+     * released. A queue not held keeps nothing back for long: its mail is being handed out.
+     *
+     * @return how many were removed (0 or 1)
+     */
+    public long discardKept(String queue, Predicate<Mail> which) {
+        return discarders.stream().mapToLong(discarder -> discarder.apply(queue, which)).sum();
+    }
+
+    void onDiscard(BiFunction<String, Predicate<Mail>, Long> discarder) {
+        discarders.add(discarder);
     }
 
     void register(String queue) {

@@ -104,7 +104,8 @@ public final class DnsRecipientDomains implements RecipientDomains {
             .buildAsync();
     }
 
-    private static Resolver resolver(RecipientSettings settings) {
+    /** The resolver of {@code dns.servers} (else /etc/resolv.conf) and {@code dns.timeout}, which other lookups of the server share too. */
+    public static Resolver resolver(RecipientSettings settings) {
         ExtendedResolver resolver;
         if (settings.dnsServers().isEmpty()) {
             resolver = new ExtendedResolver();

@@ -35,6 +35,8 @@ import org.apache.james.smtpserver.SenderAuthIdentifyVerificationHook;
  *   <li>{@link AuthOverTlsCmdHandler} instead of James' AUTH: only over TLS. James' password hook
  *   is left out: the handler chain names the AUTH hook ({@link ThrottleAuthentication}), and a
  *   listener without one does not start.</li>
+ *   <li>{@link RefuseDisabledUser}: a session whose user was disabled after it logged in cannot
+ *   start another mail.</li>
  *   <li>{@link RefuseDamagedMessage}: a message with a line too long to receive is refused.</li>
  *   <li>{@link BdatCmdHandler}: CHUNKING (RFC 3030) through the same pipeline as DATA, and
  *   {@link DataRules} before James' DATA.</li>
@@ -50,6 +52,7 @@ public class PostinoCoreHandlers implements HandlersPackage {
         JamesWelcomeMessageHandler.class.getName(),
         PostinoCommandDispatcher.class.getName(),
         AuthOverTlsCmdHandler.class.getName(),
+        RefuseDisabledUser.class.getName(),
         DataRules.class.getName(),
         JamesDataCmdHandler.class.getName(),
         BdatCmdHandler.class.getName(),

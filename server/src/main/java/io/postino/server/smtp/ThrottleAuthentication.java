@@ -27,6 +27,7 @@ import io.postino.server.ratelimit.CounterStoreUnavailable;
 import io.postino.server.smtp.auth.AuthThrottleStore;
 import io.postino.server.smtp.auth.MemoryAuthThrottleStore;
 import io.postino.server.smtp.auth.ThrottlePolicy;
+import io.postino.server.users.DisabledUsers;
 
 /**
  * Checks SMTP AUTH passwords against the users repository and slows password guessing down
@@ -55,7 +56,11 @@ import io.postino.server.smtp.auth.ThrottlePolicy;
  *   unthrottled.</li>
  * </ul>
  *
- * <p>A wrong password is answered {@code 535 5.7.8}. Place it before any other AUTH hook.</p>
+ * <p>A wrong password is answered {@code 535 5.7.8}. The right password of a user an operator
+ * disabled ({@link DisabledUsers}, WebAdmin {@code /disabledUsers}) is answered
+ * {@code 535 5.7.8} too, but saying that the account is disabled: only after the password was
+ * found right, so that a guesser cannot tell a disabled account from a wrong password. It counts
+ * as neither a failure nor a login. Place it before any other AUTH hook.</p>
  *
  * <pre>{@code
  * <handlerchain>
@@ -88,8 +93,14 @@ public class ThrottleAuthentication implements PacedAuthHook {
     private static final ProtocolSession.AttachmentKey<Integer> SESSION_FAILURES =
         ProtocolSession.AttachmentKey.of("postino.auth.failures", Integer.class);
     private static final Duration MAX = Duration.ofHours(24);
+    private static final HookResult ACCOUNT_DISABLED = HookResult.builder()
+        .hookReturnCode(HookReturnCode.deny())
+        .smtpReturnCode("535")
+        .smtpDescription("5.7.8 This account is disabled; ask your administrator to enable it again")
+        .build();
 
     private final UsersRepository users;
+    private final DisabledUsers disabled;
     private final AuthThrottleStore store;
     private final AuthThrottleStore fallback = new MemoryAuthThrottleStore();
     private final Clock clock;
@@ -98,12 +109,13 @@ public class ThrottleAuthentication implements PacedAuthHook {
     private int failuresPerSession = 3;
 
     @Inject
-    public ThrottleAuthentication(UsersRepository users, AuthThrottleStore store) {
-        this(users, store, Clock.systemUTC());
+    public ThrottleAuthentication(UsersRepository users, DisabledUsers disabled, AuthThrottleStore store) {
+        this(users, disabled, store, Clock.systemUTC());
     }
 
-    ThrottleAuthentication(UsersRepository users, AuthThrottleStore store, Clock clock) {
+    ThrottleAuthentication(UsersRepository users, DisabledUsers disabled, AuthThrottleStore store, Clock clock) {
         this.users = users;
+        this.disabled = disabled;
         this.store = store;
         this.clock = clock;
     }
@@ -235,6 +247,9 @@ public class ThrottleAuthentication implements PacedAuthHook {
                 counts.succeeded(client, login, clock.instant(), policy);
                 return null;
             });
+            if (disabled.isDisabled(username)) {
+                return ACCOUNT_DISABLED;
+            }
             session.setUsername(username);
             session.setRelayingAllowed(true);
             return HookResult.builder()

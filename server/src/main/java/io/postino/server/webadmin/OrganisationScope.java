@@ -15,9 +15,10 @@ import io.postino.organisations.OrganisationsConfig;
  *
  * <table>
  *   <caption>Allowed requests for {@code organisation:<id>}</caption>
- *   <tr><td>GET</td><td>{@code /organisations/<id>}, {@code /organisations/<id>/users}, {@code /organisations/<id>/autoconfig-records}</td></tr>
+ *   <tr><td>GET</td><td>{@code /organisations/<id>}, {@code /organisations/<id>/users}, {@code /organisations/<id>/autoconfig-records}, {@code /organisations/<id>/webhooks}</td></tr>
  *   <tr><td>GET, PUT, DELETE</td><td>{@code /organisations/<id>/suppressions[/<address>]}</td></tr>
  *   <tr><td>PUT, DELETE, HEAD</td><td>{@code /users/<login>} with the login in one of its domains</td></tr>
+ *   <tr><td>PUT, DELETE</td><td>{@code /disabledUsers/<login>} (disable, enable) with the login in one of its domains</td></tr>
  *   <tr><td>GET, POST, DELETE</td><td>{@code /dkim/domains/<domain>[/...]} for one of its domains</td></tr>
  *   <tr><td>GET</td><td>{@code /ratelimits/organisations/<id>}, {@code /ratelimits/users/<login>} of its users</td></tr>
  *   <tr><td>GET</td><td>{@code /tracking?organisation=<id>&...} (the organisation parameter is required)</td></tr>
@@ -31,9 +32,10 @@ import io.postino.organisations.OrganisationsConfig;
  * login than the one checked. A DKIM domain is checked the same way.</p>
  */
 final class OrganisationScope {
-    private static final Pattern ORGANISATION = Pattern.compile("/organisations/([^/]+)(/users|/autoconfig-records)?/?");
+    private static final Pattern ORGANISATION = Pattern.compile("/organisations/([^/]+)(/users|/autoconfig-records|/webhooks)?/?");
     private static final Pattern SUPPRESSIONS = Pattern.compile("/organisations/([^/]+)/suppressions(/[^/]+)?/?");
     private static final Pattern USER = Pattern.compile("/users/([^/]+)/?");
+    private static final Pattern DISABLED_USER = Pattern.compile("/disabledUsers/([^/]+)/?");
     private static final Pattern DKIM = Pattern.compile("/dkim/domains/([^/]+)(/.*)?");
     private static final Pattern ORGANISATION_USAGE = Pattern.compile("/ratelimits/organisations/([^/]+)/?");
     private static final Pattern USER_USAGE = Pattern.compile("/ratelimits/users/([^/]+)/?");
@@ -64,6 +66,9 @@ final class OrganisationScope {
         }
         if ((matcher = USER.matcher(path)).matches()) {
             return is(method, "PUT", "DELETE", "HEAD") && inDomains(organisation.get(), matcher.group(1));
+        }
+        if ((matcher = DISABLED_USER.matcher(path)).matches()) {
+            return is(method, "PUT", "DELETE") && inDomains(organisation.get(), matcher.group(1));
         }
         if ((matcher = DKIM.matcher(path)).matches()) {
             return is(method, "GET", "POST", "DELETE") && isDomainOf(organisation.get(), matcher.group(1));

@@ -56,8 +56,12 @@ class ArgumentsTest {
     @Test
     void aWrongCommandLineExits64AndWhatTheApiLacksExits3() {
         assertThat(run("frobnicate")).isEqualTo(PostinoCli.USAGE);
-        assertThat(run("queue", "hold", "--url", "http://127.0.0.1:1", "--token-file", "/nonexistent")).isEqualTo(PostinoCli.NOT_SUPPORTED);
-        assertThat(run("users", "disable", "a@b.test")).isEqualTo(PostinoCli.NOT_SUPPORTED);
+        assertThat(run("queue", "hold", "--route", "eu", "--url", "http://127.0.0.1:1", "--token-file", "/nonexistent")).isEqualTo(PostinoCli.NOT_SUPPORTED);
+        assertThat(run("queue", "hold", "--domain", "example.net", "--url", "http://127.0.0.1:1", "--token-file", "/x")).isEqualTo(PostinoCli.NOT_SUPPORTED);
+        assertThat(run("queue", "hold", "--url", "http://127.0.0.1:1", "--token-file", "/x")).as("hold what").isEqualTo(PostinoCli.USAGE);
+        assertThat(run("queue", "release", "--all", "--queue", "spool", "--url", "http://127.0.0.1:1", "--token-file", "/x")).isEqualTo(PostinoCli.USAGE);
+        assertThat(run("users", "disable", "--url", "http://127.0.0.1:1", "--token-file", "/x")).as("disable whom").isEqualTo(PostinoCli.USAGE);
+        assertThat(run("config", "--queue", "spool")).isEqualTo(PostinoCli.USAGE);
         assertThat(run("queue", "delete", "--url", "http://127.0.0.1:1", "--token-file", "/x")).isEqualTo(PostinoCli.USAGE);
         assertThat(run("queue", "list", "--help")).isEqualTo(PostinoCli.OK);
     }

@@ -12,6 +12,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -29,6 +30,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import io.postino.organisations.Route;
+
 /**
  * Deliveries the way James' RemoteDelivery makes them (a transport from the session, HELO name,
  * connect, send, close) to a real SMTP server on a loopback socket, which counts its connections.
@@ -40,7 +43,7 @@ class SMTPTransportTest {
     @BeforeEach
     void start() throws IOException {
         sink = new Sink();
-        connections = new NextHopConnections(Duration.ofSeconds(30), Duration.ofSeconds(300));
+        connections = new NextHopConnections(Duration.ofSeconds(30), Duration.ofSeconds(300), Duration.ofSeconds(10));
     }
 
     @AfterEach
@@ -126,7 +129,7 @@ class SMTPTransportTest {
 
     @Test
     void anIdleConnectionIsClosedWithQuit() throws Exception {
-        connections = new NextHopConnections(Duration.ofMillis(1), Duration.ofSeconds(300));
+        connections = new NextHopConnections(Duration.ofMillis(1), Duration.ofSeconds(300), Duration.ofSeconds(10));
         deliver(session(), "postino.test", "a@example.net");
         Thread.sleep(5);
 
@@ -140,7 +143,7 @@ class SMTPTransportTest {
 
     @Test
     void aConnectionIsNotReusedPastItsReuseTime() throws Exception {
-        connections = new NextHopConnections(Duration.ofSeconds(30), Duration.ofMillis(1));
+        connections = new NextHopConnections(Duration.ofSeconds(30), Duration.ofMillis(1), Duration.ofSeconds(10));
         deliver(session(), "postino.test", "a@example.net");
         Thread.sleep(5);
 
@@ -148,6 +151,66 @@ class SMTPTransportTest {
 
         assertThat(sink.connections()).isEqualTo(2);
         assertThat(sink.mails()).hasSize(2);
+    }
+
+    @Test
+    void aKeptConnectionEndedWith421TakesTheMailToANewConnection() throws Exception {
+        sink.mailsPerConnection = 1;
+        Session session = session();
+        deliver(session, "postino.test", "a@example.net");
+
+        deliver(session, "postino.test", "b@example.net");
+
+        assertThat(sink.mails()).containsExactly("a@example.net", "b@example.net");
+        assertThat(sink.connections()).isEqualTo(2);
+    }
+
+    @Test
+    void a421OnANewConnectionIsTheMailsFailure() throws Exception {
+        sink.mailsPerConnection = 0;
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> deliver(session(), "postino.test", "a@example.net"))
+            .isInstanceOf(com.sun.mail.smtp.SMTPSendFailedException.class);
+        assertThat(sink.connections()).isEqualTo(1);
+    }
+
+    @Test
+    void aKeptConnectionThatNoLongerAnswersIsGivenUpQuicklyAndTheMailDelivered() throws Exception {
+        assertThat(NextHopConnection.socketReachable()).as("JavaMail's socket field, for the RSET timeout").isTrue();
+        connections = new NextHopConnections(Duration.ofSeconds(30), Duration.ofSeconds(300), Duration.ofMillis(300));
+        Session session = session();
+        session.getProperties().put("mail.smtp.timeout", "60000");
+        deliver(session, "postino.test", "a@example.net");
+        deliver(session, "postino.test", "b@example.net");
+        assertThat(connections.kept()).isEqualTo(1);
+        sink.silenceOpenConnections();
+        long start = System.nanoTime();
+
+        deliver(session, "postino.test", "c@example.net");
+
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+        assertThat(sink.mails()).containsExactly("a@example.net", "b@example.net", "c@example.net");
+        assertThat(sink.connections()).isEqualTo(2);
+    }
+
+    @Test
+    void routesAndSourceAddressesDoNotShareConnections() throws Exception {
+        Route first = new Route("first", Route.Kind.MX, Optional.empty(), 25, Route.Tls.NONE, Optional.empty(), Optional.empty(), List.of());
+        Route second = new Route("second", Route.Kind.MX, Optional.empty(), 25, Route.Tls.NONE, Optional.empty(), Optional.empty(), List.of());
+        Route sourced = new Route("sourced", Route.Kind.MX, Optional.empty(), 25, Route.Tls.NONE, Optional.empty(), Optional.empty(),
+            List.of(new Route.Source("127.0.0.2", "one.test"), new Route.Source("127.0.0.3", "two.test")));
+        try {
+            for (Route route : List.of(first, second, first, second, sourced, sourced, sourced, sourced)) {
+                CurrentDelivery.set(Optional.of(route));
+                deliver(session(), "postino.test", route.name() + "@example.net");
+            }
+        } finally {
+            CurrentDelivery.clear();
+        }
+
+        assertThat(sink.mails()).hasSize(8);
+        assertThat(sink.connections()).as("first, second, and one per source address").isEqualTo(4);
+        assertThat(sink.commands()).contains("EHLO one.test", "EHLO two.test");
     }
 
     @Test
@@ -197,6 +260,9 @@ class SMTPTransportTest {
         private final List<String> mails = new CopyOnWriteArrayList<>();
         private final List<String> commands = new CopyOnWriteArrayList<>();
         private final List<Socket> open = new CopyOnWriteArrayList<>();
+        private final List<Socket> silent = new CopyOnWriteArrayList<>();
+        /** Beyond this many mails on one connection, MAIL FROM gets 421 and the connection ends. */
+        volatile int mailsPerConnection = Integer.MAX_VALUE;
 
         Sink() throws IOException {
             threads.submit(this::accept);
@@ -216,6 +282,11 @@ class SMTPTransportTest {
 
         List<String> commands() {
             return commands;
+        }
+
+        /** The connections open now read on but answer nothing more. */
+        void silenceOpenConnections() {
+            silent.addAll(open);
         }
 
         void dropConnections() throws IOException {
@@ -253,11 +324,18 @@ class SMTPTransportTest {
                 OutputStream out = socket.getOutputStream();
                 reply(out, "220 sink.test ESMTP");
                 String recipient = null;
+                int delivered = 0;
                 String line;
                 while ((line = in.readLine()) != null) {
                     commands.add(line);
+                    if (silent.contains(socket)) {
+                        continue;
+                    }
                     String upper = line.toUpperCase(java.util.Locale.ROOT);
-                    if (upper.startsWith("EHLO")) {
+                    if (upper.startsWith("MAIL FROM:") && delivered++ >= mailsPerConnection) {
+                        reply(out, "421 4.7.0 enough for this connection");
+                        return null;
+                    } else if (upper.startsWith("EHLO")) {
                         reply(out, "250-sink.test\r\n250-8BITMIME\r\n250 PIPELINING");
                     } else if (upper.startsWith("RCPT TO:")) {
                         recipient = line.substring(line.indexOf('<') + 1, line.indexOf('>'));

@@ -192,6 +192,39 @@ class FairMailQueueTest {
     }
 
     @Test
+    void theMailAHeldQueuesReaderKeepsCanBeRemovedAndTheNextIsKeptInstead() throws Exception {
+        Queues queues = new Queues();
+        QueueHolds holds = QueueHolds.keptIn(directory.resolve("held.txt"));
+        FairMailQueue fair = new FairMailQueue(queues, queues.createQueue(MailQueueName.of("outgoing")), List.of("a"),
+            Optional.empty(), 16, holds);
+        assertThat(holds.hold("outgoing.a")).isTrue();
+        fair.enQueue(mail("a-0", "a"));
+        fair.enQueue(mail("a-1", "a"));
+        List<String> out = new java.util.concurrent.CopyOnWriteArrayList<>();
+        reactor.core.Disposable reading = Flux.from(fair.deQueue()).subscribe(item -> out.add(item.getMail().getName()));
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (queues.queues.get(MailQueueName.of("outgoing.a")).mails.size() > 1 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            Thread.sleep(200);
+            assertThat(holds.discardKept("outgoing.a", mail -> mail.getName().equals("a-1"))).as("a-0 is the one kept").isZero();
+            assertThat(holds.discardKept("outgoing.b", mail -> true)).isZero();
+            assertThat(holds.discardKept("outgoing.a", mail -> mail.getName().equals("a-0"))).isEqualTo(1);
+
+            assertThat(holds.release("outgoing.a")).isTrue();
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (out.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            Thread.sleep(200);
+            assertThat(out).containsExactly("a-1");
+        } finally {
+            reading.dispose();
+        }
+    }
+
+    @Test
     void anOrganisationHasAtMostTheLimitOfItsMailsOutAtOnce() throws Exception {
         Queues queues = new Queues();
         FairMailQueue fair = new FairMailQueue(queues, queues.createQueue(MailQueueName.of("outgoing")), List.of("a", "b"),

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 
 import io.postino.server.smtp.auth.MemoryAuthThrottleStore;
 import io.postino.server.smtp.auth.ThrottlePolicy;
+import io.postino.server.users.DisabledUsers;
 import io.postino.testing.TestClock;
 
 class ThrottleAuthenticationTest {
@@ -32,13 +33,14 @@ class ThrottleAuthenticationTest {
             throw new UnsupportedOperationException(method.getName());
         });
 
+    private final DisabledUsers disabled = DisabledUsers.inMemory();
     private TestClock clock;
     private ThrottleAuthentication hook;
 
     @BeforeEach
     void setUp() throws Exception {
         clock = new TestClock(Instant.parse("2026-12-01T10:00:00Z"));
-        hook = new ThrottleAuthentication(USERS, new MemoryAuthThrottleStore(), clock);
+        hook = new ThrottleAuthentication(USERS, disabled, new MemoryAuthThrottleStore(), clock);
         BaseHierarchicalConfiguration config = new BaseHierarchicalConfiguration();
         config.addProperty("maxDelay", "8s");
         config.addProperty("failuresPerSession", 3);
@@ -68,6 +70,30 @@ class ThrottleAuthenticationTest {
         assertThat(attempt(session, ALICE, "right").getSmtpDescription()).isEqualTo("2.7.0 Authentication successful");
         assertThat(session.getUsername()).isEqualTo(ALICE);
         assertThat(session.isRelayingAllowed()).isTrue();
+    }
+
+    @Test
+    void aDisabledUserIsToldSoOnlyWithTheRightPassword() {
+        disabled.disable("alice@acme.test");
+        SMTPSession session = FakeSmtpSession.client("192.0.2.1", false);
+
+        HookResult wrong = attempt(session, ALICE, "wrong");
+        HookResult right = attempt(session, ALICE, "right");
+
+        assertThat(wrong.getSmtpRetCode() + " " + wrong.getSmtpDescription()).isEqualTo("535 5.7.8 Authentication credentials invalid");
+        assertThat(right.getSmtpRetCode()).isEqualTo("535");
+        assertThat(right.getSmtpDescription()).startsWith("5.7.8 ").contains("disabled", "administrator");
+        assertThat(session.getUsername()).isNull();
+        assertThat(session.isRelayingAllowed()).isFalse();
+    }
+
+    @Test
+    void anEnabledUserLogsInAgain() {
+        disabled.disable("alice@acme.test");
+        disabled.enable("alice@acme.test");
+        SMTPSession session = FakeSmtpSession.client("192.0.2.1", false);
+
+        assertThat(attempt(session, ALICE, "right").getSmtpDescription()).isEqualTo("2.7.0 Authentication successful");
     }
 
     @Test

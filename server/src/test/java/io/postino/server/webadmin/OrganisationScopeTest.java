@@ -29,6 +29,10 @@ class OrganisationScopeTest {
         assertThat(acme("GET", "/organisations/acme/autoconfig-records")).isTrue();
         assertThat(acme("GET", "/organisations/beta/autoconfig-records")).isFalse();
         assertThat(acme("DELETE", "/organisations/acme/autoconfig-records")).isFalse();
+        assertThat(acme("GET", "/organisations/acme/webhooks")).isTrue();
+        assertThat(acme("GET", "/organisations/beta/webhooks")).isFalse();
+        assertThat(acme("PUT", "/organisations/acme/webhooks")).isFalse();
+        assertThat(acme("GET", "/mailQueueSummary")).isFalse();
         assertThat(acme("POST", "/organisations/acme")).isFalse();
         assertThat(acme("GET", "/organisations")).isFalse();
         assertThat(acme("POST", "/organisations/reload")).isFalse();
@@ -41,6 +45,17 @@ class OrganisationScopeTest {
         assertThat(acme("GET", "/whoami/x")).isFalse();
         assertThat(acme("GET", "/mailQueueHolds")).isFalse();
         assertThat(acme("PUT", "/mailQueueHolds/outgoing.acme")).isFalse();
+    }
+
+    @Test
+    void disablesAndEnablesItsOwnUsersOnly() {
+        assertThat(acme("PUT", "/disabledUsers/alice@acme.test")).isTrue();
+        assertThat(acme("DELETE", "/disabledUsers/alice@kilo.test")).isTrue();
+        assertThat(acme("PUT", "/disabledUsers/bob@beta.test")).isFalse();
+        assertThat(acme("DELETE", "/disabledUsers/bob@beta.test")).isFalse();
+        assertThat(acme("PUT", "/disabledUsers/bob%40beta.test@acme.test")).isFalse();
+        assertThat(acme("GET", "/disabledUsers")).isFalse();
+        assertThat(acme("GET", "/disabledUsers/alice@acme.test")).isFalse();
     }
 
     @Test

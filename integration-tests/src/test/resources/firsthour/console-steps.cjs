@@ -1,0 +1,86 @@
+// The console steps of the README's first hour, in headless Chromium (playwright-core), as a new
+// admin does them: paste the operator's token, find the mail by its recipient, hold (or release)
+// the organisation's queue. Prints one JSON line of what it saw; FirstHourIntegrationTest checks
+// it. Every wait is bounded.
+// Environment: CONSOLE_URL, TOKEN, STEP (hold: find RECIPIENT delivered, then hold QUEUE;
+// release: find RECIPIENT queued, then release QUEUE), RECIPIENT, QUEUE, SCREENSHOTS, CHROMIUM.
+'use strict';
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const env = (name) => {
+  if (!process.env[name]) {
+    throw new Error('missing environment variable ' + name);
+  }
+  return process.env[name];
+};
+const WAIT = 20000;
+const result = { step: process.env.STEP, consoleErrors: [] };
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(env('SCREENSHOTS'), name + '.png'), fullPage: true });
+}
+
+/** The console's tracking page, searched by recipient until the message shows the status. */
+async function awaitStatus(page, recipient, status) {
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    await page.goto(env('CONSOLE_URL') + '#/tracking');
+    await page.fill('#tracking-form input[name=recipient]', recipient);
+    await page.click('#tracking-form button[type=submit]');
+    await page.waitForSelector('body[data-page=tracking] #tracking, body[data-page=tracking] #page p', { timeout: WAIT });
+    const text = await page.textContent('#page');
+    if (text.includes(recipient) && text.includes(status)) {
+      return text;
+    }
+    await page.waitForTimeout(500);
+  }
+  throw new Error('the console never showed ' + recipient + ' as ' + status);
+}
+
+async function main() {
+  const browser = await chromium.launch({ executablePath: env('CHROMIUM'), headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  try {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    page.on('pageerror', (error) => result.consoleErrors.push(String(error)));
+    // A confirmation the console asks for is what the admin answers OK to.
+    page.on('dialog', (dialog) => dialog.accept());
+    await page.goto(env('CONSOLE_URL'));
+    await page.fill('#token', env('TOKEN'));
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('#who:not([hidden])', { timeout: WAIT });
+    result.who = await page.textContent('#who');
+
+    const queue = env('QUEUE');
+    if (env('STEP') === 'hold') {
+      result.found = await awaitStatus(page, env('RECIPIENT'), 'delivered');
+      await shot(page, 'first-hour-1-found');
+      await page.goto(env('CONSOLE_URL') + '#/queues');
+      await page.click('[id="hold-' + queue + '"]', { timeout: WAIT });
+      await page.waitForSelector('[id="release-' + queue + '"]', { timeout: WAIT });
+      result.notice = await page.textContent('#notice');
+      await shot(page, 'first-hour-2-held');
+    } else {
+      result.found = await awaitStatus(page, env('RECIPIENT'), 'queued');
+      await page.goto(env('CONSOLE_URL') + '#/queues');
+      result.releasedAt = Date.now();
+      await page.click('[id="release-' + queue + '"]', { timeout: WAIT });
+      await page.waitForSelector('[id="hold-' + queue + '"]', { timeout: WAIT });
+      result.notice = await page.textContent('#notice');
+      await shot(page, 'first-hour-3-released');
+    }
+  } finally {
+    await browser.close();
+  }
+}
+
+main().then(() => {
+  result.ok = true;
+  console.log(JSON.stringify(result));
+}, (error) => {
+  result.ok = false;
+  result.error = String(error && error.stack || error);
+  console.log(JSON.stringify(result));
+  process.exitCode = 1;
+});

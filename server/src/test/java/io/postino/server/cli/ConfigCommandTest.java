@@ -1,0 +1,47 @@
+package io.postino.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+class ConfigCommandTest {
+    private static Map<String, String> xml(String text) throws IOException {
+        return ConfigCommand.values("x.xml", text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void anXmlValueIsNamedByItsPathAndARepeatedElementByWhatTellsItApart() throws IOException {
+        Map<String, String> values = xml("<smtpservers>"
+            + "<smtpserver><jmxName>mx</jmxName><bind>0.0.0.0:25</bind><handlerchain>"
+            + "<handler class=\"A\"/><handler class=\"B\"><limit>3</limit></handler></handlerchain></smtpserver>"
+            + "<smtpserver><jmxName>submission</jmxName><bind>0.0.0.0:587</bind></smtpserver>"
+            + "</smtpservers>");
+
+        assertThat(values).containsEntry("smtpservers/smtpserver[jmxName=mx]/bind", "0.0.0.0:25")
+            .containsEntry("smtpservers/smtpserver[jmxName=submission]/bind", "0.0.0.0:587")
+            .containsEntry("smtpservers/smtpserver[jmxName=mx]/handlerchain/handler[@class=B]/limit", "3")
+            .containsEntry("smtpservers/smtpserver[jmxName=mx]/handlerchain/handler[@class=A]/@class", "A");
+    }
+
+    @Test
+    void repeatedElementsWithNothingToTellThemApartAreCounted() throws IOException {
+        assertThat(xml("<a><b>one</b><b>two</b></a>")).containsExactly(Map.entry("a/b[1]", "one"), Map.entry("a/b[2]", "two"));
+    }
+
+    @Test
+    void propertiesAreTheirKeysAndOtherFilesTheirWholeText() throws IOException {
+        assertThat(ConfigCommand.values("w.properties", "port=8000\n# comment\nhost = 127.0.0.1 \n".getBytes(StandardCharsets.ISO_8859_1)))
+            .containsExactly(Map.entry("host", "127.0.0.1"), Map.entry("port", "8000"));
+        assertThat(ConfigCommand.values("notes.txt", "hello\n".getBytes(StandardCharsets.UTF_8))).containsExactly(Map.entry("(content)", "hello"));
+    }
+
+    @Test
+    void aBrokenXmlFileIsAnError() {
+        assertThatThrownBy(() -> xml("<a><b></a>")).isInstanceOf(IOException.class).hasMessageContaining("not well-formed");
+    }
+}

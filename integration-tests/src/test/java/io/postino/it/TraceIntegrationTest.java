@@ -138,15 +138,32 @@ class TraceIntegrationTest {
         Matcher verdict = Pattern.compile("(?m)^verdict\trefused\t(\\d{3}) (\\d\\.\\d+\\.\\d+) (.+)$").matcher(trace.out());
         assertThat(verdict.find()).as(trace.out()).isTrue();
         assertThat(trace.out()).contains("smtp\tEnforceSenderIdentity\trefuse\tMAIL: ").doesNotContain("mailet\t");
-        assertThat(postinoctl("trace", "mail.eml", "--from", "nobody@acme.test", "--to", "bob@example.net", "--user", "nobody@acme.test").out())
-            .endsWith("verdict\trefused\t535 5.7.8 Authentication credentials invalid\n");
-
         SmtpClient.Reply real;
         try (SmtpClient client = submission("alice")) {
             real = client.command("MAIL FROM:<mallory@acme.test>");
         }
         assertThat(String.valueOf(real.code())).isEqualTo(verdict.group(1)).isEqualTo("550");
         assertThat(real.text()).isEqualTo(verdict.group(1) + " " + verdict.group(2) + " " + verdict.group(3));
+        assertThat(postinoctl("trace", "mail.eml", "--from", "nobody@acme.test", "--to", "bob@example.net", "--user", "nobody@acme.test").out())
+            .endsWith("verdict\trefused\t535 5.7.8 Authentication credentials invalid\n");
+    }
+
+    @Test
+    void aDisabledUserIsRefusedAsAuthRefusesIt() throws Exception {
+        assertThat(postino.webAdmin("PUT", "/users/carol@acme.test", "{\"password\":\"pw-carol\"}").statusCode()).isEqualTo(204);
+        Run disabled = postinoctl("users", "disable", "carol@acme.test");
+        assertThat(disabled.status()).as(disabled.out() + disabled.err()).isZero();
+
+        Run trace = postinoctl("trace", "mail.eml", "--from", "carol@acme.test", "--to", "bob@example.net", "--user", "carol@acme.test");
+
+        assertThat(trace.status()).isEqualTo(1);
+        assertThat(trace.out()).endsWith("verdict\trefused\t535 5.7.8 This account is disabled; ask your administrator to enable it again\n");
+        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.submissionPort)) {
+            client.greetingAndEhlo();
+            SmtpClient.expect(client.startTls(), 220);
+            client.command("EHLO client.test");
+            assertThat(client.authPlain("carol@acme.test", "pw-carol").text()).isEqualTo("535 5.7.8 This account is disabled; ask your administrator to enable it again");
+        }
     }
 
     private SmtpClient submission(String user) throws Exception {

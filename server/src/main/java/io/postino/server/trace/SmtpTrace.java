@@ -42,6 +42,7 @@ final class SmtpTrace {
     /** Hooks that decide from the session, the configuration and read-only stores, and change nothing else. */
     private static final Set<String> DECIDING = Set.of(
         "io.postino.server.smtp.RequireAuthentication",
+        "io.postino.server.smtp.RefuseDisabledUser",
         "io.postino.server.smtp.RequireFreeSpace",
         "io.postino.server.smtp.EnforceSenderIdentity",
         "io.postino.server.smtp.EnforceRateLimits",

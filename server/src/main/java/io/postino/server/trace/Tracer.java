@@ -36,6 +36,7 @@ import io.postino.server.ratelimit.RateLimitSettings;
 import io.postino.server.ratelimit.RateLimiter;
 import io.postino.server.smtp.EnforceRateLimits;
 import io.postino.server.smtp.VerifyRecipients;
+import io.postino.server.users.DisabledUsers;
 
 /**
  * A dry run of the whole pipeline for one envelope and message: the SMTP stage of the listener
@@ -54,11 +55,12 @@ public class Tracer {
     private final RecipientSettings recipientSettings;
     private final UsersRepository users;
     private final EnforceRateLimits rateLimits;
+    private final DisabledUsers disabledUsers;
 
     @Inject
     public Tracer(Injector injector, ConfigurationProvider configurations, CompositeProcessorImpl processors, Organisations organisations,
                   DomainList domainList, SuppressionList suppressions, RecipientDomains recipientDomains, RecipientSettings recipientSettings,
-                  UsersRepository users, CounterStore counters, RateLimitSettings rateLimitSettings) {
+                  UsersRepository users, CounterStore counters, RateLimitSettings rateLimitSettings, DisabledUsers disabledUsers) {
         this.injector = injector;
         this.configurations = configurations;
         this.processors = processors;
@@ -68,6 +70,7 @@ public class Tracer {
         this.recipientDomains = recipientDomains;
         this.recipientSettings = recipientSettings;
         this.users = users;
+        this.disabledUsers = disabledUsers;
         // The server's counters, read only; its own limiter would count a refusal in its metrics.
         this.rateLimits = new EnforceRateLimits(organisations, new RateLimiter(counters, rateLimitSettings, new PostinoMetrics()));
     }
@@ -78,10 +81,10 @@ public class Tracer {
         Listener listener = Listener.forPort(smtpservers, request.port())
             .orElseThrow(() -> new IllegalArgumentException("No SMTP listener for port " + request.port() + " in conf/smtpserver.xml"));
         List<TraceStep> steps = new ArrayList<>();
-        if (request.user().isPresent() && !userExists(request.user().get())) {
-            // What AUTH answers for any wrong login; the trace never checks a password.
-            Refusal refusal = new Refusal("535", "5.7.8", "Authentication credentials invalid");
-            steps.add(new TraceStep("smtp", "AUTH", "refuse", "there is no user " + request.user().get() + ": " + refusal.line()));
+        Optional<Refusal> login = request.user().flatMap(this::loginRefusal);
+        if (login.isPresent()) {
+            Refusal refusal = login.get();
+            steps.add(new TraceStep("smtp", "AUTH", "refuse", request.user().get() + ": " + refusal.line()));
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("steps", steps);
             result.put("route", Map.of());
@@ -120,6 +123,20 @@ public class Tracer {
         } finally {
             LifecycleUtil.dispose(mail);
         }
+    }
+
+    /**
+     * What AUTH answers a login that cannot succeed whatever the password (the trace never checks
+     * one): ThrottleAuthentication's replies for a missing user and for a disabled one.
+     */
+    private Optional<Refusal> loginRefusal(String login) {
+        if (!userExists(login)) {
+            return Optional.of(new Refusal("535", "5.7.8", "Authentication credentials invalid"));
+        }
+        if (disabledUsers.isDisabled(login)) {
+            return Optional.of(new Refusal("535", "5.7.8", "This account is disabled; ask your administrator to enable it again"));
+        }
+        return Optional.empty();
     }
 
     private boolean userExists(String login) {

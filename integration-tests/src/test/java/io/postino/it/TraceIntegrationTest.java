@@ -149,6 +149,22 @@ class TraceIntegrationTest {
     }
 
     @Test
+    void aSuppressedRecipientIsRefusedAtRcptAsARealSessionRefusesIt() throws Exception {
+        assertThat(postino.webAdmin("PUT", "/organisations/acme/suppressions/gone@example.net", "{\"reason\":\"complaint\"}").statusCode()).isEqualTo(204);
+
+        Run trace = postinoctl("trace", "mail.eml", "--from", "alice@acme.test", "--to", "gone@example.net", "--user", "alice@acme.test");
+
+        assertThat(trace.status()).as(trace.out() + trace.err()).isEqualTo(1);
+        assertThat(trace.out()).contains("smtp\tVerifyRecipients\trefuse\tRCPT: 550 5.1.1 <gone@example.net> is on the suppression list");
+        SmtpClient.Reply real;
+        try (SmtpClient client = submission("alice")) {
+            SmtpClient.expect(client.command("MAIL FROM:<alice@acme.test>"), 250);
+            real = client.command("RCPT TO:<gone@example.net>");
+        }
+        assertThat(trace.out()).endsWith("verdict\trefused\t" + real.text() + "\n");
+    }
+
+    @Test
     void aDisabledUserIsRefusedAsAuthRefusesIt() throws Exception {
         assertThat(postino.webAdmin("PUT", "/users/carol@acme.test", "{\"password\":\"pw-carol\"}").statusCode()).isEqualTo(204);
         Run disabled = postinoctl("users", "disable", "carol@acme.test");

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 import javax.inject.Inject;
 import javax.mail.MessagingException;
@@ -118,7 +119,12 @@ public class Tracer {
             steps.addAll(mailets.steps());
             result.put("route", mailets.routes());
             result.put("dkim", mailets.dkim());
-            result.put("verdict", verdict(true, new Refusal("250", "2.0.0", "Message would be accepted (dry run: nothing was queued)")));
+            List<String> undelivered = request.recipients().stream().map(Object::toString)
+                .filter(recipient -> !mailets.routes().containsKey(recipient)).collect(Collectors.toList());
+            // The client is told 250 either way; what the pipeline then does with a recipient is in the steps.
+            String text = "Message would be accepted (dry run: nothing was queued)"
+                + (undelivered.isEmpty() ? "" : "; not delivered: " + String.join(" ", undelivered) + " (see the mailet steps)");
+            result.put("verdict", verdict(true, new Refusal("250", "2.0.0", text)));
             return result;
         } finally {
             LifecycleUtil.dispose(mail);

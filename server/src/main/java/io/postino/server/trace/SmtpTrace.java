@@ -110,9 +110,15 @@ final class SmtpTrace {
         }
         steps.add(new TraceStep("smtp", "size", "pass", size + " octets" + (listener.maxMessageSize() > 0 ? ", at most " + listener.maxMessageSize() : ", no limit")));
         for (int i = 0; i < hooks.size(); i++) {
-            Optional<Refusal> refusal = mail(hooks.get(i), names.get(i), order.get(i), session, sender, listener, steps);
+            String name = names.get(i);
+            Optional<HookResult> result = mail(hooks.get(i), name, order.get(i), session, sender, listener, steps);
+            Optional<Refusal> refusal = result.flatMap(one -> judge(one, name, steps, "MAIL"));
             if (refusal.isPresent()) {
                 return new Outcome(steps, refusal);
+            }
+            if (isOk(result)) {
+                // James asks no further hook once one accepted the command.
+                break;
             }
         }
         steps.add(new TraceStep("smtp", "organisation", "note", session.getAttachment(OrganisationSession.SENDING_ORGANISATION, ProtocolSession.State.Transaction)
@@ -165,11 +171,18 @@ final class SmtpTrace {
             if (refusal.isPresent()) {
                 return new Outcome(steps, refusal);
             }
+            if (isOk(result)) {
+                break;
+            }
         }
         return new Outcome(steps, Optional.empty());
     }
 
-    private Optional<Refusal> mail(Object hook, String name, String className, SMTPSession session, MaybeSender sender, Listener listener, List<TraceStep> steps) {
+    private static boolean isOk(Optional<HookResult> result) {
+        return result.isPresent() && result.get().getResult().getAction() == HookReturnCode.Action.OK;
+    }
+
+    private Optional<HookResult> mail(Object hook, String name, String className, SMTPSession session, MaybeSender sender, Listener listener, List<TraceStep> steps) {
         if (className.equals(SENDER_AUTH)) {
             steps.add(new TraceStep("smtp", name, listener.verifyIdentity() ? "not evaluated" : "pass",
                 listener.verifyIdentity() ? "needs James' own session class" : "verifyIdentity is false on this listener"));
@@ -178,8 +191,7 @@ final class SmtpTrace {
         if (!(hook instanceof MailHook)) {
             return Optional.empty();
         }
-        Optional<HookResult> result = call(name, className, MailHook.class, steps, () -> ((MailHook) hook).doMail(session, sender));
-        return result.flatMap(one -> judge(one, name, steps, "MAIL"));
+        return call(name, className, MailHook.class, steps, () -> ((MailHook) hook).doMail(session, sender));
     }
 
     private Object instantiate(String className, org.apache.commons.configuration2.HierarchicalConfiguration<?> configuration, List<TraceStep> steps) {

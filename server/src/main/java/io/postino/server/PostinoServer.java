@@ -30,6 +30,7 @@ import io.postino.server.modules.OrganisationsModule;
 import io.postino.server.modules.EventsModule;
 import io.postino.server.modules.RateLimitModule;
 import io.postino.server.modules.RecipientsModule;
+import io.postino.server.modules.TraceModule;
 import io.postino.server.modules.WebAdminSecurityModule;
 import io.postino.server.pacing.DestinationPacingModule;
 import io.postino.server.smtp.listener.PostinoSmtpServerFactory;
@@ -61,7 +62,8 @@ public final class PostinoServer {
         new RecipientsModule(),
         new DkimModule(),
         new WebAdminSecurityModule(),
-        new AutoconfigModule());
+        new AutoconfigModule(),
+        new TraceModule());
 
     private static final Module EMBEDDED_BACKENDS = Modules.combine(
         new JpaDataModule(),

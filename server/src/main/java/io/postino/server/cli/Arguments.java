@@ -19,7 +19,9 @@ final class Arguments {
     /** Options that take a value; every other {@code --name} is a flag. */
     static final Set<String> WITH_VALUE = Set.of(
         "url", "token-file", "conf", "organisation", "domain", "route", "queue", "sender", "recipient", "name",
-        "selector", "algorithm", "bits", "limit");
+        "selector", "algorithm", "bits", "limit", "from", "to", "user", "client", "port", "helo");
+    /** Options that may be given more than once ({@code trace --to A --to B}). */
+    static final Set<String> REPEATABLE = Set.of("to");
     static final Set<String> FLAGS = Set.of("json", "help", "all", "delayed");
     /** Taken by every command that talks to the server. */
     static final Set<String> CONNECTION = Set.of("url", "token-file", "json", "help");
@@ -34,17 +36,20 @@ final class Arguments {
     private final List<String> words;
     private final Map<String, String> options;
     private final Set<String> flags;
+    private final Map<String, List<String>> repeated;
 
-    private Arguments(List<String> words, Map<String, String> options, Set<String> flags) {
+    private Arguments(List<String> words, Map<String, String> options, Set<String> flags, Map<String, List<String>> repeated) {
         this.words = Collections.unmodifiableList(words);
         this.options = Collections.unmodifiableMap(options);
         this.flags = Collections.unmodifiableSet(flags);
+        this.repeated = Collections.unmodifiableMap(repeated);
     }
 
     static Arguments parse(List<String> arguments) throws UsageException {
         List<String> words = new ArrayList<>();
         Map<String, String> options = new LinkedHashMap<>();
         Set<String> flags = new LinkedHashSet<>();
+        Map<String, List<String>> repeated = new LinkedHashMap<>();
         boolean optionsEnded = false;
         for (int i = 0; i < arguments.size(); i++) {
             String argument = arguments.get(i);
@@ -77,9 +82,10 @@ final class Arguments {
                 if (value.isEmpty()) {
                     throw new UsageException("--" + name + " needs a value");
                 }
-                if (options.putIfAbsent(name, value) != null) {
+                if (options.putIfAbsent(name, value) != null && !REPEATABLE.contains(name)) {
                     throw new UsageException("--" + name + " is given twice");
                 }
+                repeated.computeIfAbsent(name, any -> new ArrayList<>()).add(value);
             } else if (FLAGS.contains(name)) {
                 if (equals >= 0) {
                     throw new UsageException("--" + name + " takes no value");
@@ -89,7 +95,7 @@ final class Arguments {
                 throw new UsageException("unknown option --" + name);
             }
         }
-        return new Arguments(words, options, flags);
+        return new Arguments(words, options, flags, repeated);
     }
 
     List<String> words() {
@@ -103,6 +109,11 @@ final class Arguments {
 
     Optional<String> option(String name) {
         return Optional.ofNullable(options.get(name));
+    }
+
+    /** Every value of an option, in command-line order ({@link #REPEATABLE} ones may have several). */
+    List<String> options(String name) {
+        return repeated.getOrDefault(name, List.of());
     }
 
     boolean flag(String name) {

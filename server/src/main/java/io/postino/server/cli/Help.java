@@ -19,6 +19,7 @@ final class Help {
             "  queue list|flush|delete|hold|release|holds   mail queues (--organisation, --domain, --queue)",
             "  users add|passwd|disable|enable LOGIN   users (password from the prompt or standard input)",
             "  dkim generate|activate|records    DKIM keys and the DNS records to publish",
+            "  trace FILE.eml --from S --to R    dry run of the pipeline: hooks, matchers, mailets, route, DKIM, verdict",
             "",
             "postinoctl COMMAND --help describes one command.",
             "Exit status: 0 done, 1 request failed or refused, 2 invalid configuration (check-config),",
@@ -85,6 +86,8 @@ final class Help {
                     "Each key: DNS name, TXT, the record's text, active|inactive, selector, algorithm.",
                     "Publish the record, then activate the key.",
                     CONNECTION);
+            case "trace":
+                return TraceCommand.HELP + "\n" + CONNECTION;
             default:
                 return overview();
         }

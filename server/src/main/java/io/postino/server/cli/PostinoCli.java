@@ -83,6 +83,8 @@ public final class PostinoCli {
                     return users(arguments);
                 case "dkim":
                     return dkim(arguments);
+                case "trace":
+                    return new TraceCommand(this, arguments).run();
                 case "help":
                     out.println(Help.of(arguments.word(1).orElse("")));
                     return OK;
@@ -122,6 +124,11 @@ public final class PostinoCli {
 
     PrintStream out() {
         return out;
+    }
+
+    /** Where relative file names on the command line are read from. */
+    Path workingDirectory() {
+        return workingDirectory;
     }
 
     void json(JsonNode node) {

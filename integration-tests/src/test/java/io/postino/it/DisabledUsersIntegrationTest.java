@@ -165,4 +165,36 @@ class DisabledUsersIntegrationTest {
             SmtpClient.expect(smtp.authPlain("bob@beta.test", "pw-bob@beta.test"), 235);
         }
     }
+
+    @Test
+    void anOrganisationCannotEnableAUserTheOperatorDisabled() throws Exception {
+        assertThat(postino.webAdmin("PUT", "/disabledUsers/dave@acme.test", null).statusCode()).isEqualTo(204);
+        try {
+            HttpResponse<String> refused = asAcme("DELETE", "/disabledUsers/dave@acme.test");
+
+            assertThat(refused.statusCode()).isEqualTo(403);
+            assertThat(refused.body()).contains("only the operator can enable it again");
+            assertThat(postino.webAdmin("GET", "/disabledUsers", null).body()).contains("dave@acme.test");
+        } finally {
+            assertThat(postino.webAdmin("DELETE", "/disabledUsers/dave@acme.test", null).statusCode()).isEqualTo(204);
+        }
+        assertThat(asAcme("PUT", "/disabledUsers/dave@acme.test").statusCode()).isEqualTo(204);
+        assertThat(Files.readString(postino.dataDirectory.resolve("store/disabled-users.txt"), StandardCharsets.UTF_8))
+            .isEqualTo("dave@acme.test organisation:acme\n");
+        assertThat(asAcme("DELETE", "/disabledUsers/dave@acme.test").statusCode()).as("its own disable").isEqualTo(204);
+    }
+
+    @Test
+    void aTrustedClientCannotSendAsADisabledAccountWithoutLoggingIn() throws Exception {
+        assertThat(postino.webAdmin("PUT", "/disabledUsers/dave@acme.test", null).statusCode()).isEqualTo(204);
+        try (SmtpClient smtp = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {
+            smtp.greetingAndEhlo();
+            SmtpClient.Reply refused = smtp.command("MAIL FROM:<dave@acme.test>");
+            assertThat(refused.code()).isEqualTo(550);
+            assertThat(refused.text()).contains("5.7.1").contains("disabled account");
+            SmtpClient.expect(smtp.command("MAIL FROM:<alice@acme.test>"), 250);
+        } finally {
+            postino.webAdmin("DELETE", "/disabledUsers/dave@acme.test", null);
+        }
+    }
 }

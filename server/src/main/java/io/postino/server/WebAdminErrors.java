@@ -21,6 +21,11 @@ public final class WebAdminErrors {
         return notFound("No organisation '" + id + "'");
     }
 
+    /** 403: the token may use the route, but not for this. */
+    public static RuntimeException forbidden(String message) {
+        return halt(HttpStatus.FORBIDDEN_403, ErrorResponder.ErrorType.INVALID_ARGUMENT, message);
+    }
+
     public static RuntimeException conflict(String message) {
         return halt(HttpStatus.CONFLICT_409, ErrorResponder.ErrorType.INVALID_ARGUMENT, message);
     }

@@ -23,6 +23,11 @@ import io.postino.server.users.DisabledUsers;
  * ("delivery not authorized", RFC 3463) is what it is. A client that connects again is told at
  * AUTH that the account is disabled.</p>
  *
+ * <p>A session that did not log in (a trusted network on port 25, an organisation's
+ * {@code <trustedNetwork>}) may not use a disabled login as its envelope sender either:
+ * {@code 550 5.7.1 <alice@acme.test> is a disabled account ...}. Disabling an account stops mail
+ * from that address through Postino, not only its logins.</p>
+ *
  * <p>Part of {@link PostinoCoreHandlers}, on every listener; nothing to configure.</p>
  */
 public class RefuseDisabledUser implements MailHook {
@@ -44,6 +49,15 @@ public class RefuseDisabledUser implements MailHook {
     public HookResult doMail(SMTPSession session, MaybeSender sender) {
         if (session.getUsername() != null && disabled.isDisabled(session.getUsername())) {
             return DISABLED;
+        }
+        if (session.getUsername() == null && !sender.isNullSender() && disabled.isDisabled(sender.asString())) {
+            return HookResult.builder()
+                .hookReturnCode(HookReturnCode.deny())
+                .smtpReturnCode("550")
+                .smtpDescription(DSNStatus.getStatus(DSNStatus.PERMANENT, DSNStatus.SECURITY_AUTH)
+                    + " <" + sender.asString() + "> is a disabled account and cannot send, logged in or not;"
+                    + " ask your administrator to enable it again")
+                .build();
         }
         return HookResult.DECLINED;
     }

@@ -63,18 +63,28 @@ public class DisabledUserRoutes implements Routes {
         if (!users.contains(user)) {
             throw WebAdminErrors.notFound("No user '" + user.asString() + "': only an existing user can be disabled");
         }
-        disabled.disable(user.asString());
-        LOGGER.info("User {} disabled over WebAdmin: it can no longer log in to send", LogSafe.of(user.asString()));
+        String by = caller(request);
+        disabled.disable(user.asString(), by);
+        LOGGER.info("User {} disabled over WebAdmin by {}: it can no longer log in to send", LogSafe.of(user.asString()), by);
         response.status(HttpStatus.NO_CONTENT_204);
         return "";
     }
 
     private Object enable(Request request, Response response) {
         Username user = username(request);
-        disabled.enable(user.asString());
-        LOGGER.info("User {} enabled over WebAdmin", LogSafe.of(user.asString()));
+        String by = caller(request);
+        if (!disabled.enable(user.asString(), by)) {
+            throw WebAdminErrors.forbidden("User '" + user.asString() + "' was disabled by the operator: only the operator can enable it again");
+        }
+        LOGGER.info("User {} enabled over WebAdmin by {}", LogSafe.of(user.asString()), by);
         response.status(HttpStatus.NO_CONTENT_204);
         return "";
+    }
+
+    /** The token's scope: {@code operator} or {@code organisation:<id>} (WebAdminAccess sets it). */
+    private static String caller(Request request) {
+        Object scope = request.attribute(org.apache.james.webadmin.authentication.AuthenticationFilter.LOGIN);
+        return scope == null ? DisabledUsers.OPERATOR : scope.toString();
     }
 
     private static Username username(Request request) {

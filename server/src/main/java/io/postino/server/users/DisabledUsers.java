@@ -32,7 +32,10 @@ public final class DisabledUsers {
     public static final String FILE = "disabled-users.txt";
 
     private final Optional<Path> file;
-    private final Set<String> disabled = ConcurrentHashMap.newKeySet();
+    /** Who disabled each login: {@link #OPERATOR} or {@code organisation:<id>}. */
+    private final java.util.Map<String, String> disabled = new ConcurrentHashMap<>();
+    /** The scope of the operator's token, which may enable every user. */
+    public static final String OPERATOR = "operator";
 
     private DisabledUsers(Optional<Path> file) {
         this.file = file;
@@ -50,8 +53,10 @@ public final class DisabledUsers {
             Files.readAllLines(file, StandardCharsets.UTF_8).stream()
                 .map(String::trim)
                 .filter(line -> !line.isEmpty() && !line.startsWith("#"))
-                .map(DisabledUsers::normalise)
-                .forEach(users.disabled::add);
+                .forEach(line -> {
+                    String[] fields = line.split("\\s+", 2);
+                    users.disabled.put(normalise(fields[0]), fields.length > 1 ? fields[1].trim() : OPERATOR);
+                });
         }
         return users;
     }
@@ -66,26 +71,55 @@ public final class DisabledUsers {
     }
 
     public boolean isDisabled(String login) {
-        return disabled.contains(normalise(login));
+        return disabled.containsKey(normalise(login));
     }
 
     /** Disabled logins, sorted. */
     public Set<String> logins() {
-        return new TreeSet<>(disabled);
+        return new TreeSet<>(disabled.keySet());
     }
 
-    /** Disables {@code login} and writes the list down before returning; disabling twice is no change. */
-    public synchronized void disable(String login) {
-        if (disabled.add(normalise(login))) {
+    /** Disables {@code login} (by the operator) and writes the list down before returning. */
+    public void disable(String login) {
+        disable(login, OPERATOR);
+    }
+
+    /**
+     * Disables {@code login}, recording who did ({@link #OPERATOR} or {@code organisation:<id>}),
+     * and writes the list down before returning. The operator disabling a user an organisation
+     * disabled takes it over; anything else disabling twice is no change.
+     */
+    public synchronized void disable(String login, String by) {
+        String key = normalise(login);
+        String before = disabled.get(key);
+        if (before == null || (OPERATOR.equals(by) && !OPERATOR.equals(before))) {
+            disabled.put(key, by);
             write();
         }
     }
 
-    /** Enables {@code login} again; enabling a user that was not disabled is no change. */
-    public synchronized void enable(String login) {
-        if (disabled.remove(normalise(login))) {
-            write();
+    /** Enables {@code login} again (by the operator); enabling a user that was not disabled is no change. */
+    public void enable(String login) {
+        enable(login, OPERATOR);
+    }
+
+    /**
+     * Enables {@code login} again, unless the operator disabled it and {@code by} is not the
+     * operator: false then, and nothing changes. An organisation cannot undo what the operator
+     * did for abuse or a compromised account.
+     */
+    public synchronized boolean enable(String login, String by) {
+        String key = normalise(login);
+        String before = disabled.get(key);
+        if (before == null) {
+            return true;
         }
+        if (OPERATOR.equals(before) && !OPERATOR.equals(by)) {
+            return false;
+        }
+        disabled.remove(key);
+        write();
+        return true;
     }
 
     private void write() {
@@ -93,8 +127,10 @@ public final class DisabledUsers {
             try {
                 Files.createDirectories(path.getParent());
                 Path temporary = Files.createTempFile(path.getParent(), "disabled-users", ".tmp");
-                String content = disabled.isEmpty() ? "" : String.join("\n", new TreeSet<>(disabled)) + "\n";
-                DurableFiles.writeSynced(temporary, content, StandardCharsets.UTF_8);
+                StringBuilder content = new StringBuilder();
+                new java.util.TreeMap<>(disabled).forEach((login, by) -> content.append(login)
+                    .append(OPERATOR.equals(by) ? "" : " " + by).append('\n'));
+                DurableFiles.writeSynced(temporary, content.toString(), StandardCharsets.UTF_8);
                 DurableFiles.moveSynced(temporary, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } catch (IOException e) {
                 throw new UncheckedIOException("Cannot record the disabled users in " + path, e);

@@ -29,5 +29,17 @@ class RefuseDisabledUserTest {
 
         assertThat(hook.doMail(FakeSmtpSession.authenticated("bob@acme.test"), MaybeSender.nullSender())).isEqualTo(HookResult.DECLINED);
         assertThat(hook.doMail(FakeSmtpSession.client("192.0.2.1", false), MaybeSender.nullSender())).isEqualTo(HookResult.DECLINED);
+        assertThat(hook.doMail(FakeSmtpSession.client("192.0.2.1", false), MaybeSender.getMailSender("bob@acme.test")))
+            .isEqualTo(HookResult.DECLINED);
+    }
+
+    @Test
+    void aClientThatDidNotLogInCannotSendAsADisabledAccount() {
+        disabled.disable("alice@acme.test");
+
+        HookResult result = hook.doMail(FakeSmtpSession.client("127.0.0.1", false), MaybeSender.getMailSender("Alice@ACME.test"));
+
+        assertThat(result.getSmtpRetCode()).isEqualTo("550");
+        assertThat(result.getSmtpDescription()).startsWith("5.7.1 ").contains("disabled account");
     }
 }

@@ -83,4 +83,29 @@ class DisabledUsersTest {
 
         assertThat(DisabledUsers.keptIn(file()).logins()).containsExactly("bob@acme.test");
     }
+
+    @Test
+    void anOrganisationCannotEnableWhatTheOperatorDisabledButMayUndoItsOwn() {
+        DisabledUsers users = DisabledUsers.inMemory();
+        users.disable("alice@acme.test");
+        users.disable("bob@acme.test", "organisation:acme");
+
+        assertThat(users.enable("alice@acme.test", "organisation:acme")).isFalse();
+        assertThat(users.isDisabled("alice@acme.test")).isTrue();
+        assertThat(users.enable("bob@acme.test", "organisation:acme")).isTrue();
+        assertThat(users.isDisabled("bob@acme.test")).isFalse();
+        assertThat(users.enable("alice@acme.test", DisabledUsers.OPERATOR)).isTrue();
+        assertThat(users.isDisabled("alice@acme.test")).isFalse();
+    }
+
+    @Test
+    void whoDisabledIsKeptInTheFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path directory) throws Exception {
+        java.nio.file.Path file = directory.resolve("disabled-users.txt");
+        DisabledUsers users = DisabledUsers.keptIn(file);
+        users.disable("alice@acme.test");
+        users.disable("bob@acme.test", "organisation:acme");
+
+        assertThat(java.nio.file.Files.readString(file)).isEqualTo("alice@acme.test\nbob@acme.test organisation:acme\n");
+        assertThat(DisabledUsers.keptIn(file).enable("alice@acme.test", "organisation:acme")).isFalse();
+    }
 }

@@ -94,6 +94,11 @@ public final class TestDns implements AutoCloseable {
         return add(new TXTRecord(name(name), DClass.IN, TTL, java.util.List.of(strings)));
     }
 
+    /** An alias: a query of {@code name} is answered with the CNAME and the target's records of the type asked. */
+    public TestDns cname(String name, String target) {
+        return add(new org.xbill.DNS.CNAMERecord(name(name), DClass.IN, TTL, name(target)));
+    }
+
     /** The name exists but has no records: every query gets an empty answer (NODATA). */
     public TestDns exists(String domain) {
         records.computeIfAbsent(key(domain), any -> new CopyOnWriteArrayList<>());
@@ -185,6 +190,15 @@ public final class TestDns implements AutoCloseable {
         List<Record> known = records.get(name);
         if (known == null && everyName != null && question.getType() == Type.A) {
             response.addRecord(new ARecord(question.getName(), DClass.IN, TTL, everyName), Section.ANSWER);
+            return response;
+        }
+        List<Record> alias = known == null ? List.of() : known.stream().filter(record -> record.getType() == Type.CNAME).toList();
+        if (!alias.isEmpty() && question.getType() != Type.CNAME) {
+            Record cname = alias.get(0);
+            response.addRecord(cname, Section.ANSWER);
+            List<Record> target = records.getOrDefault(key(((org.xbill.DNS.CNAMERecord) cname).getTarget().toString()), List.of());
+            target.stream().filter(record -> record.getType() == question.getType())
+                .forEach(record -> response.addRecord(record, Section.ANSWER));
             return response;
         }
         List<Record> matching = known == null ? List.of() : known.stream().filter(record -> record.getType() == question.getType()).toList();

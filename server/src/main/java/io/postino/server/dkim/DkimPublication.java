@@ -99,9 +99,22 @@ public class DkimPublication {
         if (rcode != Rcode.NOERROR) {
             return new State(Outcome.UNKNOWN, Optional.of("DNS answered " + Rcode.string(rcode)));
         }
+        // A selector delegated by CNAME (to an ESP's zone, say) is answered with the CNAME chain
+        // and the TXT record at its end: follow the chain within the answer.
+        Name owner = name;
+        for (int hops = 0; hops < 8; hops++) {
+            Name from = owner;
+            Optional<Name> target = response.getSection(Section.ANSWER).stream()
+                .filter(record -> record instanceof org.xbill.DNS.CNAMERecord && record.getName().equals(from))
+                .map(record -> ((org.xbill.DNS.CNAMERecord) record).getTarget()).findFirst();
+            if (target.isEmpty()) {
+                break;
+            }
+            owner = target.get();
+        }
         List<String> found = new ArrayList<>();
         for (Record record : response.getSection(Section.ANSWER)) {
-            if (record instanceof TXTRecord txt && txt.getName().equals(name)) {
+            if (record instanceof TXTRecord txt && txt.getName().equals(owner)) {
                 found.add(String.join("", txt.getStrings()));
             }
         }

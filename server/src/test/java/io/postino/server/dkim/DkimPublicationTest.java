@@ -46,6 +46,15 @@ class DkimPublicationTest {
     }
 
     @Test
+    void aSelectorDelegatedByCnameIsPublishedWhenItsTargetHasTheKey() {
+        String record = key.txtRecord();
+        dns.cname("s1._domainkey.acme.test", "acme-s1.dkim.esp.test");
+        dns.txt("acme-s1.dkim.esp.test", record.substring(0, 255), record.substring(255));
+
+        assertThat(publication.check(key).configName()).isEqualTo("published");
+    }
+
+    @Test
     void aRecordWithAnotherKeyIsDifferentAndShown() {
         dns.txt("s1._domainkey.acme.test", "v=DKIM1; k=rsa; p=MIIBIjANotThisKey");
 

@@ -46,10 +46,16 @@ final class PacedMailQueue implements MailQueue {
     private final Scheduler dequeueThread;
     private final DeliveryEvents events;
     private final Function<Mail, Optional<Route>> routes;
+    private final HeldDestinations holds;
 
-    /** @param routes the route of a mail, set for RemoteDelivery's transport while it delivers the mail */
-    PacedMailQueue(MailQueue delegate, DestinationLanes lanes, DeliveryEvents events, Function<Mail, Optional<Route>> routes) {
+    /**
+     * @param routes the route of a mail, set for RemoteDelivery's transport while it delivers the mail
+     * @param holds  told of the mails put back to wait for a held destination
+     */
+    PacedMailQueue(MailQueue delegate, DestinationLanes lanes, DeliveryEvents events, Function<Mail, Optional<Route>> routes,
+                   HeldDestinations holds) {
         this.delegate = delegate;
+        this.holds = holds;
         this.lanes = lanes;
         this.events = events;
         this.routes = routes;
@@ -68,6 +74,7 @@ final class PacedMailQueue implements MailQueue {
             if (previous != null) {
                 previous.stopWaiting();
             }
+            holds.stopWaiting(item.getMail().getName());
             DestinationLanes.Admission admission;
             try {
                 admission = lanes.admit(item.getMail(), Instant.now());
@@ -81,14 +88,21 @@ final class PacedMailQueue implements MailQueue {
             if (admission.inMemory()) {
                 return Mono.delay(admission.delay()).then(admit(item, admission));
             }
-            return requeue(item, admission.delay());
+            return requeue(item, admission.delay(), admission.held());
         });
     }
 
-    private Mono<MailQueueItem> requeue(MailQueueItem item, Duration delay) {
+    /**
+     * Puts the mail back through the delegate, not {@link #enQueue(Mail, Duration)}: waiting for
+     * pacing or a hold is no deferral, and RemoteDelivery, which counts its attempts, never saw it.
+     */
+    private Mono<MailQueueItem> requeue(MailQueueItem item, Duration delay, boolean held) {
         return Mono.<MailQueueItem>fromCallable(() -> {
             Mail mail = item.getMail();
             try {
+                if (held) {
+                    holds.waiting(mail.getName());
+                }
                 // A crash between these two lines delivers the mail twice, never zero times.
                 delegate.enQueue(mail, delay);
                 item.done(MailQueueItem.CompletionStatus.SUCCESS);

@@ -90,6 +90,20 @@ class DestinationHoldsIntegrationTest {
         return at.awaitMessages(message -> message.text().contains(token), 1, within);
     }
 
+    /** The tracking of the one mail to {@code recipient}, once delivered. */
+    private String trackedUntilDelivered(String recipient) throws Exception {
+        Instant deadline = Instant.now().plus(DELIVERY);
+        String body = "";
+        while (Instant.now().isBefore(deadline)) {
+            body = postino.webAdmin("GET", "/tracking?recipient=" + recipient.replace("@", "%40"), null).body();
+            if (body.contains("\"status\":\"delivered\"")) {
+                return body;
+            }
+            Thread.sleep(300);
+        }
+        throw new AssertionError("the mail to " + recipient + " is not tracked as delivered: " + body);
+    }
+
     @Test
     void aHeldDomainKeepsItsMailQueuedWhileOtherMailLeavesAndAReleaseSendsItAtOnce() throws Exception {
         assertThat(ok("queue", "hold", "--domain", "Held.example").out()).isEqualTo("domain\theld.example\theld\n");
@@ -109,6 +123,7 @@ class DestinationHoldsIntegrationTest {
         List<SmtpSink.Message> delivered = arrived(sink, held, AT_ONCE);
         assertThat(delivered).as("due at once on release, not at the next 30 s check").hasSize(1);
         assertThat(Duration.between(released, delivered.get(0).receivedAt())).isLessThan(AT_ONCE);
+        assertThat(trackedUntilDelivered("bob@held.example")).as("waiting for a hold is no deferral").doesNotContain("deferred");
         assertThat(postinoctl("queue", "release", "--domain", "held.example").status()).as("not held any more").isEqualTo(1);
     }
 
@@ -133,5 +148,6 @@ class DestinationHoldsIntegrationTest {
         assertThat(ok("queue", "release", "--route", "eu").out()).isEqualTo("route\teu\treleased\n");
         assertThat(arrived(euSink, routed, DELIVERY)).as("delivered by route eu once released").hasSize(1);
         assertThat(sink.matching(message -> message.text().contains(routed))).isEmpty();
+        assertThat(trackedUntilDelivered("carol@routed.example")).doesNotContain("deferred");
     }
 }

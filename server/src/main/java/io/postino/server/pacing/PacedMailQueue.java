@@ -32,8 +32,9 @@ import reactor.core.scheduler.Schedulers;
  * The outgoing queue as RemoteDelivery sees it: a mail is handed over only when its destination
  * has a free connection and its delivery slot has come (see {@link DestinationLanes}). A mail
  * that must wait a little is held here, unacknowledged (a crash puts it back in the queue); one
- * that must wait longer goes back into the queue with a delay. Either way it stays queued: pacing
- * never bounces mail. The connections are given back when RemoteDelivery finishes with the mail.
+ * that must wait longer goes back into the queue with a delay, as does mail to a held destination
+ * ({@link HeldDestinations}: checked again after {@link DestinationLanes#HELD_RECHECK}, due at once
+ * on release). Either way it stays queued: pacing never bounces mail. The connections are given back when RemoteDelivery finishes with the mail.
  */
 final class PacedMailQueue implements MailQueue {
     private static final Logger LOGGER = LoggerFactory.getLogger(PacedMailQueue.class);

@@ -163,6 +163,12 @@ async function main() {
     await page.click('[id="delete-domain-acme-routed.test"]', { timeout: WAIT });
     await page.waitForFunction(() => document.querySelector('#notice').textContent.includes('mails deleted'), null, { timeout: WAIT });
     result.steps.bulkDeleted = await page.textContent('#notice');
+    await page.click('[id="hold-domain-acme-example.net"]', { timeout: WAIT });
+    await page.waitForSelector('[id="release-domain-acme-example.net"]', { timeout: WAIT });
+    result.steps.destinationHeld = await page.textContent('#held-destinations');
+    await page.click('[id="release-domain-held-example.net"]', { timeout: WAIT });
+    await page.waitForSelector('[id="hold-domain-acme-example.net"]', { timeout: WAIT });
+    result.steps.destinationReleased = await page.textContent('#held-destinations');
     await page.click('#release-org-acme', { timeout: WAIT });
     await page.waitForSelector('[id="hold-outgoing.acme"]', { timeout: WAIT });
     await page.waitForSelector('[id="hold-spool.acme"]', { timeout: WAIT });

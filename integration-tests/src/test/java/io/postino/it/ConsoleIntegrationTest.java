@@ -215,6 +215,8 @@ class ConsoleIntegrationTest {
         assertThat(postino.webAdmin("GET", "/mailQueueHolds", null).body()).contains("\"held\":[]");
 
         assertThat(said).contains("\"organisationQueuesHeld\":true", "routed.test via acme-out: 1", "\"bulkDeleted\":\"1 mails deleted",
+            "\"destinationHeld\":\"On hold: domain example.net Release domain",
+            "\"destinationReleased\":\"No destination domain or route is on hold.\"",
             "\"organisationQueuesReleased\":true", "1000 messages per hour", "\"dkimPublished\":true", "\"dkimMissing\":true",
             "\"webhookShown\":true", "\"webhookMasked\":true", "\"organisationAdminWebhooks\":true", "\"organisationAdminUsage\":true");
         assertThat(Integer.parseInt(matcher(said, "\"chartPoints\":(\\d+)"))).isGreaterThanOrEqualTo(2);

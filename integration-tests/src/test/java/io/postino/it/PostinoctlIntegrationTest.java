@@ -142,7 +142,7 @@ class PostinoctlIntegrationTest {
     }
 
     @Test
-    void queueHoldAndReleaseAnOrganisationsOutgoingQueueAndRouteIsRefusedWithStatus3() throws Exception {
+    void queueHoldAndReleaseAnOrganisationsOutgoingQueueAndAnUnknownRouteIsRefused() throws Exception {
         Run hold = postinoctl("", "queue", "hold", "--organisation", "acme");
         assertThat(hold.status()).as(hold.err()).isZero();
         assertThat(hold.out()).isEqualTo("outgoing.acme\theld\n");
@@ -156,8 +156,8 @@ class PostinoctlIntegrationTest {
         assertThat(postinoctl("", "queue", "release", "--queue", "outgoing.acme").status()).as("not held").isEqualTo(1);
 
         Run route = postinoctl("", "queue", "hold", "--route", "eu");
-        assertThat(route.status()).isEqualTo(3);
-        assertThat(route.err()).contains("not per route");
+        assertThat(route.status()).isEqualTo(1);
+        assertThat(route.err()).contains("Route 'eu' is not defined in organisations.xml <routes>");
         assertThat(postinoctl("", "queue", "hold").status()).as("hold what").isEqualTo(64);
     }
 

@@ -265,6 +265,9 @@ function age(seconds) {
 /** Every queue of the server, grouped by organisation (null: the shared ones), from GET /mailQueueSummary. */
 async function queuesPage() {
   const summary = await api('GET', '/mailQueueSummary');
+  const holds = await api('GET', '/mailQueueHolds');
+  const heldDomains = new Set(holds.heldDomains || []);
+  const heldRoutes = new Set(holds.heldRoutes || []);
   const groups = new Map();
   for (const queue of summary.queues) {
     const key = queue.organisation || '';
@@ -272,8 +275,9 @@ async function queuesPage() {
   }
   const content = [el('p', {}, 'Per-organisation queues are named ', el('code', {}, 'spool.<organisation>'), ' (being processed) and ',
     el('code', {}, 'outgoing.<organisation>'), ' (being delivered). A held queue keeps accepting mail and delivers none until released;',
-    ' flushing makes delayed mail due now. Holds apply to whole queues; deleting can also choose a destination domain or a route.'),
-  bulkDeleteForm()];
+    ' flushing makes delayed mail due now. A held destination domain or route keeps every organisation\'s mail to it waiting',
+    ' (a whole mail waits when one of its recipients is held); deleting can also choose a destination domain or a route.'),
+  bulkDeleteForm(), heldDestinations(heldDomains, heldRoutes)];
   for (const [organisation, queues] of [...groups.entries()].sort()) {
     content.push(el('h3', {}, organisation ? 'Organisation ' + organisation : 'Shared queues'));
     if (organisation) {
@@ -283,7 +287,7 @@ async function queuesPage() {
     for (const queue of queues) {
       rows.push([el('a', { href: '#/queues/' + enc(queue.name) }, queue.name), queue.size, queue.size ? age(queue.oldestAgeSeconds) : '-',
         el('span', { class: queue.held ? 'held' : '' }, queue.held ? 'on hold' : ''),
-        destinationList(organisation, queue), el('span', {}, await queueActions(queue))]);
+        destinationList(organisation, queue, heldDomains, heldRoutes), el('span', {}, await queueActions(queue))]);
     }
     content.push(table(['queue', 'mails', 'oldest', 'hold', 'destinations (recipient domain, route: mails)', ''], rows,
       organisation ? 'queues-' + organisation : 'queues-shared'));
@@ -292,15 +296,40 @@ async function queuesPage() {
   pageOf('Queues', ...content);
 }
 
-function destinationList(organisation, queue) {
+function destinationList(organisation, queue, heldDomains, heldRoutes) {
   if (queue.destinations.length === 0) {
     return '-';
   }
+  const prefix = (organisation || '') + '-';
   return el('ul', { class: 'destinations' }, queue.destinations.map((d) => el('li', {},
     d.domain + (d.route ? ' via ' + d.route : '') + ': ' + d.mails + ' (oldest ' + age(d.oldestAgeSeconds) + ') ',
-    el('button', { type: 'button', class: 'small', id: 'delete-domain-' + (organisation || '') + '-' + d.domain, onclick: () =>
+    heldDomains.has(d.domain) ? el('span', { class: 'held' }, 'domain on hold ') : '',
+    d.route && heldRoutes.has(d.route) ? el('span', { class: 'held' }, 'route on hold ') : '',
+    el('button', { type: 'button', class: 'small', id: 'delete-domain-' + prefix + d.domain, onclick: () =>
       bulkDelete({ organisation, domain: d.domain }, 'the mail of ' + (organisation || 'every organisation') + ' to ' + d.domain) },
-    'Delete'))));
+    'Delete'), ' ',
+    destinationHoldButton('domain', d.domain, heldDomains.has(d.domain), prefix),
+    d.route ? ' ' : '', d.route ? destinationHoldButton('route', d.route, heldRoutes.has(d.route), prefix) : '')));
+}
+
+/** Hold or release a recipient domain or a route (PUT|DELETE /mailQueueHolds/domains|routes/NAME), for every organisation. */
+function destinationHoldButton(kind, name, held, prefix) {
+  return el('button', { type: 'button', class: 'small', id: (held ? 'release-' : 'hold-') + kind + '-' + prefix + name, onclick: async () => {
+    try {
+      await api(held ? 'DELETE' : 'PUT', '/mailQueueHolds/' + kind + 's/' + enc(name));
+      notice(kind + ' ' + name + (held ? ' released: its waiting mail is due now' : ' held: mail to it waits until released'));
+      await route();
+    } catch (error) {
+      failure(error);
+    }
+  } }, (held ? 'Release ' : 'Hold ') + kind);
+}
+
+/** The held domains and routes, each with its Release button, mail queued for them or not. */
+function heldDestinations(heldDomains, heldRoutes) {
+  const held = [...heldDomains].map((d) => ['domain', d]).concat([...heldRoutes].map((r) => ['route', r]));
+  return el('p', { id: 'held-destinations' }, held.length === 0 ? 'No destination domain or route is on hold.'
+    : ['On hold: '].concat(held.flatMap(([kind, name]) => [kind + ' ' + name + ' ', destinationHoldButton(kind, name, true, 'held-'), ' '])));
 }
 
 async function queueActions(queue) {

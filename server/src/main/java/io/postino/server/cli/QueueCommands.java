@@ -18,8 +18,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * <p>{@code --route NAME} ({@code -}: direct MX delivery) works for list and delete, through
  * Postino's {@code /mailQueueSummary}, which tells per queue which route each recipient domain's
  * mail takes (the route is chosen at delivery from the organisation's {@code <routing>} and the
- * recipient's domain). hold, release and flush refuse it (exit status 3): queues are per
- * organisation and held and flushed whole.</p>
+ * recipient's domain). flush refuses it (exit status 3): queues are per organisation and flushed
+ * whole.</p>
+ *
+ * <p>hold and release take {@code --domain D} or {@code --route NAME} too, through
+ * {@code /mailQueueHolds/domains} and {@code /mailQueueHolds/routes}: outgoing mail with a
+ * recipient there waits, whole, in its queue until released.</p>
  */
 final class QueueCommands {
     private final PostinoCli cli;
@@ -35,10 +39,10 @@ final class QueueCommands {
         if (cli.helpShown(arguments, "queue")) {
             return PostinoCli.OK;
         }
-        if (arguments.option("route").isPresent() && !sub.equals("list") && !sub.equals("delete")) {
-            throw new PostinoCli.NotSupported("queue " + sub + " --route: queues are per organisation, not per route, and are held and "
-                + "flushed whole (the route is chosen when the mail is delivered, from the organisation's <routing> and the recipient's "
-                + "domain); queue list and queue delete take --route; nothing was done");
+        if (arguments.option("route").isPresent() && sub.equals("flush")) {
+            throw new PostinoCli.NotSupported("queue flush --route: queues are per organisation, not per route, and are flushed whole "
+                + "(the route is chosen when the mail is delivered, from the organisation's <routing> and the recipient's domain); "
+                + "queue list, delete, hold and release take --route; nothing was done");
         }
         switch (sub) {
             case "list":
@@ -75,16 +79,16 @@ final class QueueCommands {
      */
     private int holdOrRelease(boolean hold) throws Arguments.UsageException, WebAdminClient.RequestFailed, PostinoCli.NotSupported {
         String sub = hold ? "hold" : "release";
-        if (arguments.option("domain").isPresent()) {
-            throw new PostinoCli.NotSupported("queue " + sub + " --domain: queues are per organisation, not per recipient domain, and "
-                + "Postino holds whole queues; use --organisation or --queue (queue delete --domain removes a domain's mail); nothing was done");
-        }
-        long given = Stream.of(arguments.option("queue").isPresent(), arguments.option("organisation").isPresent(), arguments.flag("all"))
+        long given = Stream.of(arguments.option("queue").isPresent(), arguments.option("organisation").isPresent(), arguments.flag("all"),
+                arguments.option("domain").isPresent(), arguments.option("route").isPresent())
             .filter(Boolean::booleanValue).count();
         if (given != 1) {
-            throw new Arguments.UsageException("queue " + sub + " needs one of --queue NAME, --organisation ID or --all");
+            throw new Arguments.UsageException("queue " + sub + " needs one of --queue NAME, --organisation ID, --all, --domain D or --route NAME");
         }
         WebAdminClient client = cli.client(arguments);
+        if (arguments.option("domain").isPresent() || arguments.option("route").isPresent()) {
+            return holdOrReleaseDestination(client, hold);
+        }
         JsonNode state = client.get("/mailQueueHolds").json();
         List<String> targets = new ArrayList<>();
         if (arguments.option("queue").isPresent()) {
@@ -121,7 +125,27 @@ final class QueueCommands {
         return PostinoCli.OK;
     }
 
-    /** queue, held|holdable: every queue that can be held, one a line. */
+    /** Prints: domain|route, name, held|released. */
+    private int holdOrReleaseDestination(WebAdminClient client, boolean hold) throws WebAdminClient.RequestFailed {
+        boolean domain = arguments.option("domain").isPresent();
+        String kind = domain ? "domain" : "route";
+        String name = domain ? PostinoCli.lower(arguments.option("domain").get()) : arguments.option("route").get();
+        client.send(hold ? "PUT" : "DELETE", "/mailQueueHolds/" + kind + "s/" + WebAdminClient.encode(name), null);
+        if (arguments.flag("json")) {
+            ObjectNode done = PostinoCli.object();
+            done.put(kind, name);
+            done.put("held", hold);
+            cli.json(done);
+        } else {
+            cli.row(kind, name, hold ? "held" : "released");
+        }
+        return PostinoCli.OK;
+    }
+
+    /**
+     * queue, held|holdable: every queue that can be held, one a line; then domain|route, name,
+     * held: each held recipient domain and route.
+     */
     private int holds() throws WebAdminClient.RequestFailed {
         JsonNode state = cli.client(arguments).get("/mailQueueHolds").json();
         if (arguments.flag("json")) {
@@ -135,6 +159,8 @@ final class QueueCommands {
         for (String queue : all) {
             cli.row(queue, held.contains(queue) ? "held" : "holdable");
         }
+        state.path("heldDomains").forEach(domain -> cli.row("domain", domain.asText(), "held"));
+        state.path("heldRoutes").forEach(route -> cli.row("route", route.asText(), "held"));
         return PostinoCli.OK;
     }
 

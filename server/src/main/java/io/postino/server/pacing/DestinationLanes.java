@@ -45,9 +45,18 @@ final class DestinationLanes {
      * in memory ({@code inMemory}) or back in the queue. A mail waiting in memory for a busy
      * destination counts as one of its waiters ({@code waitingOn}) until it is admitted again.
      */
-    record Admission(List<Lane> lanes, Duration delay, boolean inMemory, Lane waitingOn) {
+    record Admission(List<Lane> lanes, Duration delay, boolean inMemory, Lane waitingOn, boolean held) {
+        Admission(List<Lane> lanes, Duration delay, boolean inMemory, Lane waitingOn) {
+            this(lanes, delay, inMemory, waitingOn, false);
+        }
+
         static Admission go(List<Lane> lanes) {
             return new Admission(lanes, Duration.ZERO, false, null);
+        }
+
+        /** A recipient's domain or route is on hold: back to the queue, checked again in {@link #HELD_RECHECK}. */
+        static Admission heldBack() {
+            return new Admission(List.of(), HELD_RECHECK, false, null, true);
         }
 
         boolean admitted() {
@@ -123,18 +132,30 @@ final class DestinationLanes {
     static final Duration REQUEUE_EARLY = Duration.ofSeconds(11);
     /** Delay of a mail put back because its destination's connections and waiters are all taken. */
     static final Duration BUSY_REQUEUE = Duration.ofSeconds(2);
+    /** Delay of a mail put back because a destination of it is on hold; a release makes it due sooner. */
+    static final Duration HELD_RECHECK = Duration.ofSeconds(30);
 
     private final Supplier<OrganisationsConfig> config;
     private final Duration busyRetry;
+    private final HeldDestinations held;
     private final ConcurrentHashMap<String, Lane> lanes = new ConcurrentHashMap<>();
 
     /** @param busyRetry how soon a mail waiting in memory for a busy destination tries again */
     DestinationLanes(Supplier<OrganisationsConfig> config, Duration busyRetry) {
+        this(config, busyRetry, HeldDestinations.inMemory());
+    }
+
+    /** @param held the destinations on hold: mail to them waits in the queue until they are released */
+    DestinationLanes(Supplier<OrganisationsConfig> config, Duration busyRetry, HeldDestinations held) {
         this.config = config;
         this.busyRetry = busyRetry;
+        this.held = held;
     }
 
     Admission admit(Mail mail, Instant now) {
+        if (held.holds(mail, config.get())) {
+            return Admission.heldBack();
+        }
         List<Lane> wanted = new ArrayList<>();
         for (String domain : domainsOf(mail)) {
             wanted.add(lane(domain));

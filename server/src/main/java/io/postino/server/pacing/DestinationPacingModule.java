@@ -62,8 +62,8 @@ public class DestinationPacingModule extends AbstractModule {
 
     @Provides
     @Singleton
-    DestinationLanes lanes(Organisations organisations) {
-        return new DestinationLanes(organisations::current, BUSY_RETRY);
+    DestinationLanes lanes(Organisations organisations, HeldDestinations held) {
+        return new DestinationLanes(organisations::current, BUSY_RETRY, held);
     }
 
     @Provides
@@ -75,13 +75,20 @@ public class DestinationPacingModule extends AbstractModule {
     @Provides
     @Singleton
     MailQueueFactory<?> pacedQueues(MailQueueFactory<? extends ManageableMailQueue> queues, DestinationLanes lanes, Janitor janitor,
-                                    DeliveryEvents events, Organisations organisations, PostinoMetrics metrics, QueueHolds holds) {
-        return new PacedQueues(queues, OUTGOING, lanes, events, organisations::current, metrics, holds);
+                                    DeliveryEvents events, Organisations organisations, PostinoMetrics metrics, QueueHolds holds,
+                                    HeldDestinations held) {
+        return new PacedQueues(queues, OUTGOING, lanes, events, organisations::current, metrics, holds, held);
     }
 
     @Provides
     @Singleton
     QueueHolds holds() throws IOException {
         return QueueHolds.keptIn(Path.of(System.getProperty("postino.data.dir", "var"), "store", "held-queues.txt"));
+    }
+
+    @Provides
+    @Singleton
+    HeldDestinations heldDestinations() throws IOException {
+        return HeldDestinations.keptIn(Path.of(System.getProperty("postino.data.dir", "var"), "store", "held-destinations.txt"));
     }
 }

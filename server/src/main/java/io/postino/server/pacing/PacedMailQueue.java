@@ -32,8 +32,9 @@ import reactor.core.scheduler.Schedulers;
  * The outgoing queue as RemoteDelivery sees it: a mail is handed over only when its destination
  * has a free connection and its delivery slot has come (see {@link DestinationLanes}). A mail
  * that must wait a little is held here, unacknowledged (a crash puts it back in the queue); one
- * that must wait longer goes back into the queue with a delay. Either way it stays queued: pacing
- * never bounces mail. The connections are given back when RemoteDelivery finishes with the mail.
+ * that must wait longer goes back into the queue with a delay, as does mail to a held destination
+ * ({@link HeldDestinations}: checked again after {@link DestinationLanes#HELD_RECHECK}, due at once
+ * on release). Either way it stays queued: pacing never bounces mail. The connections are given back when RemoteDelivery finishes with the mail.
  */
 final class PacedMailQueue implements MailQueue {
     private static final Logger LOGGER = LoggerFactory.getLogger(PacedMailQueue.class);
@@ -46,10 +47,16 @@ final class PacedMailQueue implements MailQueue {
     private final Scheduler dequeueThread;
     private final DeliveryEvents events;
     private final Function<Mail, Optional<Route>> routes;
+    private final HeldDestinations holds;
 
-    /** @param routes the route of a mail, set for RemoteDelivery's transport while it delivers the mail */
-    PacedMailQueue(MailQueue delegate, DestinationLanes lanes, DeliveryEvents events, Function<Mail, Optional<Route>> routes) {
+    /**
+     * @param routes the route of a mail, set for RemoteDelivery's transport while it delivers the mail
+     * @param holds  told of the mails put back to wait for a held destination
+     */
+    PacedMailQueue(MailQueue delegate, DestinationLanes lanes, DeliveryEvents events, Function<Mail, Optional<Route>> routes,
+                   HeldDestinations holds) {
         this.delegate = delegate;
+        this.holds = holds;
         this.lanes = lanes;
         this.events = events;
         this.routes = routes;
@@ -68,6 +75,7 @@ final class PacedMailQueue implements MailQueue {
             if (previous != null) {
                 previous.stopWaiting();
             }
+            holds.stopWaiting(item.getMail().getName());
             DestinationLanes.Admission admission;
             try {
                 admission = lanes.admit(item.getMail(), Instant.now());
@@ -81,14 +89,21 @@ final class PacedMailQueue implements MailQueue {
             if (admission.inMemory()) {
                 return Mono.delay(admission.delay()).then(admit(item, admission));
             }
-            return requeue(item, admission.delay());
+            return requeue(item, admission.delay(), admission.held());
         });
     }
 
-    private Mono<MailQueueItem> requeue(MailQueueItem item, Duration delay) {
+    /**
+     * Puts the mail back through the delegate, not {@link #enQueue(Mail, Duration)}: waiting for
+     * pacing or a hold is no deferral, and RemoteDelivery, which counts its attempts, never saw it.
+     */
+    private Mono<MailQueueItem> requeue(MailQueueItem item, Duration delay, boolean held) {
         return Mono.<MailQueueItem>fromCallable(() -> {
             Mail mail = item.getMail();
             try {
+                if (held) {
+                    holds.waiting(mail.getName());
+                }
                 // A crash between these two lines delivers the mail twice, never zero times.
                 delegate.enQueue(mail, delay);
                 item.done(MailQueueItem.CompletionStatus.SUCCESS);

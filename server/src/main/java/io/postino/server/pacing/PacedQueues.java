@@ -21,6 +21,7 @@ import io.postino.organisations.OrganisationsConfig;
 import io.postino.organisations.PostinoAttributes;
 import io.postino.organisations.Route;
 import io.postino.server.metrics.PostinoMetrics;
+import io.postino.server.spool.ExpeditableQueue;
 
 /**
  * The queue factory the mailet container and RemoteDelivery use: the same queues, except that the
@@ -45,12 +46,15 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
     private final Supplier<OrganisationsConfig> organisations;
     private final PostinoMetrics metrics;
     private final QueueHolds holds;
+    private final HeldDestinations heldDestinations;
     private final ConcurrentHashMap<MailQueueName, MailQueue> decorated = new ConcurrentHashMap<>();
 
     /** @param organisations the organisations in force: their queues are read from the start, their routes taken */
     PacedQueues(MailQueueFactory<? extends MailQueue> delegate, MailQueueName paced, DestinationLanes lanes, DeliveryEvents events,
-                Supplier<OrganisationsConfig> organisations, PostinoMetrics metrics, QueueHolds holds) {
+                Supplier<OrganisationsConfig> organisations, PostinoMetrics metrics, QueueHolds holds, HeldDestinations heldDestinations) {
         this.holds = holds;
+        this.heldDestinations = heldDestinations;
+        heldDestinations.onRelease(this::expediteReleased);
         this.delegate = delegate;
         this.paced = paced;
         this.lanes = lanes;
@@ -76,7 +80,7 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
 
     private MailQueue decorate(MailQueueName name, MailQueue queue) {
         if (name.equals(paced)) {
-            return decorated.computeIfAbsent(name, any -> new PacedMailQueue(fair(queue, OUTGOING_LIMIT), lanes, events, this::routeOf));
+            return decorated.computeIfAbsent(name, any -> new PacedMailQueue(fair(queue, OUTGOING_LIMIT), lanes, events, this::routeOf, heldDestinations));
         }
         if (name.equals(SPOOL)) {
             return decorated.computeIfAbsent(name, any -> new ReplyStampingQueue(fair(queue, SPOOL_LIMIT), events, metrics, this::routeOf));
@@ -89,6 +93,23 @@ public final class PacedQueues implements MailQueueFactory<MailQueue> {
             .map(directory -> Path.of(directory, "store", "organisation-queues-" + queue.getName().asString() + ".txt"));
         List<String> ids = organisations.get().organisations().stream().map(Organisation::id).collect(Collectors.toList());
         return new FairMailQueue(delegate, queue, ids, known, limit, holds);
+    }
+
+    /**
+     * Makes the mail that went back to wait for a hold due at once, in {@code outgoing} and its
+     * per-organisation queues; what is still held waits again.
+     */
+    private void expediteReleased() {
+        for (MailQueueName name : delegate.listCreatedMailQueues()) {
+            if (!name.equals(paced) && !name.asString().startsWith(paced.asString() + ".")) {
+                continue;
+            }
+            delegate.getQueue(name).ifPresent(queue -> {
+                if (queue instanceof ExpeditableQueue expeditable) {
+                    expeditable.expedite(heldDestinations::stopWaiting);
+                }
+            });
+        }
     }
 
     /** The route of the organisation that sent the mail, for the domain of its (first) recipient. */

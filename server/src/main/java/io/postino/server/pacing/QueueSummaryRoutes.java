@@ -48,8 +48,8 @@ import spark.Service;
  *   delivery). 200 with {@code {"removed": n}}. Mail being processed or delivered at that moment
  *   is not removed; in a held queue all of it is (hold first, then delete, to be sure).</li>
  * </ul>
- * Holding, releasing and flushing stay per queue ({@code /mailQueueHolds}, {@code /mailQueues}):
- * a hold applies to an organisation's queue, not to a domain or route within it.
+ * Holding and releasing are {@code /mailQueueHolds}'s: a queue, or a recipient domain or route
+ * across every organisation ({@link HeldDestinations}); flushing stays per queue ({@code /mailQueues}).
  */
 public class QueueSummaryRoutes implements Routes {
     static final String BASE = "/mailQueueSummary";

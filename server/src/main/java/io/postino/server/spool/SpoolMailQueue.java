@@ -45,7 +45,7 @@ import reactor.core.scheduler.Schedulers;
  * after a minute: the spool never drops a mail. After a crash, every mail not done is handed
  * out again.
  */
-final class SpoolMailQueue implements ManageableMailQueue {
+final class SpoolMailQueue implements ManageableMailQueue, ExpeditableQueue {
     private static final Logger LOGGER = LoggerFactory.getLogger(SpoolMailQueue.class);
     private static final Duration REJECT_RETRY = Duration.ofMinutes(1);
 
@@ -301,12 +301,20 @@ final class SpoolMailQueue implements ManageableMailQueue {
 
     @Override
     public long flush() {
+        return expedite(name -> true);
+    }
+
+    @Override
+    public long expedite(Predicate<String> which) {
         long count = 0;
         synchronized (this) {
             long now = clock.millis();
             List<Slot> delayed = new ArrayList<>(waiting.tailSet(new Slot(now, Long.MAX_VALUE), false));
             for (Slot slot : delayed) {
                 SpoolItem item = items.get(slot.id());
+                if (item != null && !which.test(item.name())) {
+                    continue;
+                }
                 waiting.remove(slot);
                 if (item != null) {
                     SpoolItem due = item.withQueueAndDue(item.queue(), now);

@@ -56,8 +56,9 @@ class ArgumentsTest {
     @Test
     void aWrongCommandLineExits64AndWhatTheApiLacksExits3() {
         assertThat(run("frobnicate")).isEqualTo(PostinoCli.USAGE);
-        assertThat(run("queue", "hold", "--route", "eu", "--url", "http://127.0.0.1:1", "--token-file", "/nonexistent")).isEqualTo(PostinoCli.NOT_SUPPORTED);
-        assertThat(run("queue", "hold", "--domain", "example.net", "--url", "http://127.0.0.1:1", "--token-file", "/x")).isEqualTo(PostinoCli.NOT_SUPPORTED);
+        assertThat(run("queue", "flush", "--route", "eu", "--url", "http://127.0.0.1:1", "--token-file", "/nonexistent")).isEqualTo(PostinoCli.NOT_SUPPORTED);
+        assertThat(run("queue", "hold", "--domain", "example.net", "--route", "eu", "--url", "http://127.0.0.1:1", "--token-file", "/x"))
+            .as("one destination at a time").isEqualTo(PostinoCli.USAGE);
         assertThat(run("queue", "hold", "--url", "http://127.0.0.1:1", "--token-file", "/x")).as("hold what").isEqualTo(PostinoCli.USAGE);
         assertThat(run("queue", "release", "--all", "--queue", "spool", "--url", "http://127.0.0.1:1", "--token-file", "/x")).isEqualTo(PostinoCli.USAGE);
         assertThat(run("users", "disable", "--url", "http://127.0.0.1:1", "--token-file", "/x")).as("disable whom").isEqualTo(PostinoCli.USAGE);

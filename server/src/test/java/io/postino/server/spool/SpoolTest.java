@@ -208,6 +208,19 @@ class SpoolTest {
     }
 
     @Test
+    void expediteMakesDueNowOnlyTheDelayedMailItNames() throws Exception {
+        ManageableMailQueue queue = spool.queue("outgoing");
+        queue.enQueue(smtpMail("waiting-for-a-hold"), Duration.ofMinutes(10));
+        queue.enQueue(smtpMail("deferred"), Duration.ofMinutes(10));
+        BlockingQueue<MailQueue.MailQueueItem> received = consume(queue);
+
+        assertThat(((ExpeditableQueue) queue).expedite(name -> name.equals("waiting-for-a-hold"))).isEqualTo(1);
+
+        assertThat(received.poll(5, TimeUnit.SECONDS).getMail().getName()).isEqualTo("waiting-for-a-hold");
+        assertThat(received.poll(300, TimeUnit.MILLISECONDS)).as("its retry is not cut short").isNull();
+    }
+
+    @Test
     void retryHandsTheMailOutAgainAndRejectNeverDropsIt() throws Exception {
         ManageableMailQueue queue = spool.queue("spool");
         queue.enQueue(smtpMail("m1"));

@@ -45,6 +45,8 @@ class OrganisationScopeTest {
         assertThat(acme("GET", "/whoami/x")).isFalse();
         assertThat(acme("GET", "/mailQueueHolds")).isFalse();
         assertThat(acme("PUT", "/mailQueueHolds/outgoing.acme")).isFalse();
+        assertThat(acme("PUT", "/mailQueueHolds/domains/acme.test")).as("a destination hold stops every organisation's mail").isFalse();
+        assertThat(acme("DELETE", "/mailQueueHolds/routes/eu")).isFalse();
     }
 
     @Test

@@ -100,7 +100,10 @@ class ServiceCommandsIntegrationTest {
         PostinoProcess.CommandResult start = postino.command(START, "start");
 
         assertThat(start.exitStatus()).as(start.output()).isZero();
-        assertThat(start.output()).contains("postino: started (PID ").contains("operator token");
+        assertThat(start.output()).contains("postino: started (PID ").contains("operator token made, kept in ");
+        String token = java.nio.file.Files.readString(postino.dataDirectory.resolve("webadmin/operator.token")).strip();
+        assertThat(start.output()).as("the token itself stays in its file").doesNotContain(token);
+        assertThat(java.nio.file.Files.readString(postino.dataDirectory.resolve("logs/console.out"))).doesNotContain(token);
         long pid = pidIn(postino);
         assertThat(start.output()).contains("PID " + pid + ")");
         try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.smtpPort)) {

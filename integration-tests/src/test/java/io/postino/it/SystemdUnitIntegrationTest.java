@@ -115,9 +115,15 @@ class SystemdUnitIntegrationTest {
         Path copy = TestFiles.createTemporaryDirectory("systemd-unit").resolve("postino.service");
         Files.writeString(copy, Files.readString(unit, StandardCharsets.UTF_8).replace(INSTALLATION, distribution.toString()),
             StandardCharsets.UTF_8);
-        Process verify = new ProcessBuilder("systemd-analyze", "verify", copy.toString()).redirectErrorStream(true).start();
-        assertThat(verify.waitFor(60, TimeUnit.SECONDS)).as("systemd-analyze verify ends").isTrue();
-        String output = new String(verify.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        Path out = copy.resolveSibling("verify.out");
+        Process verify = new ProcessBuilder("systemd-analyze", "verify", copy.toString()).redirectErrorStream(true)
+            .redirectOutput(out.toFile()).start();
+        boolean verified = verify.waitFor(60, TimeUnit.SECONDS);
+        if (!verified) {
+            verify.destroyForcibly();
+        }
+        assertThat(verified).as("systemd-analyze verify ends").isTrue();
+        String output = Files.readString(out, StandardCharsets.UTF_8);
 
         // It only warns (exit status 0) about an unknown or misspelt key: any output is a finding.
         assertThat(output).as("systemd-analyze verify output").isEmpty();
@@ -137,10 +143,15 @@ class SystemdUnitIntegrationTest {
         Files.writeString(copy, Files.readString(unit, StandardCharsets.UTF_8).replace(INSTALLATION, distribution.toString()),
             StandardCharsets.UTF_8);
         // --threshold is ten times the rating: exit status 0 when the rating is at most 4.0.
+        Path out = copy.resolveSibling("security.out");
         Process security = new ProcessBuilder("systemd-analyze", "security", "--offline=true", "--threshold=40", "--no-pager",
-            copy.toString()).redirectErrorStream(true).start();
-        String output = new String(security.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(security.waitFor(60, TimeUnit.SECONDS)).as("systemd-analyze security ends").isTrue();
+            copy.toString()).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        boolean ended = security.waitFor(60, TimeUnit.SECONDS);
+        if (!ended) {
+            security.destroyForcibly();
+        }
+        assertThat(ended).as("systemd-analyze security ends").isTrue();
+        String output = Files.readString(out, StandardCharsets.UTF_8);
 
         assertThat(output).contains("Overall exposure level for postino.service:");
         assertThat(security.exitValue()).as(output).isZero();

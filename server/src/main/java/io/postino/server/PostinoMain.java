@@ -126,9 +126,17 @@ public final class PostinoMain {
         }
     }
 
-    /** The operator token is shown once, on the console only (not in the log file), when it is made. */
+    /**
+     * The operator token is shown once, on the console only (not in the log file), when it is made.
+     * {@code bin/postino start} asks for its file only ({@code -Dpostino.operatorToken.shown=file}):
+     * its console is a file in the data directory (and, under systemd, the journal), which would
+     * keep the token for ever.
+     */
     private static void announce(WebAdminTokens tokens, Logger logger) {
-        if (tokens.operatorCreated()) {
+        if (tokens.operatorCreated() && "file".equals(System.getProperty("postino.operatorToken.shown"))) {
+            System.out.println("postino: WebAdmin operator token made, kept in " + tokens.operatorFile()
+                + " (readable only by this user; not shown here, so that no log keeps it)");
+        } else if (tokens.operatorCreated()) {
             try {
                 System.out.println("postino: WebAdmin operator token (shown this once; kept in " + tokens.operatorFile()
                     + ", readable only by this user): " + tokens.operatorToken());

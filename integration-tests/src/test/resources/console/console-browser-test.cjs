@@ -241,6 +241,20 @@ async function main() {
     }
     await shot(page, '08-organisation-admin');
 
+    // Its own queues only, held and released from its own view.
+    await page.goto(env('CONSOLE_URL') + '#/queues');
+    await page.waitForSelector('[id="queues-acme"]', { timeout: WAIT });
+    const ownQueues = await page.textContent('#page');
+    result.steps.organisationAdminQueues = ownQueues.includes('outgoing.acme') && !ownQueues.includes('beta')
+      && !ownQueues.includes('Shared queues');
+    await page.click('[id="hold-outgoing.acme"]', { timeout: WAIT });
+    await page.waitForSelector('[id="release-outgoing.acme"]', { timeout: WAIT });
+    result.steps.organisationAdminHeld = true;
+    await shot(page, '12-organisation-admin-queues');
+    await page.click('[id="release-outgoing.acme"]', { timeout: WAIT });
+    await page.waitForSelector('[id="hold-outgoing.acme"]', { timeout: WAIT });
+    result.steps.organisationAdminReleased = true;
+
     await page.goto(env('CONSOLE_URL') + '#/organisations/beta');
     await page.waitForSelector('#error:not([hidden])', { timeout: WAIT });
     result.steps.otherOrganisation = await page.textContent('#error');

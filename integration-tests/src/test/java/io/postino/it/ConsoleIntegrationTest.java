@@ -112,7 +112,13 @@ class ConsoleIntegrationTest {
         String acme = organisationToken("acme");
         Map<String, String> asAcme = Map.of("Authorization", "Bearer " + acme);
         assertThat(postino.webAdmin("GET", "/mailQueueSummary", null, asAcme).statusCode()).isEqualTo(403);
-        assertThat(postino.webAdmin("DELETE", "/mailQueueSummary/mails?organisation=acme", null, asAcme).statusCode()).isEqualTo(403);
+        assertThat(postino.webAdmin("GET", "/mailQueueSummary?organisation=beta", null, asAcme).statusCode()).isEqualTo(403);
+        assertThat(postino.webAdmin("GET", "/mailQueueSummary?organisation=acme", null, asAcme).body())
+            .contains("\"name\":\"outgoing.acme\"").doesNotContain("beta").doesNotContain("\"name\":\"outgoing\"");
+        assertThat(postino.webAdmin("DELETE", "/mailQueueSummary/mails?organisation=beta", null, asAcme).statusCode()).isEqualTo(403);
+        assertThat(postino.webAdmin("DELETE", "/mailQueueSummary/mails?domain=example.net", null, asAcme).statusCode()).isEqualTo(403);
+        assertThat(postino.webAdmin("DELETE", "/mailQueues/outgoing.beta/mails", null, asAcme).statusCode()).isEqualTo(403);
+        assertThat(postino.webAdmin("PUT", "/mailQueueHolds/outgoing.beta", null, asAcme).statusCode()).isEqualTo(403);
         assertThat(postino.webAdmin("DELETE", "/mailQueueSummary/mails", null).statusCode()).isEqualTo(400);
         assertThat(postino.webAdmin("DELETE", "/mailQueueSummary/mails?organisation=nobody", null).statusCode()).isEqualTo(404);
         assertThat(postino.webAdmin("GET", "/mailQueueSummary", null).body()).contains("\"name\":\"outgoing\"");
@@ -201,7 +207,8 @@ class ConsoleIntegrationTest {
         assertThat(said).contains("This token is unknown or revoked", "\"operatorWho\":\"Operator\"", "\"trackingFound\":true",
             "\"deliveredWhileHeld\":false", "\"deliveredAfterRelease\":true", "_domainkey.acme.test", "\"tokenAfterLogout\":null",
             "Admin of organisation acme", "\"organisationHome\":\"#/organisations/acme\"", "Refused (403)",
-            "\"otherOrganisationShown\":false");
+            "\"otherOrganisationShown\":false", "\"organisationAdminQueues\":true", "\"organisationAdminHeld\":true",
+            "\"organisationAdminReleased\":true");
         String suppressed = field(said, "suppressed");
         assertThat(postino.webAdmin("GET", "/organisations/acme/suppressions/" + URLEncoder.encode(suppressed, StandardCharsets.UTF_8), null)
             .statusCode()).isEqualTo(200);
@@ -233,7 +240,8 @@ class ConsoleIntegrationTest {
             assertThat(said).contains("\"userDisableSkipped\":true");
         }
         for (String name : List.of("01-login", "02-organisations", "03-tracking", "04-queues-held", "05-organisation", "07-health",
-            "08-organisation-admin", "09-other-organisation-refused", "10-queues-by-destination", "11-activity")) {
+            "08-organisation-admin", "09-other-organisation-refused", "10-queues-by-destination", "11-activity",
+                "12-organisation-admin-queues")) {
             assertThat(screenshots.resolve(name + ".png")).isNotEmptyFile();
         }
     }

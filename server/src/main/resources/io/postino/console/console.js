@@ -264,8 +264,10 @@ function age(seconds) {
 
 /** Every queue of the server, grouped by organisation (null: the shared ones), from GET /mailQueueSummary. */
 async function queuesPage() {
-  const summary = await api('GET', '/mailQueueSummary');
-  const holds = await api('GET', '/mailQueueHolds');
+  // An organisation's admin sees its own queues (spool.<id>, outgoing.<id>); destination holds are the operator's.
+  const own = state.organisation;
+  const summary = await api('GET', '/mailQueueSummary' + (own ? '?organisation=' + enc(own) : ''));
+  const holds = own ? {} : await api('GET', '/mailQueueHolds');
   const heldDomains = new Set(holds.heldDomains || []);
   const heldRoutes = new Set(holds.heldRoutes || []);
   const groups = new Map();
@@ -277,7 +279,10 @@ async function queuesPage() {
     el('code', {}, 'outgoing.<organisation>'), ' (being delivered). A held queue keeps accepting mail and delivers none until released;',
     ' flushing makes delayed mail due now. A held destination domain or route keeps every organisation\'s mail to it waiting',
     ' (a whole mail waits when one of its recipients is held); deleting can also choose a destination domain or a route.'),
-  bulkDeleteForm(), heldDestinations(heldDomains, heldRoutes)];
+  ];
+  if (!own) {
+    content.push(bulkDeleteForm(), heldDestinations(heldDomains, heldRoutes));
+  }
   for (const [organisation, queues] of [...groups.entries()].sort()) {
     content.push(el('h3', {}, organisation ? 'Organisation ' + organisation : 'Shared queues'));
     if (organisation) {
@@ -308,8 +313,9 @@ function destinationList(organisation, queue, heldDomains, heldRoutes) {
     el('button', { type: 'button', class: 'small', id: 'delete-domain-' + prefix + d.domain, onclick: () =>
       bulkDelete({ organisation, domain: d.domain }, 'the mail of ' + (organisation || 'every organisation') + ' to ' + d.domain) },
     'Delete'), ' ',
-    destinationHoldButton('domain', d.domain, heldDomains.has(d.domain), prefix),
-    d.route ? ' ' : '', d.route ? destinationHoldButton('route', d.route, heldRoutes.has(d.route), prefix) : '')));
+    state.organisation ? '' : destinationHoldButton('domain', d.domain, heldDomains.has(d.domain), prefix),
+    d.route && !state.organisation ? ' ' : '',
+    d.route && !state.organisation ? destinationHoldButton('route', d.route, heldRoutes.has(d.route), prefix) : '')));
 }
 
 /** Hold or release a recipient domain or a route (PUT|DELETE /mailQueueHolds/domains|routes/NAME), for every organisation. */
@@ -621,7 +627,7 @@ async function activityPage() {
 
 function navigation() {
   const links = state.organisation
-    ? [['#/organisations/' + enc(state.organisation), 'My organisation'], ['#/tracking', 'Messages']]
+    ? [['#/organisations/' + enc(state.organisation), 'My organisation'], ['#/queues', 'Queues'], ['#/tracking', 'Messages']]
     : [['#/organisations', 'Organisations'], ['#/queues', 'Queues'], ['#/activity', 'Activity'], ['#/tracking', 'Messages'],
       ['#/blocks', 'Lockouts'], ['#/health', 'Health']];
   const nav = document.getElementById('nav');

@@ -35,7 +35,7 @@ import spark.Service;
  * removal of an organisation's, a domain's or a route's mail from them at once (the operator's
  * only: {@code OrganisationScope} gives an organisation's token none of these):
  * <ul>
- *   <li>{@code GET /mailQueueSummary}: {@code {"queues": [{"name": "outgoing.acme", "organisation":
+ *   <li>{@code GET /mailQueueSummary[?organisation=acme]}: {@code {"queues": [{"name": "outgoing.acme", "organisation":
  *   "acme", "size": 3, "oldestAgeSeconds": 42, "held": false, "holdable": true, "browsed": 3,
  *   "destinations": [{"domain": "example.net", "route": "relay", "mails": 2, "oldestAgeSeconds": 42}]}]}}.
  *   {@code route} is that of the organisations.xml {@code <route>} the organisation's mail to the
@@ -76,12 +76,16 @@ public class QueueSummaryRoutes implements Routes {
 
     @Override
     public void define(Service service) {
-        service.get(BASE, (request, response) -> summary(), json);
+        service.get(BASE, (request, response) -> summary(parameter(request, "organisation")), json);
         service.delete(BASE + "/mails", this::remove, json);
     }
 
-    private Map<String, Object> summary() throws Exception {
+    /** Every queue, or with {@code organisation} only that organisation's ({@code spool.<id>}, {@code outgoing.<id>}). */
+    private Map<String, Object> summary(Optional<String> only) throws Exception {
         OrganisationsConfig config = organisations.current();
+        if (only.isPresent() && config.byId(only.get()).isEmpty()) {
+            throw WebAdminErrors.noOrganisation(only.get());
+        }
         Instant now = Instant.now();
         List<Map<String, Object>> views = new ArrayList<>();
         List<MailQueueName> names = new ArrayList<>(queues.listCreatedMailQueues());
@@ -92,6 +96,9 @@ public class QueueSummaryRoutes implements Routes {
                 continue;
             }
             String organisation = organisationOf(name.asString()).orElse(null);
+            if (only.isPresent() && !only.get().equals(organisation)) {
+                continue;
+            }
             Map<String, Destination> destinations = new TreeMap<>();
             Instant oldest = null;
             int browsed = 0;

@@ -22,6 +22,10 @@ import io.postino.organisations.OrganisationsConfig;
  *   <tr><td>GET, POST, DELETE</td><td>{@code /dkim/domains/<domain>[/...]} for one of its domains</td></tr>
  *   <tr><td>GET</td><td>{@code /ratelimits/organisations/<id>}, {@code /ratelimits/users/<login>} of its users</td></tr>
  *   <tr><td>GET</td><td>{@code /tracking?organisation=<id>&...} (the organisation parameter is required)</td></tr>
+ *   <tr><td>GET</td><td>{@code /mailQueueSummary?organisation=<id>} (its own queues only; the parameter is required)</td></tr>
+ *   <tr><td>DELETE</td><td>{@code /mailQueueSummary/mails?organisation=<id>&...} (the parameter is required)</td></tr>
+ *   <tr><td>PUT, DELETE</td><td>{@code /mailQueueHolds/spool.<id>}, {@code /mailQueueHolds/outgoing.<id>} (hold, release its own queues)</td></tr>
+ *   <tr><td>GET, PATCH, DELETE</td><td>{@code /mailQueues/spool.<id>[/mails]}, {@code /mailQueues/outgoing.<id>[/mails]} (GET only without {@code /mails}): its own queues' mail, flush, delete</td></tr>
  *   <tr><td>GET</td><td>{@code /whoami} (the token's own scope, for the web console)</td></tr>
  * </table>
  *
@@ -40,6 +44,9 @@ final class OrganisationScope {
     private static final Pattern ORGANISATION_USAGE = Pattern.compile("/ratelimits/organisations/([^/]+)/?");
     private static final Pattern USER_USAGE = Pattern.compile("/ratelimits/users/([^/]+)/?");
     private static final Pattern TRACKING = Pattern.compile("/tracking/?");
+    private static final Pattern QUEUE_SUMMARY = Pattern.compile("/mailQueueSummary(/mails)?/?");
+    private static final Pattern QUEUE_HOLD = Pattern.compile("/mailQueueHolds/(?:spool|outgoing)\\.([^/]+)/?");
+    private static final Pattern QUEUE_MAILS = Pattern.compile("/mailQueues/(?:spool|outgoing)\\.([^/]+)(/mails)?/?");
 
     private OrganisationScope() {
     }
@@ -81,6 +88,16 @@ final class OrganisationScope {
         }
         if (TRACKING.matcher(path).matches()) {
             return method.equals("GET") && organisationParameter.filter(id::equals).isPresent();
+        }
+        if ((matcher = QUEUE_SUMMARY.matcher(path)).matches()) {
+            return (matcher.group(1) == null ? method.equals("GET") : method.equals("DELETE"))
+                && organisationParameter.filter(id::equals).isPresent();
+        }
+        if ((matcher = QUEUE_HOLD.matcher(path)).matches()) {
+            return is(method, "PUT", "DELETE") && id.equals(matcher.group(1));
+        }
+        if ((matcher = QUEUE_MAILS.matcher(path)).matches()) {
+            return (matcher.group(2) == null ? method.equals("GET") : is(method, "GET", "PATCH", "DELETE")) && id.equals(matcher.group(1));
         }
         return false;
     }

@@ -111,8 +111,8 @@ public class WebAdminAccess implements AuthenticationFilter {
             return;
         }
         String id = scope.get().organisation().get();
-        // Query parameters only for GET: reading them would consume a form-encoded body.
-        Optional<String> organisationParameter = request.requestMethod().equals("GET")
+        // Query parameters only for GET and DELETE: reading them would consume a form-encoded body.
+        Optional<String> organisationParameter = request.requestMethod().equals("GET") || request.requestMethod().equals("DELETE")
             ? Optional.ofNullable(request.queryParams("organisation")) : Optional.empty();
         pathProblem = RequestPath.problem(rawPath, false);
         if (pathProblem.isPresent()) {

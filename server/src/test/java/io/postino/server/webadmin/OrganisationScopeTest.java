@@ -39,12 +39,12 @@ class OrganisationScopeTest {
     }
 
     @Test
-    void itsOwnScopeButNotTheQueuesOrTheirHolds() {
+    void itsOwnScopeButNotTheServersQueueHolds() {
         assertThat(acme("GET", "/whoami")).isTrue();
         assertThat(acme("DELETE", "/whoami")).isFalse();
         assertThat(acme("GET", "/whoami/x")).isFalse();
         assertThat(acme("GET", "/mailQueueHolds")).isFalse();
-        assertThat(acme("PUT", "/mailQueueHolds/outgoing.acme")).isFalse();
+        assertThat(acme("PUT", "/mailQueueHolds/outgoing")).isFalse();
         assertThat(acme("PUT", "/mailQueueHolds/domains/acme.test")).as("a destination hold stops every organisation's mail").isFalse();
         assertThat(acme("DELETE", "/mailQueueHolds/routes/eu")).isFalse();
     }
@@ -114,6 +114,30 @@ class OrganisationScopeTest {
         assertThat(acme("PUT", "/users/alice@\u212Ailo.test")).isFalse();
         assertThat(acme("GET", "/dkim/domains/\u212Ailo.test")).isFalse();
         assertThat(acme("PUT", "/users/alice@kilo.test")).isTrue();
+    }
+
+    @Test
+    void itsOwnQueuesOnly() {
+        assertThat(OrganisationScope.allows("acme", CONFIG, "GET", "/mailQueueSummary", Optional.of("acme"))).isTrue();
+        assertThat(OrganisationScope.allows("acme", CONFIG, "GET", "/mailQueueSummary", Optional.of("beta"))).isFalse();
+        assertThat(OrganisationScope.allows("acme", CONFIG, "GET", "/mailQueueSummary", Optional.empty())).isFalse();
+        assertThat(OrganisationScope.allows("acme", CONFIG, "DELETE", "/mailQueueSummary/mails", Optional.of("acme"))).isTrue();
+        assertThat(OrganisationScope.allows("acme", CONFIG, "DELETE", "/mailQueueSummary/mails", Optional.empty())).isFalse();
+        assertThat(OrganisationScope.allows("acme", CONFIG, "DELETE", "/mailQueueSummary", Optional.of("acme"))).isFalse();
+        assertThat(acme("PUT", "/mailQueueHolds/outgoing.acme")).isTrue();
+        assertThat(acme("DELETE", "/mailQueueHolds/spool.acme")).isTrue();
+        assertThat(acme("PUT", "/mailQueueHolds/outgoing.beta")).isFalse();
+        assertThat(acme("PUT", "/mailQueueHolds/outgoing")).isFalse();
+        assertThat(acme("PUT", "/mailQueueHolds/domains/example.net")).isFalse();
+        assertThat(acme("GET", "/mailQueueHolds")).isFalse();
+        assertThat(acme("GET", "/mailQueues/outgoing.acme/mails")).isTrue();
+        assertThat(acme("PATCH", "/mailQueues/outgoing.acme/mails")).isTrue();
+        assertThat(acme("DELETE", "/mailQueues/spool.acme/mails")).isTrue();
+        assertThat(acme("GET", "/mailQueues/outgoing.acme")).isTrue();
+        assertThat(acme("DELETE", "/mailQueues/outgoing.acme")).isFalse();
+        assertThat(acme("GET", "/mailQueues/outgoing.beta/mails")).isFalse();
+        assertThat(acme("GET", "/mailQueues/outgoing.acme.beta/mails")).isFalse();
+        assertThat(acme("DELETE", "/mailQueues/outgoing/mails")).isFalse();
     }
 
     @Test

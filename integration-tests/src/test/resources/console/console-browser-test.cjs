@@ -5,16 +5,9 @@
 // when the server has the /disabledUsers routes: the disable/enable step runs only then).
 'use strict';
 const net = require('net');
-const path = require('path');
 const { chromium } = require('playwright-core');
+const { WAIT, env, shot, login, awaitStatus } = require('./browser-steps.cjs');
 
-const env = (name) => {
-  if (!process.env[name]) {
-    throw new Error('missing environment variable ' + name);
-  }
-  return process.env[name];
-};
-const WAIT = 20000;
 const result = { steps: {}, consoleErrors: [] };
 
 /** One mail over SMTP, as an application on a trusted network sends it. */
@@ -51,34 +44,6 @@ function sendMail(port, from, to) {
     });
     socket.on('error', reject);
   });
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(env('SCREENSHOTS'), name + '.png'), fullPage: true });
-}
-
-async function login(page, token) {
-  await page.goto(env('CONSOLE_URL'));
-  await page.fill('#token', token);
-  await page.click('#login-form button[type=submit]');
-  await page.waitForSelector('#who:not([hidden])', { timeout: WAIT });
-}
-
-/** Searches the console's tracking page until the recipient's message has the status. */
-async function awaitStatus(page, recipient, status) {
-  const deadline = Date.now() + 60000;
-  while (Date.now() < deadline) {
-    await page.goto(env('CONSOLE_URL') + '#/tracking');
-    await page.fill('#tracking-form input[name=recipient]', recipient);
-    await page.click('#tracking-form button[type=submit]');
-    await page.waitForSelector('body[data-page=tracking] #tracking, body[data-page=tracking] #page p', { timeout: WAIT });
-    const text = await page.textContent('#page');
-    if (text.includes(recipient) && text.includes(status)) {
-      return text;
-    }
-    await page.waitForTimeout(500);
-  }
-  throw new Error('the console never showed ' + recipient + ' as ' + status);
 }
 
 async function main() {

@@ -5,38 +5,10 @@
 // Environment: CONSOLE_URL, TOKEN, STEP (hold: find RECIPIENT delivered, then hold QUEUE;
 // release: find RECIPIENT queued, then release QUEUE), RECIPIENT, QUEUE, SCREENSHOTS, CHROMIUM.
 'use strict';
-const path = require('path');
 const { chromium } = require('playwright-core');
+const { WAIT, env, shot, awaitStatus } = require('../console/browser-steps.cjs');
 
-const env = (name) => {
-  if (!process.env[name]) {
-    throw new Error('missing environment variable ' + name);
-  }
-  return process.env[name];
-};
-const WAIT = 20000;
 const result = { step: process.env.STEP, consoleErrors: [] };
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(env('SCREENSHOTS'), name + '.png'), fullPage: true });
-}
-
-/** The console's tracking page, searched by recipient until the message shows the status. */
-async function awaitStatus(page, recipient, status) {
-  const deadline = Date.now() + 60000;
-  while (Date.now() < deadline) {
-    await page.goto(env('CONSOLE_URL') + '#/tracking');
-    await page.fill('#tracking-form input[name=recipient]', recipient);
-    await page.click('#tracking-form button[type=submit]');
-    await page.waitForSelector('body[data-page=tracking] #tracking, body[data-page=tracking] #page p', { timeout: WAIT });
-    const text = await page.textContent('#page');
-    if (text.includes(recipient) && text.includes(status)) {
-      return text;
-    }
-    await page.waitForTimeout(500);
-  }
-  throw new Error('the console never showed ' + recipient + ' as ' + status);
-}
 
 async function main() {
   const browser = await chromium.launch({ executablePath: env('CHROMIUM'), headless: true,

@@ -1,0 +1,44 @@
+// What both browser scripts (console/console-browser-test.cjs, firsthour/console-steps.cjs) do the
+// same way: read their environment, take screenshots, log in with a token, and search the
+// tracking page until a message shows a status. Every wait is bounded.
+'use strict';
+const path = require('path');
+
+const WAIT = 20000;
+
+const env = (name) => {
+  if (!process.env[name]) {
+    throw new Error('missing environment variable ' + name);
+  }
+  return process.env[name];
+};
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(env('SCREENSHOTS'), name + '.png'), fullPage: true });
+}
+
+async function login(page, token) {
+  await page.goto(env('CONSOLE_URL'));
+  await page.fill('#token', token);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#who:not([hidden])', { timeout: WAIT });
+}
+
+/** Searches the console's tracking page until the recipient's message has the status. */
+async function awaitStatus(page, recipient, status) {
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    await page.goto(env('CONSOLE_URL') + '#/tracking');
+    await page.fill('#tracking-form input[name=recipient]', recipient);
+    await page.click('#tracking-form button[type=submit]');
+    await page.waitForSelector('body[data-page=tracking] #tracking, body[data-page=tracking] #page p', { timeout: WAIT });
+    const text = await page.textContent('#page');
+    if (text.includes(recipient) && text.includes(status)) {
+      return text;
+    }
+    await page.waitForTimeout(500);
+  }
+  throw new Error('the console never showed ' + recipient + ' as ' + status);
+}
+
+module.exports = { WAIT, env, shot, login, awaitStatus };

@@ -70,6 +70,12 @@ class EventSinksIntegrationTest {
             exchange.sendResponseHeaders(status, -1);
             exchange.close();
         });
+        // A Slack-style webhook: its secret is in the path and the query. It always fails.
+        receiver.createContext("/services", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            exchange.sendResponseHeaders(500, -1);
+            exchange.close();
+        });
         receiver.start();
         String organisations = "<organisations>"
             + "<organisation id=\"acme\"><domain>acme.test</domain></organisation>"
@@ -80,6 +86,9 @@ class EventSinksIntegrationTest {
             + "           organisations=\"acme\" maxAttempts=\"100\" firstRetry=\"200ms\" maxRetry=\"1s\"/>\n"
             + "  <webhook name=\"nobody\" url=\"http://127.0.0.1:" + PostinoProcess.freePort() + "/hook\" secret=\"" + SECRET + "\"\n"
             + "           organisations=\"beta\" types=\"received\" maxAttempts=\"2\" firstRetry=\"100ms\" maxRetry=\"100ms\"/>\n"
+            + "  <webhook name=\"acme-slack\" url=\"http://127.0.0.1:" + receiver.getAddress().getPort()
+            + "/services/T0/B0/PATHSECRET?code=QUERYSECRET&amp;sig=SIGSECRET\" secret=\"" + SECRET + "\"\n"
+            + "           organisations=\"acme\" types=\"received\" maxAttempts=\"1000\" firstRetry=\"200ms\" maxRetry=\"1s\"/>\n"
             + "  <jsonLines name=\"archive\" file=\"var/events/all.jsonl\"/>\n"
             + "</eventSinks>\n", StandardCharsets.UTF_8);
         sink = SmtpSink.start();
@@ -215,5 +224,28 @@ class EventSinksIntegrationTest {
         }
         List<String> lines = Files.readAllLines(file).stream().filter(line -> line.contains(beta)).toList();
         assertThat(lines).isNotEmpty().allSatisfy(line -> assertThat(line).startsWith("{").endsWith("}").contains("\"organisation\":\"beta\""));
+    }
+
+    @Test
+    void theWebhooksRouteShowsNoSecretOfAFailingWebhookAndNoSinkOfEveryOrganisationToAnOrganisation() throws Exception {
+        String recipient = send("app@acme.test");
+        // acme-app takes them too: wait, so that no batch of this test is pending when another test makes it refuse.
+        assertThat(awaitReceived(request -> request.body().contains(recipient), 3)).hasSize(3);
+        Instant deadline = Instant.now().plus(WAIT);
+        String operatorView = postino.webAdmin("GET", "/organisations/acme/webhooks", null).body();
+        while (!operatorView.contains("\"lastError\":\"HTTP 500\"") && !operatorView.contains("SECRET") && Instant.now().isBefore(deadline)) {
+            Thread.sleep(200);
+            operatorView = postino.webAdmin("GET", "/organisations/acme/webhooks", null).body();
+        }
+        java.net.http.HttpResponse<String> token = postino.webAdmin("POST", "/tokens", "{\"scope\":\"organisation:acme\"}");
+        assertThat(token.statusCode()).isEqualTo(201);
+        String acmeToken = token.body().replaceAll("(?s).*\"token\"\\s*:\\s*\"([^\"]+)\".*", "$1");
+        String acmeView = postino.webAdmin("GET", "/organisations/acme/webhooks", null, java.util.Map.of("Authorization", "Bearer " + acmeToken)).body();
+
+        String shown = "\"url\":\"http://127.0.0.1:" + receiver.getAddress().getPort() + "/***?code=***&sig=***\"";
+        assertThat(operatorView).contains(shown, "\"lastError\":\"HTTP 500\"", "\"name\":\"archive\"")
+            .doesNotContain("PATHSECRET", "QUERYSECRET", "SIGSECRET", "/T0/", "HttpOperationFailed");
+        assertThat(acmeView).contains("\"name\":\"acme-slack\"", shown, "\"lastError\":\"HTTP 500\"")
+            .doesNotContain("PATHSECRET", "QUERYSECRET", "SIGSECRET", "/T0/", "HttpOperationFailed", "\"name\":\"archive\"", "\"allOrganisations\":true");
     }
 }

@@ -217,6 +217,16 @@ class PostinoctlIntegrationTest {
         assertThat(result.path("values").get(0).path("status").asText()).isEqualTo("changed");
         assertThat(result.path("settings").get(0).path("source").asText()).isEqualTo("environment");
 
+        Path secrets = Installations.copyOfDistribution(temporary.resolve("secrets")).resolve("conf");
+        Files.writeString(secrets.resolve("eventsinks.xml"), "<eventSinks><webhook name=\"crm\" secret=\"0123456789SECRET\""
+            + " url=\"https://hooks.example/services/T0/PATHSECRET?code=QUERYSECRET\"/></eventSinks>", StandardCharsets.UTF_8);
+        Run masked = postinoctl("", "config", "--conf", secrets.toString());
+        assertThat(masked.out()).contains("eventsinks.xml: eventSinks/webhook/@secret = ***\n",
+            "eventsinks.xml: eventSinks/webhook/@url = https://hooks.example/***?code=***\n").doesNotContain("SECRET");
+        assertThat(postinoctl("", "config", "--conf", secrets.toString(), "--json").out()).contains("***").doesNotContain("SECRET");
+        assertThat(postinoctl("", "config", "--conf", secrets.toString(), "--show-secrets").out())
+            .contains("@secret = 0123456789SECRET", "PATHSECRET?code=QUERYSECRET");
+
         Run installed = postinoctl("", "config");
         assertThat(installed.out()).as("the test's organisations.xml is not the shipped one")
             .contains("organisations.xml: organisations/organisation/@name = Acme\n");

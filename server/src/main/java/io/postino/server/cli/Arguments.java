@@ -22,7 +22,7 @@ final class Arguments {
         "selector", "algorithm", "bits", "limit", "from", "to", "user", "client", "port", "helo");
     /** Options that may be given more than once ({@code trace --to A --to B}). */
     static final Set<String> REPEATABLE = Set.of("to");
-    static final Set<String> FLAGS = Set.of("json", "help", "all", "delayed");
+    static final Set<String> FLAGS = Set.of("json", "help", "all", "delayed", "show-secrets");
     /** Taken by every command that talks to the server. */
     static final Set<String> CONNECTION = Set.of("url", "token-file", "json", "help");
 

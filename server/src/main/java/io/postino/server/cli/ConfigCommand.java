@@ -19,6 +19,8 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import javax.xml.XMLConstants;
@@ -47,10 +49,23 @@ import io.postino.server.PostinoSettings;
  * siblings carry with different values, as an attribute ({@code handler[@class=...]}) or a child
  * element ({@code smtpserver[jmxName=smtpserver-relay]}), else by its position ({@code [2]}); an
  * attribute is {@code /@name}. A properties value is named by its key.</p>
+ *
+ * <p>Secrets are masked as {@value #MASK} unless {@code --show-secrets}: the whole value of an
+ * attribute, element or properties key whose name ends (case-insensitive) with {@code secret},
+ * {@code password}, {@code passwd}, {@code pass}, {@code passphrase}, {@code token} or
+ * {@code key} ({@code @secret}, {@code privateKey}, {@code redis.password}); and in any value,
+ * of an {@code http(s)://} URL the user information, the path (Slack-style webhooks keep
+ * their secret there) and every query value: {@code https://***@hooks.example/***?code=***}.
+ * A value that is only a {@code ${...}} placeholder names no secret and is shown. Whether a value
+ * changed is decided on the real values.</p>
  */
 final class ConfigCommand {
     static final String SHIPPED = "io/postino/server/cli/shipped-conf/";
     private static final List<String> IDENTIFYING = List.of("id", "name", "jmxName", "class");
+    static final String MASK = "***";
+    private static final List<String> SECRET_NAMES = List.of("secret", "password", "passwd", "pass", "passphrase", "token", "key");
+    private static final Pattern URL = Pattern.compile("(?i)(https?://)([^\\s\"'<>/?#@]*@)?([^\\s\"'<>/?#]*)(/[^\\s\"'<>?#]*)?(\\?[^\\s\"'<>#]*)?(#[^\\s\"'<>]*)?");
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{[^}]*\\}");
 
     private final PostinoCli cli;
     private final Arguments arguments;
@@ -83,7 +98,7 @@ final class ConfigCommand {
         if (cli.helpShown(arguments, "config")) {
             return PostinoCli.OK;
         }
-        arguments.allowOnly("config", Set.of("conf", "all", "json", "help"));
+        arguments.allowOnly("config", Set.of("conf", "all", "json", "show-secrets", "help"));
         arguments.operands("config", 1);
         PostinoSettings settings;
         try {
@@ -98,6 +113,7 @@ final class ConfigCommand {
         boolean all = arguments.flag("all");
         List<PostinoSettings.Setting> shown = settings.settings(environment).stream()
             .filter(setting -> all || setting.fromEnvironment()).toList();
+        boolean showSecrets = arguments.flag("show-secrets");
         List<Value> listed = values.stream().filter(value -> all || !value.status().equals("same")).toList();
         if (arguments.flag("json")) {
             ObjectNode result = PostinoCli.object();
@@ -112,11 +128,12 @@ final class ConfigCommand {
             }
             ArrayNode files = result.putArray("values");
             for (Value value : listed) {
+                Value shownValue = showSecrets ? value : masked(value);
                 ObjectNode item = files.addObject();
                 item.put("file", value.file());
                 item.put("path", value.path());
-                item.put("value", value.value().orElse(null));
-                item.put("shipped", value.shipped().orElse(null));
+                item.put("value", shownValue.value().orElse(null));
+                item.put("shipped", shownValue.shipped().orElse(null));
                 item.put("status", value.status());
             }
             cli.json(result);
@@ -126,7 +143,7 @@ final class ConfigCommand {
             cli.out().println("env: " + setting.name() + " = " + setting.value()
                 + (all ? "  (" + (setting.fromEnvironment() ? "environment" : "default") + ")" : ""));
         }
-        for (Value value : listed) {
+        for (Value value : listed.stream().map(one -> showSecrets ? one : masked(one)).toList()) {
             if (value.path().isEmpty()) {
                 cli.out().println(value.file() + ": (not shipped)");
             } else if (value.value().isEmpty()) {
@@ -136,6 +153,35 @@ final class ConfigCommand {
             }
         }
         return PostinoCli.OK;
+    }
+
+    /** The value as {@code postinoctl config} shows it without {@code --show-secrets}; its status stays that of the real value. */
+    static Value masked(Value value) {
+        return new Value(value.file(), value.path(), value.value().map(text -> masked(value.path(), text)),
+            value.shipped().map(text -> masked(value.path(), text)));
+    }
+
+    static String masked(String path, String text) {
+        if (text.isEmpty() || PLACEHOLDER.matcher(text.strip()).matches()) {
+            return text;
+        }
+        String name = path.substring(path.lastIndexOf('/') + 1).replaceFirst("^@", "").replaceFirst("\\[.*$", "");
+        String[] words = name.split("[._-]|(?<=[a-z0-9])(?=[A-Z])");
+        String last = words.length == 0 ? "" : words[words.length - 1].toLowerCase(java.util.Locale.ROOT);
+        if (SECRET_NAMES.stream().anyMatch(last::endsWith)) {
+            return MASK;
+        }
+        Matcher url = URL.matcher(text);
+        StringBuilder shown = new StringBuilder();
+        while (url.find()) {
+            String pathPart = url.group(4) == null || url.group(4).equals("/") ? Optional.ofNullable(url.group(4)).orElse("") : "/" + MASK;
+            String query = url.group(5) == null ? "" : "?" + String.join("&", java.util.Arrays.stream(url.group(5).substring(1).split("&", -1))
+                .map(pair -> pair.contains("=") ? pair.substring(0, pair.indexOf('=') + 1) + MASK : MASK).toList());
+            url.appendReplacement(shown, Matcher.quoteReplacement(url.group(1) + (url.group(2) == null ? "" : MASK + "@") + url.group(3)
+                + pathPart + query + (url.group(6) == null ? "" : "#" + MASK)));
+        }
+        url.appendTail(shown);
+        return shown.toString();
     }
 
     private static String oneLine(String text) {

@@ -15,7 +15,7 @@ final class Help {
             "Usage: postinoctl COMMAND [SUBCOMMAND] [OPTIONS]",
             "",
             "  check-config                      validate conf/ without starting the server",
-            "  config [--all] [--json]           the configuration that differs from the shipped one (like postconf -n)",
+            "  config [--all] [--json] [--show-secrets]  the configuration that differs from the shipped one (like postconf -n)",
             "  queue list|flush|delete|hold|release|holds   mail queues (--organisation, --domain, --queue)",
             "  users add|passwd|disable|enable LOGIN   users (password from the prompt or standard input)",
             "  dkim generate|activate|records    DKIM keys and the DNS records to publish",
@@ -69,7 +69,7 @@ final class Help {
                     CONNECTION);
             case "config":
                 return String.join("\n",
-                    "Usage: postinoctl config [--conf DIR] [--all] [--json]",
+                    "Usage: postinoctl config [--conf DIR] [--all] [--json] [--show-secrets]",
                     "The effective configuration, read offline like check-config (no server needed):",
                     "  env: NAME = value            each POSTINO_* setting taken from the environment",
                     "  FILE: path = value           each value of DIR/FILE that differs from the shipped conf",
@@ -78,6 +78,9 @@ final class Help {
                     "A path names XML elements from the root, [@id=...] (or id, name, jmxName) or [n] for repeated ones,",
                     "/@attribute for an attribute; a .properties key is its path. ${sys:...} is shown as written.",
                     "--all: every setting (with its source: environment or default) and every value, changed or not.",
+                    "Secrets are shown as ***: values named *secret, *password, *pass, *token, *key (any case), and of URLs",
+                    "the user:password@, the path and query values (https://***@hooks.example/***?code=***).",
+                    "--show-secrets: print them in clear.",
                     "--json: {\"settings\": [{name, value, default, source}], \"values\": [{file, path, value, shipped, status}]}.",
                     "The shipped conf is the copy inside lib/ (the server's jar), not conf/ which may have been edited.");
             case "dkim":

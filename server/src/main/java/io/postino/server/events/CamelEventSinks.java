@@ -29,6 +29,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.LoggingLevel;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.http.base.HttpOperationFailedException;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,6 +79,7 @@ public class CamelEventSinks implements DeliveryEvents, AutoCloseable {
      * What became of a webhook's batches since start-up: the last accepted one, the last failed
      * attempt and its error (retried unless all attempts are spent), batches waiting on disk and
      * dead letters (batches that used all their attempts, under {@code <data>/events/<sink>/dead}).
+     * The error is {@link #describe}d: no URL, no secret.
      */
     public record DeliveryState(Optional<Instant> lastSuccess, Optional<Instant> lastFailure, Optional<String> lastError,
                                 long pending, long dead) {
@@ -256,9 +258,21 @@ public class CamelEventSinks implements DeliveryEvents, AutoCloseable {
 
     private void failed(EventSink sink, Exchange exchange) {
         Exception error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
-        Optional<String> why = Optional.ofNullable(error).map(e -> e.getClass().getSimpleName() + ": " + e.getMessage());
+        Optional<String> why = Optional.ofNullable(error).map(CamelEventSinks::describe);
         states.merge(sink.name(), new DeliveryState(Optional.empty(), Optional.of(Instant.now()), why, 0, 0),
             (old, now) -> new DeliveryState(old.lastSuccess(), now.lastFailure(), now.lastError(), 0, 0));
+    }
+
+    /**
+     * What went wrong, safe to show to the organisation: {@code HTTP 500} for an answer that is
+     * not 2xx, else the exception's class name ({@code ConnectException}). Never the message,
+     * which names the URL with the secrets of its path and query.
+     */
+    static String describe(Throwable error) {
+        if (error instanceof HttpOperationFailedException http) {
+            return "HTTP " + http.getStatusCode();
+        }
+        return error.getClass().getSimpleName();
     }
 
     /** The sinks of conf/eventsinks.xml, in its order. */

@@ -25,7 +25,9 @@ import io.postino.events.DeliveryEvent;
 
 /**
  * Reads conf/eventsinks.xml (schema eventsinks.xsd): refuses a name used twice, an unknown event
- * type, a bad retry duration. {@code file} paths starting with {@code var/} are in the data
+ * type, a bad retry duration, a webhook URL with user information ({@code https://user:password@...},
+ * which Camel's HTTP client refuses at every delivery: the receiver authenticates Postino by the
+ * signature made with {@code secret} instead). {@code file} paths starting with {@code var/} are in the data
  * directory.
  */
 public final class EventSinksFile {
@@ -71,7 +73,13 @@ public final class EventSinksFile {
                 }
             }
             if (localName.equals("webhook")) {
-                sinks.add(new EventSink(name, EventSink.Kind.WEBHOOK, organisations, types, Optional.of(URI.create(attributes.getValue("url").trim())),
+                URI url = URI.create(attributes.getValue("url").trim());
+                if (url.getRawUserInfo() != null) {
+                    throw new SchemaValidatedXml.ProblemAtLine(line(), "sink '" + name + "': url must not carry a user name or password"
+                        + " (user:password@): the HTTP client refuses such a URL at every delivery. Remove it and let the receiver"
+                        + " check the X-Postino-Signature header, an HMAC of the body made with the sink's secret attribute");
+                }
+                sinks.add(new EventSink(name, EventSink.Kind.WEBHOOK, organisations, types, Optional.of(url),
                     Optional.of(attributes.getValue("secret")), Integer.parseInt(value(attributes, "maxAttempts", "12")),
                     duration(name, "firstRetry", value(attributes, "firstRetry", "1s")), duration(name, "maxRetry", value(attributes, "maxRetry", "10m")),
                     Optional.empty()));

@@ -14,21 +14,25 @@ import org.apache.james.webadmin.utils.JsonTransformer;
 import io.postino.events.DeliveryEvent;
 import io.postino.organisations.Organisations;
 import io.postino.server.WebAdminErrors;
+import io.postino.server.webadmin.WebAdminAccess;
 import spark.Service;
 
 /**
  * {@code GET /organisations/{id}/webhooks}: the sinks of conf/eventsinks.xml that receive that
- * organisation's events (those naming it in {@code organisations}, and those for every
- * organisation), read-only, for the operator and the organisation's own token:
+ * organisation's events, read-only: for the operator, those naming it in {@code organisations}
+ * and those for every organisation; for the organisation's own token, only those naming it (a
+ * sink for every organisation is the operator's business, not one customer's):
  * <pre>
- * [{"name": "crm", "kind": "webhook", "url": "https://***:***@hooks.example/in?key=***",
+ * [{"name": "crm", "kind": "webhook", "url": "https://hooks.example/***?key=***",
  *   "types": ["delivered", "bounced"], "allOrganisations": false,
- *   "delivery": {"lastSuccess": "2026-...Z", "lastFailure": null, "lastError": null, "pending": 0, "dead": 0}}]
+ *   "delivery": {"lastSuccess": "2026-...Z", "lastFailure": "2026-...Z", "lastError": "HTTP 500", "pending": 0, "dead": 0}}]
  * </pre>
- * Credentials never leave the server: the URL's user information and every query value are
- * masked, the signing secret is not shown; a file sink shows its kind and no path. {@code types}
- * empty means every event type. {@code delivery} (webhooks only) is counted since start-up,
- * except {@code pending} and {@code dead}, the batches on disk.
+ * Credentials never leave the server: of the URL only the scheme, host and port are shown, the
+ * path (Slack- or Discord-style webhooks keep their secret there) and every query value are
+ * masked; the signing secret is not shown; a file sink shows its kind and no path; the last error
+ * is the HTTP status or the name of the exception, never its message (which names the URL).
+ * {@code types} empty means every event type. {@code delivery} (webhooks only) is counted since
+ * start-up, except {@code pending} and {@code dead}, the batches on disk.
  */
 public class WebhookRoutes implements Routes {
     private static final String BASE = "/organisations";
@@ -54,17 +58,18 @@ public class WebhookRoutes implements Routes {
         service.get(BASE + "/:id/webhooks", (request, response) -> {
             String id = request.params("id");
             organisations.current().byId(id).orElseThrow(() -> WebAdminErrors.noOrganisation(id));
-            return webhooks(id);
+            return webhooks(id, "operator".equals(request.attribute(WebAdminAccess.LOGIN)));
         }, json);
     }
 
-    private List<Map<String, Object>> webhooks(String organisation) {
+    private List<Map<String, Object>> webhooks(String organisation, boolean operator) {
         List<Map<String, Object>> views = new ArrayList<>();
         if (sinks.isEmpty()) {
             return views;
         }
         for (EventSink sink : sinks.get().sinks()) {
-            if (!sink.organisations().isEmpty() && !sink.organisations().contains(organisation)) {
+            boolean mine = sink.organisations().contains(organisation);
+            if (!mine && !(operator && sink.organisations().isEmpty())) {
                 continue;
             }
             Map<String, Object> view = new LinkedHashMap<>();
@@ -89,13 +94,18 @@ public class WebhookRoutes implements Routes {
         return view;
     }
 
-    /** The URL with its user information and query values replaced by {@value #MASK}. */
+    /**
+     * {@code scheme://host[:port]}, then {@code /}{@value #MASK} when the URL has a path other
+     * than {@code /}, then the query with every value replaced by {@value #MASK}. User
+     * information is never shown (EventSinksFile refuses it anyway).
+     */
     static String masked(URI url) {
+        String path = url.getRawPath() == null || url.getRawPath().isEmpty() || url.getRawPath().equals("/") ? url.getRawPath() : "/" + MASK;
         String query = url.getRawQuery() == null ? null : String.join("&", java.util.Arrays.stream(url.getRawQuery().split("&"))
-            .map(pair -> pair.contains("=") ? pair.substring(0, pair.indexOf('=') + 1) + MASK : pair).toList());
+            .map(pair -> pair.contains("=") ? pair.substring(0, pair.indexOf('=') + 1) + MASK : MASK).toList());
         try {
-            return new URI(url.getScheme(), url.getRawUserInfo() == null ? null : MASK + ":" + MASK, url.getHost(), url.getPort(),
-                url.getPath(), null, null).toString() + (query == null ? "" : "?" + query);
+            return new URI(url.getScheme(), null, url.getHost(), url.getPort(), null, null, null).toString()
+                + (path == null ? "" : path) + (query == null ? "" : "?" + query);
         } catch (URISyntaxException e) {
             return url.getScheme() + "://" + MASK;
         }

@@ -44,4 +44,27 @@ class ConfigCommandTest {
     void aBrokenXmlFileIsAnError() {
         assertThatThrownBy(() -> xml("<a><b></a>")).isInstanceOf(IOException.class).hasMessageContaining("not well-formed");
     }
+
+    @Test
+    void secretsAreMaskedByTheirName() {
+        assertThat(ConfigCommand.masked("eventSinks/webhook[@name=crm]/@secret", "0123456789abcdef")).isEqualTo("***");
+        assertThat(ConfigCommand.masked("smtpservers/smtpserver[jmxName=mx]/tls/secret", "changeit")).isEqualTo("***");
+        assertThat(ConfigCommand.masked("redis.password", "hunter2")).isEqualTo("***");
+        assertThat(ConfigCommand.masked("a/@apiToken", "t0k")).isEqualTo("***");
+        assertThat(ConfigCommand.masked("a/@APIKEY", "k3y")).isEqualTo("***");
+        assertThat(ConfigCommand.masked("a/@smtpPass", "p4ss")).isEqualTo("***");
+        assertThat(ConfigCommand.masked("a/tls/privateKey", "${sys:postino.tls.privatekey}")).as("a placeholder names no secret")
+            .isEqualTo("${sys:postino.tls.privatekey}");
+        assertThat(ConfigCommand.masked("a/@name", "crm")).isEqualTo("crm");
+    }
+
+    @Test
+    void urlsLoseTheirCredentialsPathAndQueryValues() {
+        assertThat(ConfigCommand.masked("eventSinks/webhook[@name=crm]/@url",
+            "https://user:pw@hooks.example:8443/services/T0/B0/PATHSECRET?code=QUERYSECRET&sig=SIG#frag"))
+            .isEqualTo("https://***@hooks.example:8443/***?code=***&sig=***#***");
+        assertThat(ConfigCommand.masked("a/@url", "http://127.0.0.1:9000/")).isEqualTo("http://127.0.0.1:9000/");
+        assertThat(ConfigCommand.masked("(content)", "see https://h.test/x?k=v and http://g.test"))
+            .isEqualTo("see https://h.test/***?k=*** and http://g.test");
+    }
 }

@@ -74,4 +74,14 @@ class EventSinksFileTest {
         assertThatThrownBy(() -> read("<eventSinks>\n<webhook name=\"a\" url=\"ftp://x.test/\" secret=\"0123456789abcdef\"/></eventSinks>"))
             .hasMessageContaining("eventsinks.xml:2: ");
     }
+
+    @Test
+    void aWebhookUrlWithUserAndPasswordIsRefusedWithWhatToDoInstead() {
+        assertThatThrownBy(() -> read("<eventSinks>\n<jsonLines name=\"archive\" file=\"x\"/>\n"
+            + "<webhook name=\"crm\" url=\"https://postino:hunter2@crm.test/in\" secret=\"0123456789abcdef\"/></eventSinks>"))
+            .isInstanceOf(ConfigFileException.class)
+            .hasMessageContaining("eventsinks.xml:3: sink 'crm': url must not carry a user name or password")
+            .hasMessageContaining("X-Postino-Signature").hasMessageContaining("secret attribute")
+            .hasMessageNotContaining("hunter2");
+    }
 }

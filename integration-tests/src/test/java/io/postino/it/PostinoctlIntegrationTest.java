@@ -141,6 +141,43 @@ class PostinoctlIntegrationTest {
         assertThat(postinoctl("", "queue", "flush", "--route", "-").status()).as("queues are flushed whole").isEqualTo(3);
     }
 
+    /**
+     * A held queue's reader keeps its first mail in hand, out of the queue's reach: a delete
+     * through James' /mailQueues (what queue delete uses) must take that one too, or it is
+     * delivered on release.
+     */
+    @Test
+    void mailDeletedFromAHeldQueueIsNotDeliveredOnRelease() throws Exception {
+        assertThat(postinoctl("", "queue", "hold", "--organisation", "acme").status()).isZero();
+        String token = java.util.UUID.randomUUID().toString();
+        try {
+            for (String recipient : List.of("first", "second", "kept")) {
+                SmtpClient.expect(SmtpClient.sendInNewSession("127.0.0.1", postino.smtpPort, "app@acme.test", recipient + "@held-delete.example",
+                    "From: app@acme.test\r\nTo: " + recipient + "@held-delete.example\r\nSubject: " + token + "\r\n\r\nheld\r\n"), 250);
+            }
+            Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
+            Run list;
+            do {
+                Thread.sleep(300);
+                list = postinoctl("", "queue", "list", "--queue", "outgoing.acme", "--domain", "held-delete.example");
+            } while (list.out().lines().count() < 3 && Instant.now().isBefore(deadline));
+            assertThat(list.out().lines()).as(list.out()).hasSize(3);
+
+            assertThat(postinoctl("", "queue", "delete", "--queue", "outgoing.acme", "--recipient", "first@held-delete.example").status()).isZero();
+            assertThat(postino.webAdmin("DELETE", "/mailQueues/outgoing.acme/mails?recipient=second%40held-delete.example", null).statusCode())
+                .isEqualTo(201);
+            Thread.sleep(1000);
+            assertThat(postinoctl("", "queue", "list", "--queue", "outgoing.acme", "--domain", "held-delete.example").out())
+                .contains("kept@held-delete.example").doesNotContain("first@").doesNotContain("second@");
+        } finally {
+            assertThat(postinoctl("", "queue", "release", "--organisation", "acme").status()).isZero();
+        }
+        assertThat(sink.awaitMessages(m -> m.text().contains(token), 1, Duration.ofSeconds(30))).hasSize(1);
+        Thread.sleep(2000);
+        assertThat(sink.matching(m -> m.text().contains(token))).as("only the mail not deleted").hasSize(1)
+            .allSatisfy(m -> assertThat(m.recipients()).containsExactly("kept@held-delete.example"));
+    }
+
     @Test
     void queueHoldAndReleaseAnOrganisationsOutgoingQueueAndAnUnknownRouteIsRefused() throws Exception {
         Run hold = postinoctl("", "queue", "hold", "--organisation", "acme");

@@ -23,6 +23,7 @@ import com.google.inject.multibindings.Multibinder;
 import io.postino.events.DeliveryEvents;
 import io.postino.organisations.Organisations;
 import io.postino.server.metrics.PostinoMetrics;
+import io.postino.server.spool.Spool;
 
 /**
  * Paces deliveries per destination domain (organisations.xml {@code <destinations>}). Overrides
@@ -76,7 +77,9 @@ public class DestinationPacingModule extends AbstractModule {
     @Singleton
     MailQueueFactory<?> pacedQueues(MailQueueFactory<? extends ManageableMailQueue> queues, DestinationLanes lanes, Janitor janitor,
                                     DeliveryEvents events, Organisations organisations, PostinoMetrics metrics, QueueHolds holds,
-                                    HeldDestinations held) {
+                                    HeldDestinations held, Spool spool) {
+        // A delete through /mailQueues also takes the mail a held queue's reader keeps in hand.
+        spool.onRemoval(holds::discardKept);
         return new PacedQueues(queues, OUTGOING, lanes, events, organisations::current, metrics, holds, held);
     }
 

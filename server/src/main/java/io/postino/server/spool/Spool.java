@@ -18,6 +18,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BiFunction;
+import java.util.function.Predicate;
 
 import javax.annotation.PreDestroy;
 import javax.mail.MessagingException;
@@ -49,6 +52,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Spool implements AutoCloseable {
     private static final Logger LOGGER = LoggerFactory.getLogger(Spool.class);
+    private final List<BiFunction<String, Predicate<Mail>, Long>> removalListeners = new CopyOnWriteArrayList<>();
     /** James' spooler counts processing failures in this attribute and parks a mail after 5. */
     static final AttributeName JAMES_FAILURES = AttributeName.of("mail-processing-error-count");
     /** The failures the spool counts, which survive the spooler's own count. */
@@ -136,6 +140,19 @@ public final class Spool implements AutoCloseable {
         }
         LOGGER.info("Spool at {}: {} mails in {} queues{}", store.directory(), queues.values().stream().mapToLong(SpoolMailQueue::getSize).sum(),
             queues.size(), corrupt.isEmpty() ? "" : ", " + corrupt.size() + " unreadable");
+    }
+
+    /**
+     * Told of every removal from a queue through its James contract ({@code remove}, {@code clear}:
+     * WebAdmin's {@code /mailQueues}), to remove what it holds back of that queue: a held queue's
+     * reader keeps one mail in hand, out of the queue's reach. Returns how many it removed.
+     */
+    public void onRemoval(BiFunction<String, Predicate<Mail>, Long> listener) {
+        removalListeners.add(listener);
+    }
+
+    long removedElsewhere(String queue, Predicate<Mail> which) {
+        return removalListeners.stream().mapToLong(listener -> listener.apply(queue, which)).sum();
     }
 
     SpoolMailQueue queue(String name) {

@@ -329,20 +329,27 @@ final class SpoolMailQueue implements ManageableMailQueue, ExpeditableQueue {
         return count;
     }
 
+    /**
+     * Every waiting mail, and what the spool's removal listeners hold back of this queue (the mail
+     * the reader of a held queue keeps in hand, {@link Spool#onRemoval}).
+     */
     @Override
     public long clear() {
-        return removeWhere(item -> true);
+        return removeWhere(item -> true) + spool.removedElsewhere(name.asString(), mail -> true);
     }
 
+    /** The matching waiting mails, and the matching mail the spool's removal listeners hold back of this queue. */
     @Override
     public long remove(Type type, String value) {
         switch (type) {
             case Name:
-                return removeWhere(item -> item.name().equals(value));
+                return removeWhere(item -> item.name().equals(value)) + spool.removedElsewhere(name.asString(), mail -> mail.getName().equals(value));
             case Sender:
-                return removeWhere(item -> item.sender().equals(value));
+                return removeWhere(item -> item.sender().equals(value))
+                    + spool.removedElsewhere(name.asString(), mail -> mail.getMaybeSender().asString("").equals(value));
             default:
-                return removeWhere(item -> item.recipients().contains(value));
+                return removeWhere(item -> item.recipients().contains(value))
+                    + spool.removedElsewhere(name.asString(), mail -> mail.getRecipients().stream().anyMatch(r -> r.asString().equals(value)));
         }
     }
 

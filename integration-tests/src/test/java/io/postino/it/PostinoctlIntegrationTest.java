@@ -139,6 +139,9 @@ class PostinoctlIntegrationTest {
         assertThat(deleted.out()).isEqualTo("route -\tremoved\t1\n");
         assertThat(postinoctl("", "queue", "list", "--domain", "routed.example").out()).isEmpty();
         assertThat(postinoctl("", "queue", "flush", "--route", "-").status()).as("queues are flushed whole").isEqualTo(3);
+        Run unknown = postinoctl("", "queue", "delete", "--route", "nosuch");
+        assertThat(unknown.status()).as("a typo is not a success").isEqualTo(1);
+        assertThat(unknown.err()).contains("Route 'nosuch' is not defined");
     }
 
     /**

@@ -153,10 +153,17 @@ public class QueueSummaryRoutes implements Routes {
         if (organisation.isPresent() && config.byId(organisation.get()).isEmpty()) {
             throw WebAdminErrors.noOrganisation(organisation.get());
         }
+        if (route.filter(name -> !name.isEmpty()).isPresent() && config.route(route.get()).isEmpty()) {
+            throw WebAdminErrors.notFound("Route '" + route.get() + "' is not defined in organisations.xml <routes>");
+        }
         long removed = 0;
         for (MailQueueName name : queues.listCreatedMailQueues()) {
             Optional<String> owner = organisationOf(name.asString());
             if (organisation.isPresent() && !organisation.equals(owner)) {
+                continue;
+            }
+            if (owner.isEmpty() && (route.isPresent() || domain.isPresent()) && organisation.isEmpty()) {
+                // the shared queues (spool, outgoing, inbound) hold bounces and mail not yet given an organisation
                 continue;
             }
             Optional<? extends ManageableMailQueue> queue = queues.getQueue(name);

@@ -149,6 +149,13 @@ class FuzzIntegrationTest {
     }
 
     /** What the fuzzing threads saw. */
+    /**
+     * Sessions per client address and port: over a minute of some thousand sessions from a few
+     * hundred addresses, the system gives a port of an address again, so one address:port can be
+     * several sessions, each of which may have one protocol error logged.
+     */
+    private static final Map<String, AtomicLong> SESSIONS_BY_CLIENT = new java.util.concurrent.ConcurrentHashMap<>();
+
     private static final class Findings {
         final ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
         final Map<Kind, AtomicLong> sessions = new EnumMap<>(Kind.class);
@@ -214,7 +221,7 @@ class FuzzIntegrationTest {
             .map(line -> line.replaceAll(".*Protocol error from (\\S+):.*", "$1"))
             .collect(java.util.stream.Collectors.groupingBy(client -> client, java.util.stream.Collectors.counting()));
         assertThat(abuseLines).as("protocol errors logged more than once for a session (client address:port)").allSatisfy((client, lines) ->
-            assertThat(lines).as(client).isEqualTo(1));
+            assertThat(lines).as(client).isLessThanOrEqualTo(SESSIONS_BY_CLIENT.getOrDefault(client, new AtomicLong(1)).get()));
     }
 
     private Duration greet() throws IOException {
@@ -796,6 +803,7 @@ class FuzzIntegrationTest {
             try {
                 plain.bind(new InetSocketAddress(client, 0));
                 plain.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
+                SESSIONS_BY_CLIENT.computeIfAbsent(client + ":" + plain.getLocalPort(), any -> new AtomicLong()).incrementAndGet();
                 plain.setSoTimeout(3_000);
                 if (!implicitTls) {
                     return new Session(plain);

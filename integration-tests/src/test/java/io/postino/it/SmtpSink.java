@@ -33,8 +33,13 @@ final class SmtpSink implements AutoCloseable {
      * A message as it arrived: envelope, raw content (CRLF line ends, unstuffed), the client's
      * address, when its connection was opened and when its DATA ended.
      */
+    /**
+     * @param clientPort with {@code connectedAt}, which connection it came on (Postino keeps its
+     *        connections: several mails may share one)
+     * @param mailAt when its MAIL FROM came
+     */
     record Message(String sender, List<String> recipients, byte[] content, String clientAddress, Instant connectedAt, Instant receivedAt,
-                   String helo, String mailCommand) {
+                   String helo, String mailCommand, int clientPort, Instant mailAt) {
         String text() {
             return new String(content, StandardCharsets.UTF_8);
         }
@@ -160,6 +165,7 @@ final class SmtpSink implements AutoCloseable {
             String sender = null;
             String helo = null;
             String mailCommand = null;
+            Instant mailAt = null;
             List<String> recipients = new ArrayList<>();
             for (int commands = 0; commands < 10_000; commands++) {
                 String line = SmtpLines.readLine(in);
@@ -180,6 +186,7 @@ final class SmtpSink implements AutoCloseable {
                     }
                     sender = address(line.substring(10));
                     mailCommand = line;
+                    mailAt = Instant.now();
                     recipients = new ArrayList<>();
                     reply(out, "250 2.1.0 OK");
                 } else if (upper.startsWith("RCPT TO:")) {
@@ -197,7 +204,8 @@ final class SmtpSink implements AutoCloseable {
                     }
                     reply(out, "354 go ahead");
                     byte[] content = readData(in);
-                    messages.add(new Message(sender, List.copyOf(recipients), content, socket.getInetAddress().getHostAddress(), connectedAt, Instant.now(), helo, mailCommand));
+                    messages.add(new Message(sender, List.copyOf(recipients), content, socket.getInetAddress().getHostAddress(), connectedAt, Instant.now(), helo, mailCommand,
+                        socket.getPort(), mailAt));
                     reply(out, "250 2.0.0 queued");
                 } else if (upper.equals("RSET")) {
                     sender = null;

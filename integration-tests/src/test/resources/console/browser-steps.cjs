@@ -24,21 +24,32 @@ async function login(page, token) {
   await page.waitForSelector('#who:not([hidden])', { timeout: WAIT });
 }
 
-/** Searches the console's tracking page until the recipient's message has the status. */
+/**
+ * Searches the console's tracking page until the recipient's message has the status. A search
+ * still answering from the round before may redraw the page under a step (the element is then
+ * detached): such a round is tried again, until the deadline.
+ */
 async function awaitStatus(page, recipient, status) {
   const deadline = Date.now() + 60000;
+  let last = null;
   while (Date.now() < deadline) {
-    await page.goto(env('CONSOLE_URL') + '#/tracking');
-    await page.fill('#tracking-form input[name=recipient]', recipient);
-    await page.click('#tracking-form button[type=submit]');
-    await page.waitForSelector('body[data-page=tracking] #tracking, body[data-page=tracking] #page p', { timeout: WAIT });
-    const text = await page.textContent('#page');
-    if (text.includes(recipient) && text.includes(status)) {
-      return text;
+    try {
+      // The empty form first, so that what the search draws next is this round's answer.
+      await page.goto(env('CONSOLE_URL') + '#/tracking');
+      await page.waitForFunction(() => document.body.dataset.page === 'tracking' && document.querySelector('#tracking-form')
+        && !document.querySelector('#tracking') && !document.querySelector('#page p'), null, { timeout: WAIT });
+      await page.goto(env('CONSOLE_URL') + '#/tracking?recipient=' + encodeURIComponent(recipient));
+      await page.waitForSelector('body[data-page=tracking] #tracking, body[data-page=tracking] #page p', { timeout: WAIT });
+      const text = await page.textContent('#page');
+      if (text.includes(recipient) && text.includes(status)) {
+        return text;
+      }
+    } catch (error) {
+      last = error;
     }
     await page.waitForTimeout(500);
   }
-  throw new Error('the console never showed ' + recipient + ' as ' + status);
+  throw new Error('the console never showed ' + recipient + ' as ' + status + (last ? ' (last error: ' + last + ')' : ''));
 }
 
 module.exports = { WAIT, env, shot, login, awaitStatus };

@@ -26,19 +26,17 @@ async function login(page, token) {
 
 /**
  * Searches the console's tracking page until the recipient's message has the status. A search
- * still answering from the round before may redraw the page under a step (the element is then
- * detached): such a round is tried again, until the deadline.
+ * still answering from the round before may redraw the page under a step (the form is then
+ * detached): such a round gives up after 5 s and is tried again, until the deadline.
  */
 async function awaitStatus(page, recipient, status) {
   const deadline = Date.now() + 60000;
   let last = null;
   while (Date.now() < deadline) {
     try {
-      // The empty form first, so that what the search draws next is this round's answer.
       await page.goto(env('CONSOLE_URL') + '#/tracking');
-      await page.waitForFunction(() => document.body.dataset.page === 'tracking' && document.querySelector('#tracking-form')
-        && !document.querySelector('#tracking') && !document.querySelector('#page p'), null, { timeout: WAIT });
-      await page.goto(env('CONSOLE_URL') + '#/tracking?recipient=' + encodeURIComponent(recipient));
+      await page.fill('#tracking-form input[name=recipient]', recipient, { timeout: 5000 });
+      await page.click('#tracking-form button[type=submit]', { timeout: 5000 });
       await page.waitForSelector('body[data-page=tracking] #tracking, body[data-page=tracking] #page p', { timeout: WAIT });
       const text = await page.textContent('#page');
       if (text.includes(recipient) && text.includes(status)) {

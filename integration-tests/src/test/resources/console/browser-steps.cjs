@@ -50,4 +50,17 @@ async function awaitStatus(page, recipient, status) {
   throw new Error('the console never showed ' + recipient + ' as ' + status + (last ? ' (last error: ' + last + ')' : ''));
 }
 
-module.exports = { WAIT, env, shot, login, awaitStatus };
+/** Runs the script's steps and prints one JSON line of what it saw, with ok and, on failure, the error. */
+function report(steps, result) {
+  steps().then(() => {
+    result.ok = true;
+    console.log(JSON.stringify(result));
+  }, (error) => {
+    result.ok = false;
+    result.error = String(error && error.stack || error);
+    console.log(JSON.stringify(result));
+    process.exitCode = 1;
+  });
+}
+
+module.exports = { WAIT, env, shot, login, awaitStatus, report };

@@ -6,7 +6,7 @@
 'use strict';
 const net = require('net');
 const { chromium } = require('playwright-core');
-const { WAIT, env, shot, login, awaitStatus } = require('./browser-steps.cjs');
+const { WAIT, env, shot, login, awaitStatus, report } = require('./browser-steps.cjs');
 
 const result = { steps: {}, consoleErrors: [] };
 
@@ -230,12 +230,4 @@ async function main() {
   }
 }
 
-main().then(() => {
-  result.ok = true;
-  console.log(JSON.stringify(result));
-}, (error) => {
-  result.ok = false;
-  result.error = String(error && error.stack || error);
-  console.log(JSON.stringify(result));
-  process.exitCode = 1;
-});
+report(main, result);

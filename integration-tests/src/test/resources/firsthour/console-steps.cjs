@@ -6,7 +6,7 @@
 // release: find RECIPIENT queued, then release QUEUE), RECIPIENT, QUEUE, SCREENSHOTS, CHROMIUM.
 'use strict';
 const { chromium } = require('playwright-core');
-const { WAIT, env, shot, awaitStatus } = require('../console/browser-steps.cjs');
+const { WAIT, env, shot, awaitStatus, report } = require('../console/browser-steps.cjs');
 
 const result = { step: process.env.STEP, consoleErrors: [] };
 
@@ -47,12 +47,4 @@ async function main() {
   }
 }
 
-main().then(() => {
-  result.ok = true;
-  console.log(JSON.stringify(result));
-}, (error) => {
-  result.ok = false;
-  result.error = String(error && error.stack || error);
-  console.log(JSON.stringify(result));
-  process.exitCode = 1;
-});
+report(main, result);

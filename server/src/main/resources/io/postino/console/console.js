@@ -34,15 +34,30 @@ class ApiError extends Error {
   }
 }
 
-/** Calls the REST API of this same server with the token; throws ApiError with the server's own message. */
+/** The page being drawn: a new one aborts the reads of the one before, whose late answer never draws over it. */
+let drawing = new AbortController();
+
+function superseded(error) {
+  return error && error.name === 'AbortError';
+}
+
+/**
+ * Calls the REST API of this same server with the token; throws ApiError with the server's own
+ * message. A read (GET) belongs to the page being drawn and is aborted when another is asked for;
+ * a change (PUT, POST, DELETE) is never aborted.
+ */
 async function api(method, path, body, acceptStatuses) {
   const headers = { Authorization: 'Bearer ' + state.token };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
   }
+  const signal = method === 'GET' ? drawing.signal : undefined;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: 'omit', cache: 'no-store' });
+    credentials: 'omit', cache: 'no-store', signal });
   const text = await response.text();
+  if (signal && signal.aborted) {
+    throw new DOMException('another page was asked for', 'AbortError');
+  }
   let json = null;
   try {
     json = text ? JSON.parse(text) : null;
@@ -90,7 +105,9 @@ async function action(label, run, id) {
     try {
       await run();
     } catch (error) {
-      failure(error);
+      if (!superseded(error)) {
+        failure(error);
+      }
     }
   } }, label);
 }
@@ -636,6 +653,11 @@ function navigation() {
 }
 
 async function route() {
+  drawing.abort();
+  drawing = new AbortController();
+  const mine = drawing;
+  // Until the page asked for is drawn, data-page names the one before; data-loading says so.
+  document.body.dataset.loading = '';
   const hash = location.hash || '';
   const [path, search] = hash.replace(/^#/, '').split('?');
   const parts = path.split('/').filter((p) => p).map(decodeURIComponent);
@@ -665,8 +687,14 @@ async function route() {
     }
     document.body.dataset.page = parts[0] || 'home';
   } catch (error) {
+    if (mine !== drawing || superseded(error)) {
+      return;
+    }
     pageOf('Cannot show this page');
     failure(error);
+  }
+  if (mine === drawing) {
+    delete document.body.dataset.loading;
   }
 }
 

@@ -41,6 +41,9 @@
 #   --no-dkim           no DKIM key: Postino's mail leaves unsigned
 #   --no-tracking       tracking off (conf/tracking.properties enabled=false): events not indexed
 #   --no-warmup         skip the warm-up round
+#   --warmup-rounds W   warm-up rounds before the measured ones (default 1). Postino's JIT keeps
+#                       compiling for several rounds (about 10 s of C2 time in the second round
+#                       of 4,000): W=5 measures the steady state of a relay that has run a minute
 #   --submission        also compare Postino's port 587 (STARTTLS + AUTH) with its port 25 (plain),
 #                       same python client on both; raw JSON lines in <log>-submission.jsonl
 #   --log FILE          also write everything printed to FILE (default
@@ -57,7 +60,7 @@ H=$BENCH/harness
 DIST=${POSTINO_DIST:-$REPO/distribution/target/postino-0.1.0-SNAPSHOT/postino-0.1.0-SNAPSHOT}
 
 ROUNDS=3 COUNT=4000 CONC=20 SIZE=5120 RCPTS=1 PER_CONN=1 LAT_N=200 TIMEOUT=300
-DKIM=1 TRACKING=1 WARMUP=1 LOG= KEEP=0 SUBMISSION=0
+DKIM=1 TRACKING=1 WARMUP=1 WARMUP_ROUNDS=1 LOG= KEEP=0 SUBMISSION=0
 ARGS=("$@")
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 int() { [[ $2 =~ ^[0-9]+$ && $2 -ge ${3:-1} ]] || { echo "$1 needs a whole number >= ${3:-1}, not '$2'" >&2; exit 2; }; }
@@ -74,6 +77,7 @@ while [[ $# -gt 0 ]]; do
     --no-dkim) DKIM=0; shift;;
     --no-tracking) TRACKING=0; shift;;
     --no-warmup) WARMUP=0; shift;;
+    --warmup-rounds) int "$1" "${2:-}"; WARMUP_ROUNDS=$2; shift 2;;
     --submission) SUBMISSION=1; shift;;
     --log) LOG=${2:?--log needs a file}; shift 2;;
     --keep) KEEP=1; shift;;
@@ -175,7 +179,7 @@ PY
 # ---- what is measured -------------------------------------------------------------------------
 say "side by side: Postino vs Postfix"
 echo "command     : bench/side_by_side.sh ${ARGS[*]}"
-echo "workload    : smtp-source, $CONC sessions, $COUNT x $SIZE B, $RCPTS rcpt, $PER_CONN msg/connection; latency $LAT_N msgs at c=1; warm-up $([[ $WARMUP == 1 ]] && echo 1 round, discarded || echo none); $ROUNDS interleaved rounds"
+echo "workload    : smtp-source, $CONC sessions, $COUNT x $SIZE B, $RCPTS rcpt, $PER_CONN msg/connection; latency $LAT_N msgs at c=1; warm-up $([[ $WARMUP == 1 ]] && echo "$WARMUP_ROUNDS round(s), discarded" || echo none); $ROUNDS interleaved rounds"
 echo "postino     : $DIST (server jar built $(date -u -r "$DIST"/lib/postino-server-*.jar +%FT%TZ 2>/dev/null || echo '?'))"
 echo "repository  : $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?') ($(git -C "$REPO" status --porcelain 2>/dev/null | wc -l) paths changed in the work tree)"
 echo "postino conf: organisation bench (bench.test), limits never reached, tracking $([[ $TRACKING == 1 ]] && echo on || echo off), DKIM $([[ $DKIM == 1 ]] && echo 'RSA 2048 active' || echo off), dns.check=false, JAVA_OPTS=${POSTINO_JAVA_OPTS:--Xms64m -Xmx1g -XX:+UseSerialGC}"
@@ -308,9 +312,16 @@ COMMON=(--count "$COUNT" --concurrency "$CONC" --size "$SIZE" --rcpts "$RCPTS" -
         --latency-count "$LAT_N" --timeout "$TIMEOUT")
 TARGETS=("postfix=127.0.0.1:$PF_PORT,$PF_SINK,$PF_PIDFILE" "postino=127.0.0.1:$PO_PORT,$PO_SINK,$WORK/postino.pid")
 if [[ $WARMUP == 1 ]]; then
-  say "warm-up round (discarded)"
-  "$H/compare.sh" --rounds 1 --out "$WORK/warmup.jsonl" --baseline postfix "${COMMON[@]}" -- "${TARGETS[@]}" >/dev/null \
+  say "warm-up: $WARMUP_ROUNDS round(s) (discarded)"
+  "$H/compare.sh" --rounds "$WARMUP_ROUNDS" --out "$WORK/warmup.jsonl" --baseline postfix "${COMMON[@]}" -- "${TARGETS[@]}" >/dev/null \
     || echo "warning: a warm-up run was incomplete"
+  # How the warm-up converged: each round's CPU per message (JIT compilation is counted in it).
+  python3 -c 'import json,sys
+rows={}
+for line in open(sys.argv[1]):
+    r=json.loads(line); rows.setdefault(r["label"],[]).append("%.3f" % r["cpu_s_per_1k"])
+for label,cpu in rows.items(): print("warm-up     : %s CPU ms/msg by round: %s" % (label, " ".join(cpu)))' "$WORK/warmup.jsonl" || true
+  cp "$WORK/warmup.jsonl" "${JSONL%.jsonl}-warmup.jsonl"
 fi
 say "$ROUNDS interleaved rounds -> $JSONL"
 : >"$JSONL"

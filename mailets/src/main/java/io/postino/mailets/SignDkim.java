@@ -36,6 +36,7 @@ import org.slf4j.LoggerFactory;
 import io.postino.dkim.DkimKey;
 import io.postino.dkim.DkimKeys;
 import io.postino.dkim.Ed25519DkimProvider;
+import io.postino.dkim.NativeRsa;
 import io.postino.dkim.SigningDomain;
 import io.postino.organisations.Organisation;
 import io.postino.organisations.Organisations;
@@ -86,6 +87,7 @@ public class SignDkim extends GenericMailet {
         this.keys = keys;
         this.organisations = organisations;
         Ed25519DkimProvider.install();
+        NativeRsa.install();
     }
 
     @Override
@@ -216,7 +218,7 @@ public class SignDkim extends GenericMailet {
             for (int i = 0; i < signing.size(); i++) {
                 DkimKey key = signing.get(i);
                 try {
-                    DKIMSigner signer = new DKIMSigner(templates.get(i), key.privateKey());
+                    DKIMSigner signer = new DKIMSigner(templates.get(i), NativeRsa.signingKey(key.privateKey()));
                     signatures.add(signer.sign(fields, new Digested(records.get(i), digest)));
                 } catch (FailException e) {
                     throw new MessagingException("DKIM signing with " + key.dnsName() + " failed: " + e.getMessage(), e);

@@ -30,9 +30,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.MissingNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * One queued mail as the spool keeps it: its queue, when it is due, how often processing it
@@ -149,39 +147,57 @@ record SpoolItem(long id, String queue, long due, int failures, MessageRef messa
         return new SpoolItem(id, queue, due, failures, new MessageRef(body, offset, headers), envelope);
     }
 
-    /** The envelope of {@code mail}, as JSON octets. */
+    /** The envelope of {@code mail}, as JSON octets, written in one pass (no tree of nodes). */
     static byte[] envelopeOf(Mail mail) throws MessagingException {
-        ObjectNode envelope = JSON.createObjectNode();
-        envelope.put("name", mail.getName());
-        envelope.put("sender", mail.getMaybeSender().asString(""));
-        ArrayNode recipients = envelope.putArray("recipients");
-        mail.getRecipients().forEach(recipient -> recipients.add(recipient.asString()));
-        putIfPresent(envelope, "state", mail.getState());
-        putIfPresent(envelope, "errorMessage", mail.getErrorMessage());
-        if (mail.getLastUpdated() != null) {
-            envelope.put("lastUpdated", mail.getLastUpdated().getTime());
-        }
-        putIfPresent(envelope, "remoteHost", mail.getRemoteHost());
-        putIfPresent(envelope, "remoteAddr", mail.getRemoteAddr());
-        ObjectNode attributes = envelope.putObject("attributes");
-        mail.attributes().forEach(attribute -> attribute.getValue().toJson()
-            .ifPresentOrElse(json -> attributes.set(attribute.getName().asString(), json),
-                () -> LOGGER.debug("Attribute {} of {} has no JSON form and is not spooled", attribute.getName().asString(), mail.getName())));
-        ObjectNode perRecipient = envelope.putObject("perRecipientHeaders");
-        mail.getPerRecipientSpecificHeaders().getHeadersByRecipient().asMap().forEach((recipient, headers) -> {
-            ArrayNode lines = perRecipient.putArray(recipient.asString());
-            headers.forEach(header -> lines.add(header.asString()));
-        });
-        try {
-            return JSON.writeValueAsBytes(envelope);
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256 + 64 * mail.getRecipients().size());
+        try (JsonGenerator generator = JSON.getFactory().createGenerator(out)) {
+            generator.writeStartObject();
+            generator.writeStringField("name", mail.getName());
+            generator.writeStringField("sender", mail.getMaybeSender().asString(""));
+            generator.writeArrayFieldStart("recipients");
+            for (MailAddress recipient : mail.getRecipients()) {
+                generator.writeString(recipient.asString());
+            }
+            generator.writeEndArray();
+            writeIfPresent(generator, "state", mail.getState());
+            writeIfPresent(generator, "errorMessage", mail.getErrorMessage());
+            if (mail.getLastUpdated() != null) {
+                generator.writeNumberField("lastUpdated", mail.getLastUpdated().getTime());
+            }
+            writeIfPresent(generator, "remoteHost", mail.getRemoteHost());
+            writeIfPresent(generator, "remoteAddr", mail.getRemoteAddr());
+            generator.writeObjectFieldStart("attributes");
+            for (Iterator<Attribute> attributes = mail.attributes().iterator(); attributes.hasNext(); ) {
+                Attribute attribute = attributes.next();
+                Optional<JsonNode> json = attribute.getValue().toJson();
+                if (json.isPresent()) {
+                    generator.writeFieldName(attribute.getName().asString());
+                    JSON.writeTree(generator, json.get());
+                } else {
+                    LOGGER.debug("Attribute {} of {} has no JSON form and is not spooled", attribute.getName().asString(), mail.getName());
+                }
+            }
+            generator.writeEndObject();
+            generator.writeObjectFieldStart("perRecipientHeaders");
+            for (Map.Entry<MailAddress, java.util.Collection<PerRecipientHeaders.Header>> entry
+                : mail.getPerRecipientSpecificHeaders().getHeadersByRecipient().asMap().entrySet()) {
+                generator.writeArrayFieldStart(entry.getKey().asString());
+                for (PerRecipientHeaders.Header header : entry.getValue()) {
+                    generator.writeString(header.asString());
+                }
+                generator.writeEndArray();
+            }
+            generator.writeEndObject();
+            generator.writeEndObject();
         } catch (IOException e) {
             throw new MessagingException("Cannot encode the envelope of " + mail.getName(), e);
         }
+        return out.toByteArray();
     }
 
-    private static void putIfPresent(ObjectNode node, String field, String value) {
+    private static void writeIfPresent(JsonGenerator generator, String field, String value) throws IOException {
         if (value != null) {
-            node.put(field, value);
+            generator.writeStringField(field, value);
         }
     }
 

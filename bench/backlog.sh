@@ -13,7 +13,7 @@
 #  2. starts two private copies of the packaged Postino side by side on free loopback ports,
 #     configured like bench/side_by_side.sh's (organisation "bench" owning bench.test, limits
 #     checked but never reached, tracking on, an active RSA-2048 DKIM key, dns.check=false,
-#     POSTINO_SMARTHOST = its own sink, JAVA_OPTS -Xms64m -Xmx1g -XX:+UseSerialGC, bin/postino's
+#     POSTINO_SMARTHOST = its own sink, bin/postino's default JVM options,
 #     default), plus a smarthost route
 #     "deferred" (organisations.xml <routes>, <override domain="deferred.test">) to a sink that
 #     answers every RCPT with 451, and RemoteDelivery's delayTime of the outgoing queue set to
@@ -59,7 +59,7 @@
 #                       bench/results/backlog-<UTC time>.txt); raw JSON lines go beside it (.jsonl)
 #   --keep              keep the private installations, data and logs (path printed at the end)
 # Environment: POSTINO_DIST to benchmark another unpacked distribution directory; POSTINO_JAVA_OPTS
-# to run the JVMs with other options (default -Xms64m -Xmx1g -XX:+UseSerialGC).
+# to run the JVMs with other options (default: bin/postino's).
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -199,7 +199,7 @@ echo "backlog     : $BACKLOG x $FILL_SIZE B to rcpt@deferred.test (smtp-source, 
 echo "workload    : smtp-source, $CONC sessions, $COUNT x $SIZE B, 1 rcpt, a new connection per message; latency $LAT_N msgs at c=1; warm-up $([[ $WARMUP == 1 ]] && echo 1 round, discarded || echo none); $ROUNDS interleaved rounds on each"
 echo "postino     : $DIST (server jar built $(date -u -r "$DIST"/lib/postino-server-*.jar +%FT%TZ 2>/dev/null || echo '?'))"
 echo "repository  : $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?') ($(git -C "$REPO" status --porcelain 2>/dev/null | wc -l) paths changed in the work tree)"
-echo "postino conf: organisation bench (bench.test), route deferred.test -> 127.0.0.1:$DEF_PORT, limits never reached, tracking on, DKIM $([[ $DKIM == 1 ]] && echo 'RSA 2048 active' || echo off), dns.check=false, JAVA_OPTS=${POSTINO_JAVA_OPTS:--Xms64m -Xmx1g -XX:+UseSerialGC}"
+echo "postino conf: organisation bench (bench.test), route deferred.test -> 127.0.0.1:$DEF_PORT, limits never reached, tracking on, DKIM $([[ $DKIM == 1 ]] && echo 'RSA 2048 active' || echo off), dns.check=false, JAVA_OPTS=${POSTINO_JAVA_OPTS:-the defaults of bin/postino}"
 echo "java        : $("${JAVA_HOME:+$JAVA_HOME/bin/}java" -version 2>&1 | head -1)"
 echo "machine     : $(nproc) CPUs, $(free -m | awk '/^Mem/ {print $2}') MiB, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for n in "${INSTANCES[@]}"; do
@@ -264,7 +264,7 @@ PY
 start() { # name: starts the JVM, sets PID; prints nothing
   local n=$1 k jopts
   k=$(( ${STARTS[$n]} + 1 )); STARTS[$n]=$k
-  jopts=${POSTINO_JAVA_OPTS:--Xms64m -Xmx1g -XX:+UseSerialGC}
+  jopts=${POSTINO_JAVA_OPTS:-}
   [[ $JFR == 1 ]] && jopts="$jopts -XX:StartFlightRecording=filename=${LOG%.txt}-$n-$k.jfr,dumponexit=true,settings=profile"
   T_LAUNCH=$(now)
   env POSTINO_BIND=127.0.0.1 POSTINO_SMTP_PORT="${SMTP[$n]}" POSTINO_SUBMISSION_PORT="${SUB[$n]}" \

@@ -14,8 +14,8 @@
 #     an authorised address of port 25), limits checked on every message but never reached,
 #     tracking on (shipped), an active 2048-bit RSA DKIM key for bench.test (selector "bench"),
 #     recipient DNS checks off (the Postfix peer does none), POSTINO_SMARTHOST = its sink,
-#     POSTINO_HOSTNAME=postino.bench, JAVA_OPTS -Xms64m -Xmx1g -XX:+UseSerialGC (bin/postino's
-#     default);
+#     POSTINO_HOSTNAME=postino.bench, bin/postino's default JVM options
+#     and MALLOC_ARENA_MAX;
 #  3. sends one probe message through each and checks it reached the sink (Postino's DKIM-signed
 #     with d=bench.test), then a warm-up round (discarded) and N interleaved rounds
 #     (harness/compare.sh: the order alternates) of harness/run-relay-bench.sh: smtp-source,
@@ -182,7 +182,7 @@ echo "command     : bench/side_by_side.sh ${ARGS[*]}"
 echo "workload    : smtp-source, $CONC sessions, $COUNT x $SIZE B, $RCPTS rcpt, $PER_CONN msg/connection; latency $LAT_N msgs at c=1; warm-up $([[ $WARMUP == 1 ]] && echo "$WARMUP_ROUNDS round(s), discarded" || echo none); $ROUNDS interleaved rounds"
 echo "postino     : $DIST (server jar built $(date -u -r "$DIST"/lib/postino-server-*.jar +%FT%TZ 2>/dev/null || echo '?'))"
 echo "repository  : $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?') ($(git -C "$REPO" status --porcelain 2>/dev/null | wc -l) paths changed in the work tree)"
-echo "postino conf: organisation bench (bench.test), limits never reached, tracking $([[ $TRACKING == 1 ]] && echo on || echo off), DKIM $([[ $DKIM == 1 ]] && echo 'RSA 2048 active' || echo off), dns.check=false, JAVA_OPTS=${POSTINO_JAVA_OPTS:--Xms64m -Xmx1g -XX:+UseSerialGC}"
+echo "postino conf: organisation bench (bench.test), limits never reached, tracking $([[ $TRACKING == 1 ]] && echo on || echo off), DKIM $([[ $DKIM == 1 ]] && echo 'RSA 2048 active' || echo off), dns.check=false, JAVA_OPTS=${POSTINO_JAVA_OPTS:-the defaults of bin/postino}"
 echo "postfix     : $(postconf -d -h mail_version 2>/dev/null) (harness/peers/postfix.sh)"
 echo "java        : $("${JAVA_HOME:+$JAVA_HOME/bin/}java" -version 2>&1 | head -1)"
 echo "machine     : $(nproc) CPUs, $(free -m | awk '/^Mem/ {print $2}') MiB, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -240,7 +240,7 @@ grep -qx 'dns.check=false' "$PO_HOME/conf/recipients.properties" || echo 'dns.ch
 say "starting Postino"
 env POSTINO_BIND=127.0.0.1 POSTINO_SMTP_PORT="$PO_PORT" POSTINO_SUBMISSION_PORT="$PO_SUB" \
     POSTINO_SMTPS_PORT="$PO_SMTPS" POSTINO_WEBADMIN_PORT="$PO_WA" POSTINO_DATA_DIR="$PO_DATA" \
-    POSTINO_SMARTHOST="127.0.0.1:$PO_SINK" POSTINO_HOSTNAME=postino.bench POSTINO_AUTOCONFIG_PORT=off JAVA_OPTS="${POSTINO_JAVA_OPTS:--Xms64m -Xmx1g -XX:+UseSerialGC}" \
+    POSTINO_SMARTHOST="127.0.0.1:$PO_SINK" POSTINO_HOSTNAME=postino.bench POSTINO_AUTOCONFIG_PORT=off JAVA_OPTS="${POSTINO_JAVA_OPTS:-}" \
     setsid "$PO_HOME/bin/postino" >"$WORK/postino-console.log" 2>&1 </dev/null &
 PO_PID=$!          # bin/postino execs java: this is the JVM
 echo "$PO_PID" >"$WORK/postino.pid"
@@ -319,9 +319,9 @@ if [[ $WARMUP == 1 ]]; then
   python3 -c 'import json,sys
 rows={}
 for line in open(sys.argv[1]):
-    r=json.loads(line); rows.setdefault(r["label"],[]).append("%.3f" % r["cpu_s_per_1k"])
+    r=json.loads(line); cpu=r.get("cpu_s_per_1k"); rows.setdefault(r["label"],[]).append("%.3f" % cpu if cpu is not None else "-")
 for label,cpu in rows.items(): print("warm-up     : %s CPU ms/msg by round: %s" % (label, " ".join(cpu)))' "$WORK/warmup.jsonl" || true
-  cp "$WORK/warmup.jsonl" "${JSONL%.jsonl}-warmup.jsonl"
+  [[ ! -f $WORK/warmup.jsonl ]] || cp "$WORK/warmup.jsonl" "${JSONL%.jsonl}-warmup.jsonl"
 fi
 say "$ROUNDS interleaved rounds -> $JSONL"
 : >"$JSONL"

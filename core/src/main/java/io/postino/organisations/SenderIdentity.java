@@ -44,11 +44,15 @@ public final class SenderIdentity {
      * Header values already read, and what they read as: an application or a newsletter sends
      * thousands of mails with the same From:, each checked at DATA and again by the mailet, and one
      * reading takes two parsers (mime4j's allocates some 40 KB of buffers: a fifth of all the
-     * allocation of the relay path in a JFR profile). At most 4 M chars of values are kept.
+     * allocation of the relay path in a JFR profile). Only values of a header line's length (998
+     * characters) at most are kept, 4 M characters of them in all (each weighed with its
+     * addresses), so that no client can make the cache big.
      */
+    private static final int CACHED_LENGTH = 998;
     private static final Cache<String, Optional<Set<String>>> READ = Caffeine.newBuilder()
         .maximumWeight(4L << 20)
-        .weigher((String value, Optional<Set<String>> addresses) -> value.length() + 64)
+        .weigher((String value, Optional<Set<String>> addresses) -> value.length() + 64
+            + addresses.map(found -> found.stream().mapToInt(address -> address.length() + 48).sum()).orElse(0))
         .build();
 
     private SenderIdentity() {
@@ -188,7 +192,16 @@ public final class SenderIdentity {
      * them; empty when either fails or they disagree, since a receiver could read it the other way.
      */
     private static Optional<Set<String>> addressesOf(String value) {
-        return READ.get(value, SenderIdentity::parse);
+        if (value.length() > CACHED_LENGTH) {
+            return parse(value);
+        }
+        Optional<Set<String>> known = READ.getIfPresent(value);
+        if (known == null) {
+            // Parsed outside the cache's lock: a slow value holds up only its own session.
+            known = parse(value);
+            READ.put(value, known);
+        }
+        return known;
     }
 
     private static Optional<Set<String>> parse(String value) {

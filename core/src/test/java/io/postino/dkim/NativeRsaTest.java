@@ -70,6 +70,29 @@ class NativeRsaTest {
     }
 
     @Test
+    void aCallerThatMakesTheJcaPickTheProviderFirstStillSignsOtherKeysWithTheJdk() throws Exception {
+        assumeTrue(NativeRsa.available());
+        byte[] data = {4, 5, 6};
+        // getProvider() before init makes the JCA bind the first provider, whatever the key.
+        Signature early = Signature.getInstance("SHA256withRSA");
+        assertThat(early.getProvider().getName()).isEqualTo("PostinoDkimRsa");
+        early.initSign(rsa.getPrivate());
+        early.update(data);
+        Signature jdk = Signature.getInstance("SHA256withRSA", "SunRsaSign");
+        jdk.initSign(rsa.getPrivate());
+        jdk.update(data);
+        assertThat(early.sign()).isEqualTo(jdk.sign());
+
+        Signature verify = Signature.getInstance("SHA256withRSA");
+        assertThat(verify.getProvider().getName()).isEqualTo("PostinoDkimRsa");
+        verify.initVerify(rsa.getPublic());
+        verify.update(data);
+        jdk.initSign(rsa.getPrivate());
+        jdk.update(data);
+        assertThat(verify.verify(jdk.sign())).isTrue();
+    }
+
+    @Test
     void anEd25519KeyIsLeftAsItIs() throws Exception {
         PrivateKey ed25519 = KeyPairGenerator.getInstance("Ed25519").generateKeyPair().getPrivate();
         assertThat(NativeRsa.signingKey(ed25519)).isSameAs(ed25519);

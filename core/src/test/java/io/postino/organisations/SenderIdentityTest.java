@@ -125,6 +125,28 @@ class SenderIdentityTest {
     }
 
     @Test
+    void aValueReadBeforeIsJudgedTheSameForEachOrganisationAndEachTime() {
+        String[] from = {"\"Alice A.\" <alice@acme.test>"};
+        for (int i = 0; i < 3; i++) {
+            assertThat(SenderIdentity.visibleSender(ACME, "From", from).isAllowed()).isTrue();
+            assertThat(SenderIdentity.visibleSender(BETA, "From", from).isAllowed()).isFalse();
+            assertThat(SenderIdentity.visibleSender(ACME, "From", new String[]{"<x@acme.test> ceo@beta.test"}).isAllowed()).isFalse();
+        }
+    }
+
+    @Test
+    void aValueLongerThanAHeaderLineIsReadEachTimeAndJudgedAlike() {
+        StringBuilder many = new StringBuilder("a0@acme.test");
+        for (int i = 1; i < 200; i++) {
+            many.append(", a").append(i).append("@acme.test");
+        }
+        assertThat(many.length()).isGreaterThan(998);
+        assertThat(SenderIdentity.visibleSender(ACME, "From", new String[]{many.toString()}).isAllowed()).isTrue();
+        assertThat(SenderIdentity.visibleSender(ACME, "From", new String[]{many + ", ceo@beta.test"}).isAllowed()).isFalse();
+        assertThat(SenderIdentity.visibleSender(ACME, "From", new String[]{many.toString()}).isAllowed()).isTrue();
+    }
+
+    @Test
     void foldedAndEncodedHeadersAreRead() {
         assertThat(SenderIdentity.visibleSender(ACME, "From", new String[]{"=?utf-8?q?J=C3=B6rg?=\r\n <jorg@acme.test>"}).isAllowed()).isTrue();
         assertThat(SenderIdentity.visibleSender(ACME, "From", new String[]{"alice@acme.test (Alice)"}).isAllowed()).isTrue();

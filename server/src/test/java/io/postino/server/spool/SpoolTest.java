@@ -465,6 +465,44 @@ class SpoolTest {
         assertThat(item.encode()).isEqualTo(json.writeValueAsBytes(tree));
     }
 
+    /** The envelope is written in one pass; its octets stay those of the tree of nodes it was built as before. */
+    @Test
+    void theEnvelopeIsTheOctetsOfTheTreeItWasOnceBuiltAs() throws Exception {
+        Mail mail = smtpMail("m1");
+        mail.setRecipients(List.of(new MailAddress("bob@example.com"), new MailAddress("ann@example.com")));
+        mail.setState("transport");
+        mail.setErrorMessage("451 4.3.0 try later\nsecond \"line\"");
+        mail.setLastUpdated(new java.util.Date(1700000000123L));
+        ((MailImpl) mail).setRemoteHost("client.example.net");
+        ((MailImpl) mail).setRemoteAddr("192.0.2.7");
+        mail.setAttribute(new Attribute(AttributeName.of("postino.receivedAt"), AttributeValue.of(1700000000000L)));
+        mail.setAttribute(new Attribute(AttributeName.of("count"), AttributeValue.of(3)));
+        mail.setAttribute(new Attribute(AttributeName.of("no.json"), AttributeValue.ofUnserializable(new Object())));
+        mail.addSpecificHeaderForRecipient(org.apache.mailet.PerRecipientHeaders.Header.builder().name("X-Bob").value("yes").build(),
+            new MailAddress("bob@example.com"));
+
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode tree = json.createObjectNode();
+        tree.put("name", "m1");
+        tree.put("sender", "jose@acme.test");
+        tree.putArray("recipients").add("bob@example.com").add("ann@example.com");
+        tree.put("state", "transport");
+        tree.put("errorMessage", "451 4.3.0 try later\nsecond \"line\"");
+        tree.put("lastUpdated", 1700000000123L);
+        tree.put("remoteHost", "client.example.net");
+        tree.put("remoteAddr", "192.0.2.7");
+        com.fasterxml.jackson.databind.node.ObjectNode attributes = tree.putObject("attributes");
+        mail.attributes().forEach(attribute -> attribute.getValue().toJson().ifPresent(value -> attributes.set(attribute.getName().asString(), value)));
+        tree.putObject("perRecipientHeaders").putArray("bob@example.com").add("X-Bob: yes");
+
+        assertThat(attributes.size()).as("the attribute without a JSON form is not kept").isEqualTo(3);
+        assertThat(new String(SpoolItem.envelopeOf(mail), StandardCharsets.UTF_8)).isEqualTo(json.writeValueAsString(tree));
+        Mail back = new SpoolItem(1, "spool", 0, 0, new MessageRef(5, 77, null), SpoolItem.envelopeOf(mail)).toMail(null);
+        assertThat(back.getRecipients()).containsExactly(new MailAddress("bob@example.com"), new MailAddress("ann@example.com"));
+        assertThat(back.getErrorMessage()).isEqualTo("451 4.3.0 try later\nsecond \"line\"");
+        assertThat(back.getAttribute(AttributeName.of("count")).get().getValue().value()).isEqualTo(3);
+    }
+
     @Test
     void aMailReadBackFromAnOldRecordHasItsWholeEnvelope() throws Exception {
         SpoolItem item = SpoolItem.decode(42, RECORD.getBytes(StandardCharsets.UTF_8));

@@ -13,8 +13,7 @@
 #  2. starts two private copies of the packaged Postino side by side on free loopback ports,
 #     configured like bench/side_by_side.sh's (organisation "bench" owning bench.test, limits
 #     checked but never reached, tracking on, an active RSA-2048 DKIM key, dns.check=false,
-#     POSTINO_SMARTHOST = its own sink, bin/postino's default JVM options,
-#     default), plus a smarthost route
+#     POSTINO_SMARTHOST = its own sink, bin/postino's default JVM options), plus a smarthost route
 #     "deferred" (organisations.xml <routes>, <override domain="deferred.test">) to a sink that
 #     answers every RCPT with 451, and RemoteDelivery's delayTime of the outgoing queue set to
 #     "37 * 1 day" so that no deferred mail is retried during the run (the shipped first retry is
@@ -265,11 +264,13 @@ start() { # name: starts the JVM, sets PID; prints nothing
   local n=$1 k jopts
   k=$(( ${STARTS[$n]} + 1 )); STARTS[$n]=$k
   jopts=${POSTINO_JAVA_OPTS:-}
-  [[ $JFR == 1 ]] && jopts="$jopts -XX:StartFlightRecording=filename=${LOG%.txt}-$n-$k.jfr,dumponexit=true,settings=profile"
+  local extra=${POSTINO_JAVA_EXTRA_OPTS:-}
+  # added to bin/postino's defaults (JAVA_OPTS would replace them)
+  [[ $JFR == 1 ]] && extra="$extra -XX:StartFlightRecording=filename=${LOG%.txt}-$n-$k.jfr,dumponexit=true,settings=profile"
   T_LAUNCH=$(now)
   env POSTINO_BIND=127.0.0.1 POSTINO_SMTP_PORT="${SMTP[$n]}" POSTINO_SUBMISSION_PORT="${SUB[$n]}" \
       POSTINO_SMTPS_PORT="${SMTPS[$n]}" POSTINO_WEBADMIN_PORT="${WA[$n]}" POSTINO_DATA_DIR="${DATA[$n]}" \
-      POSTINO_SMARTHOST="127.0.0.1:${SINK[$n]}" POSTINO_HOSTNAME=postino.bench POSTINO_AUTOCONFIG_PORT=off JAVA_OPTS="$jopts" \
+      POSTINO_SMARTHOST="127.0.0.1:${SINK[$n]}" POSTINO_HOSTNAME=postino.bench POSTINO_AUTOCONFIG_PORT=off JAVA_OPTS="$jopts" POSTINO_JAVA_EXTRA_OPTS="$extra" \
       setsid "${HOME_OF[$n]}/bin/postino" >"$WORK/$n/console-$k.log" 2>&1 </dev/null 9>&- &
   PID[$n]=$!          # bin/postino execs java: this is the JVM
   echo "${PID[$n]}" >"$WORK/$n/postino.pid"

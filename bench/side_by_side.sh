@@ -17,7 +17,7 @@
 #     POSTINO_HOSTNAME=postino.bench, bin/postino's default JVM options
 #     and MALLOC_ARENA_MAX;
 #  3. sends one probe message through each and checks it reached the sink (Postino's DKIM-signed
-#     with d=bench.test), then a warm-up round (discarded) and N interleaved rounds
+#     with d=bench.test), then W warm-up rounds (discarded; 1 unless --warmup-rounds) and N interleaved rounds
 #     (harness/compare.sh: the order alternates) of harness/run-relay-bench.sh: smtp-source,
 #     20 sessions, 4,000 x 5 KiB, 1 recipient, a new connection per message, then 200 messages
 #     at concurrency 1 for the submission latency; prints medians [min-max] and the ratios
@@ -51,7 +51,8 @@
 #                       (.jsonl)
 #   --keep              keep the private installation, data and logs (path printed at the end)
 # Environment: POSTINO_DIST to benchmark another unpacked distribution directory; POSTINO_JAVA_OPTS
-# to run its JVM with other options (e.g. -XX:StartFlightRecording=filename=/tmp/p.jfr,dumponexit=true).
+# to run its JVM with other options instead of bin/postino's defaults; POSTINO_JAVA_EXTRA_OPTS to add
+# options to them (e.g. -XX:StartFlightRecording=filename=/tmp/p.jfr,dumponexit=true).
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -119,11 +119,33 @@ class SettingsEnforcementIntegrationTest {
         }
     }
 
+    /**
+     * A greeted submission connection. The listener has 4 places and this address may take a
+     * quarter of those free: the connection of the test before, just closed, can hold its place a
+     * moment longer, and then the greeting is the per-address 421 (the subject of another test).
+     * Such a connection is closed and made again, for 5 s at most.
+     */
+    private SmtpClient greetedSubmission() throws Exception {
+        Instant deadline = Instant.now().plusSeconds(5);
+        while (true) {
+            SmtpClient client = SmtpClient.connect("127.0.0.1", postino.submissionPort);
+            SmtpClient.Reply greeting = client.readReply();
+            if (greeting.code() == 220) {
+                return client;
+            }
+            client.close();
+            if (!greeting.text().contains("from your address") || Instant.now().isAfter(deadline)) {
+                throw new IOException("unexpected greeting " + greeting);
+            }
+            Thread.sleep(100);
+        }
+    }
+
     @Test
     @Order(2)
     void announceNeverRefusesAuthOverPlaintextTooWithoutReadingTheCredentials() throws Exception {
-        try (SmtpClient client = SmtpClient.connect("127.0.0.1", postino.submissionPort)) {
-            assertThat(client.greetingAndEhlo().text()).doesNotContain("AUTH");
+        try (SmtpClient client = greetedSubmission()) {
+            assertThat(client.command("EHLO client.test").text()).doesNotContain("AUTH");
 
             assertThat(client.command("AUTH PLAIN " + plain(USER, PASSWORD)).text()).isEqualTo(NOT_OFFERED);
             assertThat(client.command("MAIL FROM:<" + USER + ">").code()).isEqualTo(530);

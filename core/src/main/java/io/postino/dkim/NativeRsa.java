@@ -41,6 +41,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 public final class NativeRsa {
     private static final Logger LOGGER = LoggerFactory.getLogger(NativeRsa.class);
     private static final String NAME = "PostinoDkimRsa";
+    /** Conscrypt's keys, the only ones the provider takes (a name: without Conscrypt's jar this class still loads, and the JDK signs). */
     private static final String KEY_CLASS = "org.conscrypt.OpenSSLKeyHolder";
     private static final Optional<Provider> CONSCRYPT = load();
     /**
@@ -48,6 +49,8 @@ public final class NativeRsa {
      * held); empty for a key Conscrypt cannot read, which then stays the JDK's.
      */
     private static final Cache<PrivateKey, Optional<PrivateKey>> NATIVE = Caffeine.newBuilder().weakKeys().build();
+    /** Set once {@link #install} has put the provider in place: read for every signature, instead of the JCA's provider list. */
+    private static volatile boolean installed;
 
     private NativeRsa() {
     }
@@ -78,7 +81,7 @@ public final class NativeRsa {
 
     /** Installs the provider of {@code SHA256withRSA} and {@code SHA1withRSA} for Conscrypt's keys, first in line; once. */
     public static synchronized void install() {
-        if (CONSCRYPT.isEmpty() || Security.getProvider(NAME) != null) {
+        if (CONSCRYPT.isEmpty() || installed) {
             return;
         }
         Provider provider = new Provider(NAME, "1.0", "RSA signatures of DKIM keys by Conscrypt (BoringSSL)") {
@@ -89,6 +92,7 @@ public final class NativeRsa {
         provider.put("Signature.SHA1withRSA", Sha1.class.getName());
         provider.put("Signature.SHA1withRSA SupportedKeyClasses", KEY_CLASS);
         Security.insertProviderAt(provider, 1);
+        installed = true;
     }
 
     /**
@@ -96,7 +100,7 @@ public final class NativeRsa {
      * #install} was called), else the key itself. An Ed25519 key is returned as it is.
      */
     public static PrivateKey signingKey(PrivateKey key) {
-        if (CONSCRYPT.isEmpty() || !(key instanceof RSAPrivateKey) || Security.getProvider(NAME) == null) {
+        if (!installed || !(key instanceof RSAPrivateKey)) {
             return key;
         }
         return NATIVE.get(key, NativeRsa::toNative).orElse(key);

@@ -45,8 +45,8 @@ public final class SenderIdentity {
      * thousands of mails with the same From:, each checked at DATA and again by the mailet, and one
      * reading takes two parsers (mime4j's allocates some 40 KB of buffers: a fifth of all the
      * allocation of the relay path in a JFR profile). Only values of a header line's length (998
-     * characters) at most are kept, 4 M characters of them in all (each weighed with its
-     * addresses), so that no client can make the cache big.
+     * characters) at most are kept, 4 M weight units of them in all (a value's characters and its
+     * addresses', plus a fixed cost per entry), so that no client can make the cache big.
      */
     private static final int CACHED_LENGTH = 998;
     private static final Cache<String, Optional<Set<String>>> READ = Caffeine.newBuilder()
